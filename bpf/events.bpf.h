@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * Event transport shared by the event tools (opensnoop, execsnoop, tcpconnect).
+ *
+ * Both a BPF ring buffer and a perf event array are declared; user space
+ * (common::events) keeps the one the kernel supports and tells the program
+ * which through `use_perf_buffer`, so one object serves old and new kernels.
+ * Records have their real length, never a worst-case size.
+ */
+#ifndef FERROSCOPE_EVENTS_BPF_H
+#define FERROSCOPE_EVENTS_BPF_H
+
+#include <bpf/bpf_helpers.h>
+
+/* Resized from user space (--buffer-size); this is only the default. */
+#define FERRO_RINGBUF_BYTES (1024 * 1024)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FERRO_RINGBUF_BYTES);
+} events_rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events_pb SEC(".maps");
+
+/*
+ * A ring buffer has no lost-sample records of its own, so failed writes are
+ * counted here per CPU and read by user space. The perf path needs no counter:
+ * the kernel reports its drops through PERF_RECORD_LOST.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} events_lost SEC(".maps");
+
+const volatile bool use_perf_buffer = false;
+
+static __always_inline void ferro_emit(void *ctx, void *data, __u64 size)
+{
+	__u32 zero = 0;
+	__u64 *lost;
+
+	if (use_perf_buffer) {
+		bpf_perf_event_output(ctx, &events_pb, BPF_F_CURRENT_CPU, data, size);
+		return;
+	}
+	if (bpf_ringbuf_output(&events_rb, data, size, 0) == 0)
+		return;
+	lost = bpf_map_lookup_elem(&events_lost, &zero);
+	if (lost)
+		*lost += 1;
+}
+
+#endif

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Options every tool shares, argument parsing with one-line errors, and diagnostics.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use clap::error::ErrorKind;
+use clap::{ArgAction, Args, Parser, ValueEnum};
+
+use crate::error::Error;
+
+/// Which event buffer to use. `auto` picks the ring buffer where the kernel has one; the others
+/// force a path so the fallback can be tested on a kernel that has both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BufferChoice {
+    Auto,
+    Ringbuf,
+    Perf,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Print one JSON object per line instead of columns
+    #[arg(long)]
+    pub json: bool,
+
+    /// Say which hooks and buffer were chosen (-vv: libbpf's debug log too)
+    #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Event buffer: auto, ringbuf or perf
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        env = "FERROSCOPE_BUFFER",
+        hide = true
+    )]
+    pub buffer: BufferChoice,
+
+    /// Ring buffer size in KiB (perf buffer: per CPU); a power of two
+    #[arg(long = "buffer-size", value_name = "KIB", default_value_t = 1024,
+          value_parser = parse_buffer_kib)]
+    pub buffer_kib: u32,
+}
+
+fn parse_buffer_kib(s: &str) -> Result<u32, String> {
+    let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    if !(4..=1 << 20).contains(&v) || !v.is_power_of_two() {
+        return Err("must be a power of two from 4 to 1048576".into());
+    }
+    Ok(v)
+}
+
+static VERBOSE: AtomicU8 = AtomicU8::new(0);
+
+/// Parse the command line. Help and version go to stdout with status 0; anything else the
+/// parser rejects becomes one line on stderr and status 2.
+pub fn parse<T: Parser>(tool: &str) -> Result<T, Error> {
+    match T::try_parse() {
+        Ok(args) => Ok(args),
+        Err(e) => match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+                let _ = e.print();
+                std::process::exit(0);
+            }
+            _ => Err(Error::usage(one_line_clap_error(&e, tool))),
+        },
+    }
+}
+
+fn one_line_clap_error(e: &clap::Error, tool: &str) -> String {
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid arguments");
+    let msg = first.strip_prefix("error: ").unwrap_or(first);
+    format!("{msg} (see '{tool} --help')")
+}
+
+/// Route libbpf's messages to stderr at the verbosity the user asked for.
+pub fn init_logging(verbose: u8) {
+    VERBOSE.store(verbose, Ordering::Relaxed);
+    let level = match verbose {
+        0 => None,
+        1 => Some(libbpf_rs::PrintLevel::Warn),
+        _ => Some(libbpf_rs::PrintLevel::Debug),
+    };
+    libbpf_rs::set_print(level.map(|l| (l, print_libbpf as libbpf_rs::PrintCallback)));
+}
+
+fn print_libbpf(_level: libbpf_rs::PrintLevel, msg: String) {
+    eprint!("{msg}");
+}
+
+/// Print a diagnostic line on stderr when running with -v.
+pub fn verbose(msg: impl std::fmt::Display) {
+    if VERBOSE.load(Ordering::Relaxed) > 0 {
+        eprintln!("{msg}");
+    }
+}
+
+/// Silence libbpf while probing something that is expected to fail on some kernels.
+pub fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    let prev = libbpf_rs::set_print(None);
+    let r = f();
+    libbpf_rs::set_print(prev);
+    r
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Errors that end a tool, each carrying the exit status the brief promises.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// Exit status for bad input (unknown flag, malformed value, conflicting options).
+pub const EXIT_USAGE: u8 = 2;
+/// Exit status for an environment that cannot run the tool (privileges, BTF, tracefs, BPF).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// A fatal error: one line of text and the status to exit with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    msg: String,
+    code: u8,
+}
+
+impl Error {
+    /// Bad input from the user: exit status 2.
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Self {
+            msg: msg.into(),
+            code: EXIT_USAGE,
+        }
+    }
+
+    /// Anything else that stops the tool: exit status 1.
+    pub fn fatal(msg: impl Into<String>) -> Self {
+        Self {
+            msg: msg.into(),
+            code: EXIT_FAILURE,
+        }
+    }
+
+    /// Prefix the message with what was being done when it happened.
+    pub fn context(self, what: impl fmt::Display) -> Self {
+        Self {
+            msg: format!("{what}: {}", self.msg),
+            code: self.code,
+        }
+    }
+
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.msg
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Self::fatal(e.to_string())
+    }
+}
+
+impl From<libbpf_rs::Error> for Error {
+    fn from(e: libbpf_rs::Error) -> Self {
+        Self::fatal(format!("{e:#}"))
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Print `tool: message` on one line and turn the error into the process exit status.
+pub fn report(tool: &str, result: Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A message can embed kernel or libbpf text; keep the promise of one line.
+            let line = e.message().replace('\n', " ");
+            eprintln!("{tool}: {line}");
+            ExitCode::from(e.code())
+        }
+    }
+}

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Output: escaping of kernel-supplied strings, a small JSON-lines writer, and a buffered stdout
+//! that is flushed once per batch of events.
+//!
+//! Strings from the kernel (paths, comm, argv) are bytes chosen by whoever made the event, so
+//! nothing in them may reach a terminal raw: control bytes and invalid UTF-8 are escaped.
+
+use std::io::{self, BufWriter, Stdout, Write};
+
+/// Append `bytes` to `out` for a text column: printable UTF-8 as is; backslash as `\\`;
+/// `\n`, `\t`, `\r`, `\e` by name; other control characters and invalid bytes as `\xNN`
+/// (C1 controls as `\u{NN}`).
+pub fn escape_text(out: &mut Vec<u8>, bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                '\x1b' => out.extend_from_slice(b"\\e"),
+                c if (c as u32) < 0x20 || c == '\x7f' => hex_byte(out, c as u8),
+                c if ('\u{80}'..='\u{9f}').contains(&c) => {
+                    let _ = write!(out, "\\u{{{:02x}}}", c as u32);
+                }
+                c => {
+                    let mut tmp = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                }
+            }
+        }
+        for &b in chunk.invalid() {
+            hex_byte(out, b);
+        }
+    }
+}
+
+fn hex_digits(b: u8) -> [u8; 2] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]
+}
+
+fn hex_byte(out: &mut Vec<u8>, b: u8) {
+    out.extend_from_slice(b"\\x");
+    out.extend_from_slice(&hex_digits(b));
+}
+
+/// `bytes` escaped for a text column, as a `String` (for padding with `format!`).
+pub fn escaped(bytes: &[u8]) -> String {
+    let mut v = Vec::with_capacity(bytes.len());
+    escape_text(&mut v, bytes);
+    // escape_text only emits valid UTF-8.
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// Append `bytes` as a JSON string. Valid UTF-8 is kept; invalid bytes become the text `\xNN`
+/// (a JSON string cannot carry raw bytes).
+pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '"' => out.extend_from_slice(b"\\\""),
+                '\\' => out.extend_from_slice(b"\\\\"),
+                '\n' => out.extend_from_slice(b"\\n"),
+                '\t' => out.extend_from_slice(b"\\t"),
+                '\r' => out.extend_from_slice(b"\\r"),
+                c if (c as u32) < 0x20 || c == '\x7f' || ('\u{80}'..='\u{9f}').contains(&c) => {
+                    let _ = write!(out, "\\u{:04x}", c as u32);
+                }
+                c => {
+                    let mut tmp = [0u8; 4];
+                    out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                }
+            }
+        }
+        for &b in chunk.invalid() {
+            // A JSON backslash must itself be escaped: the value reads `\xNN`.
+            out.extend_from_slice(b"\\\\x");
+            out.extend_from_slice(&hex_digits(b));
+        }
+    }
+    out.push(b'"');
+}
+
+/// One JSON object on one line, written field by field.
+pub struct JsonLine<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> JsonLine<'a> {
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, empty: true }
+    }
+
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        json_string(self.out, key.as_bytes());
+        self.out.push(b':');
+        self.out
+    }
+
+    pub fn u64(&mut self, key: &str, v: u64) -> &mut Self {
+        let _ = write!(self.key(key), "{v}");
+        self
+    }
+
+    pub fn i64(&mut self, key: &str, v: i64) -> &mut Self {
+        let _ = write!(self.key(key), "{v}");
+        self
+    }
+
+    pub fn bool(&mut self, key: &str, v: bool) -> &mut Self {
+        let _ = write!(self.key(key), "{v}");
+        self
+    }
+
+    pub fn str(&mut self, key: &str, v: &[u8]) -> &mut Self {
+        json_string(self.key(key), v);
+        self
+    }
+
+    pub fn null(&mut self, key: &str) -> &mut Self {
+        self.key(key).extend_from_slice(b"null");
+        self
+    }
+
+    /// A field whose value the caller has already rendered as JSON.
+    pub fn raw(&mut self, key: &str, json: &[u8]) -> &mut Self {
+        self.key(key).extend_from_slice(json);
+        self
+    }
+
+    pub fn str_array<'b>(
+        &mut self,
+        key: &str,
+        items: impl IntoIterator<Item = &'b [u8]>,
+    ) -> &mut Self {
+        let out = self.key(key);
+        out.push(b'[');
+        for (i, item) in items.into_iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            json_string(out, item);
+        }
+        out.push(b']');
+        self
+    }
+
+    /// Close the object and end the line.
+    pub fn finish(self) {
+        self.out.extend_from_slice(b"}\n");
+    }
+}
+
+/// Standard output, buffered so that a pipe gets one write per batch of events rather than
+/// one per event; the event loop flushes after every batch, so a terminal still sees each
+/// event at once.
+pub struct Output {
+    w: BufWriter<Stdout>,
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Output {
+    pub fn new() -> Self {
+        Self {
+            w: BufWriter::with_capacity(1 << 16, io::stdout()),
+        }
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.w.write_all(bytes)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// A closed pipe (`| head`) is a normal way for the reader to say it has seen enough.
+pub fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(b: &[u8]) -> String {
+        escaped(b)
+    }
+
+    fn json(b: &[u8]) -> String {
+        let mut v = Vec::new();
+        json_string(&mut v, b);
+        String::from_utf8(v).expect("utf8")
+    }
+
+    #[test]
+    fn text_keeps_printable_utf8() {
+        assert_eq!(text("/tmp/ünï cødé.txt".as_bytes()), "/tmp/ünï cødé.txt");
+    }
+
+    #[test]
+    fn text_escapes_control_bytes_and_backslash() {
+        assert_eq!(
+            text(b"a\x1b[31mb\n\t\r\x01\x7f\\"),
+            r"a\e[31mb\n\t\r\x01\x7f\\"
+        );
+    }
+
+    #[test]
+    fn text_escapes_invalid_utf8_and_c1() {
+        assert_eq!(text(b"x\xff\xfey"), r"x\xff\xfey");
+        assert_eq!(text("\u{9b}".as_bytes()), r"\u{9b}");
+    }
+
+    #[test]
+    fn json_escapes() {
+        assert_eq!(json(b"a\"b\\c\n\x01"), r#""a\"b\\c\n\u0001""#);
+        assert_eq!(json(b"\xffz"), r#""\\xffz""#);
+        assert_eq!(json("é".as_bytes()), "\"é\"");
+    }
+
+    #[test]
+    fn json_line_golden() {
+        let mut v = Vec::new();
+        let mut o = JsonLine::new(&mut v);
+        o.u64("pid", 42)
+            .i64("ret", -2)
+            .str("comm", b"cat")
+            .bool("ok", false)
+            .null("x")
+            .str_array("argv", [&b"a"[..], b"b c"]);
+        o.finish();
+        assert_eq!(
+            String::from_utf8(v).expect("utf8"),
+            "{\"pid\":42,\"ret\":-2,\"comm\":\"cat\",\"ok\":false,\"x\":null,\"argv\":[\"a\",\"b c\"]}\n"
+        );
+    }
+}

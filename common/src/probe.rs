@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Kernel feature probes that test the real thing: a map is created, a program is loaded and
+//! attached. Presence of a symbol or a config line proves nothing (a kernel can list
+//! `tcp_v4_connect` in kallsyms and still have no kprobes; it can have BTF and refuse fentry).
+
+use std::ffi::CString;
+use std::fs;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::error::{Error, Result};
+
+/// Where libbpf looks for tracefs, in its order: the debugfs path first, then tracefs itself.
+const TRACEFS_CANDIDATES: [&str; 2] = ["/sys/kernel/debug/tracing", "/sys/kernel/tracing"];
+const TRACEFS_MOUNT: &str = "/sys/kernel/tracing";
+
+/// Return the mounted tracefs directory, mounting it at /sys/kernel/tracing when it is not
+/// mounted anywhere (attaching a tracepoint needs its `events/*/id` files).
+pub fn tracefs() -> Result<&'static Path> {
+    static DIR: OnceLock<Result<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(find_or_mount_tracefs)
+        .as_ref()
+        .map(PathBuf::as_path)
+        .map_err(Clone::clone)
+}
+
+fn find_or_mount_tracefs() -> Result<PathBuf> {
+    let mounted = |d: &str| Path::new(d).join("events").is_dir();
+    if let Some(d) = TRACEFS_CANDIDATES.iter().find(|d| mounted(d)) {
+        return Ok(PathBuf::from(d));
+    }
+    let src = CString::new("nodev").map_err(|e| Error::fatal(e.to_string()))?;
+    let target = CString::new(TRACEFS_MOUNT).map_err(|e| Error::fatal(e.to_string()))?;
+    let fstype = CString::new("tracefs").map_err(|e| Error::fatal(e.to_string()))?;
+    // SAFETY: all pointers are valid NUL-terminated strings; no data argument.
+    let rc = unsafe {
+        libc::mount(
+            src.as_ptr(),
+            target.as_ptr(),
+            fstype.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
+    if rc == 0 && mounted(TRACEFS_MOUNT) {
+        return Ok(PathBuf::from(TRACEFS_MOUNT));
+    }
+    let why = std::io::Error::last_os_error();
+    Err(Error::fatal(format!(
+        "tracefs is not mounted and mounting it failed ({why}); \
+         run: mount -t tracefs nodev {TRACEFS_MOUNT} (kernel needs CONFIG_FTRACE)"
+    )))
+}
+
+/// Does tracepoint `category:name` exist on this kernel?
+pub fn tracepoint_exists(category: &str, name: &str) -> Result<bool> {
+    let dir = tracefs()?;
+    Ok(dir
+        .join("events")
+        .join(category)
+        .join(name)
+        .join("id")
+        .exists())
+}
+
+/// The kernel's own BTF, which every CO-RE program needs.
+pub fn require_btf() -> Result<()> {
+    if Path::new("/sys/kernel/btf/vmlinux").exists() {
+        return Ok(());
+    }
+    Err(Error::fatal(
+        "this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing); \
+         boot a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+    ))
+}
+
+const CAP_SYS_ADMIN: u32 = 21;
+const CAP_PERFMON: u32 = 38;
+const CAP_BPF: u32 = 39;
+
+fn effective_caps() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("CapEff:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+/// Fail early, with the fix, when the process cannot load BPF programs.
+pub fn require_privileges() -> Result<()> {
+    let Some(caps) = effective_caps() else {
+        return Ok(()); // cannot tell; let the load report what is wrong
+    };
+    let has = |c: u32| caps & (1u64 << c) != 0;
+    if has(CAP_SYS_ADMIN) || (has(CAP_BPF) && has(CAP_PERFMON)) {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    if !has(CAP_BPF) {
+        missing.push("CAP_BPF");
+    }
+    if !has(CAP_PERFMON) {
+        missing.push("CAP_PERFMON");
+    }
+    Err(Error::fatal(format!(
+        "missing privileges ({} or CAP_SYS_ADMIN); run as root, e.g. with sudo",
+        missing.join(" and ")
+    )))
+}
+
+/// Can this kernel create BPF ring buffers (5.8+)?
+pub fn ringbuf() -> bool {
+    // SAFETY: plain FFI call with a valid enum value and no options.
+    unsafe {
+        libbpf_sys::libbpf_probe_bpf_map_type(libbpf_sys::BPF_MAP_TYPE_RINGBUF, std::ptr::null())
+            == 1
+    }
+}
+
+/// `r0 = 0; exit`: the smallest program the verifier accepts.
+const RETURN_ZERO: [[u8; 8]; 2] = [[0xb7, 0, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]];
+
+fn load_tracing_prog(attach_type: libbpf_sys::bpf_attach_type, btf_id: u32) -> Option<OwnedFd> {
+    let opts = libbpf_sys::bpf_prog_load_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
+        expected_attach_type: attach_type,
+        attach_btf_id: btf_id,
+        ..Default::default()
+    };
+    let mut opts = opts;
+    let license = c"GPL";
+    // SAFETY: the instructions are two valid 8-byte bpf_insn records; pointers outlive the call.
+    let fd = unsafe {
+        libbpf_sys::bpf_prog_load(
+            libbpf_sys::BPF_PROG_TYPE_TRACING,
+            std::ptr::null(),
+            license.as_ptr(),
+            RETURN_ZERO.as_ptr().cast(),
+            RETURN_ZERO.len() as _,
+            &mut opts,
+        )
+    };
+    // SAFETY: a non-negative return is a new fd that we own.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn vmlinux_btf_id(name: &str, attach_type: libbpf_sys::bpf_attach_type) -> Option<u32> {
+    let name = CString::new(name).ok()?;
+    // SAFETY: valid NUL-terminated name.
+    let id = unsafe { libbpf_sys::libbpf_find_vmlinux_btf_id(name.as_ptr(), attach_type) };
+    u32::try_from(id).ok().filter(|&id| id > 0)
+}
+
+/// Can a `tp_btf` program be loaded for tracepoint `name` (e.g. `sched_switch`)?
+pub fn tp_btf(name: &str) -> bool {
+    let Some(id) = vmlinux_btf_id(name, libbpf_sys::BPF_TRACE_RAW_TP) else {
+        return false;
+    };
+    load_tracing_prog(libbpf_sys::BPF_TRACE_RAW_TP, id).is_some()
+}
+
+/// Can an fentry program be loaded and attached to kernel function `func`? Hardened kernels
+/// refuse trampolines with EPERM even when BTF lists the function; that counts as "no".
+pub fn fentry(func: &str) -> bool {
+    let Some(id) = vmlinux_btf_id(func, libbpf_sys::BPF_TRACE_FENTRY) else {
+        return false;
+    };
+    let Some(prog) = load_tracing_prog(libbpf_sys::BPF_TRACE_FENTRY, id) else {
+        return false;
+    };
+    use std::os::fd::AsRawFd;
+    // SAFETY: valid program fd; NULL name is how tracing programs are attached.
+    let link = unsafe { libbpf_sys::bpf_raw_tracepoint_open(std::ptr::null(), prog.as_raw_fd()) };
+    if link < 0 {
+        return false;
+    }
+    // SAFETY: a new fd we own; dropping it detaches the probe link.
+    drop(unsafe { OwnedFd::from_raw_fd(link) });
+    true
+}
+
+/// Does the kernel have kprobes? The kprobe PMU is what libbpf attaches through (with the
+/// legacy `kprobe_events` file as its fallback); a symbol in /proc/kallsyms is not enough.
+pub fn kprobes() -> bool {
+    if Path::new("/sys/bus/event_source/devices/kprobe/type").exists() {
+        return true;
+    }
+    tracefs()
+        .map(|d| d.join("kprobe_events").exists())
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_parse_of_this_process_does_not_panic() {
+        let _ = effective_caps();
+    }
+}

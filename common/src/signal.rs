@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! SIGINT, SIGTERM and SIGHUP end a tool cleanly: the poll loop sees the flag, detaches and
+//! prints its final output, instead of the process dying mid-write.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// Install the handler once, before attaching.
+pub fn install() -> Result<()> {
+    ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst))
+        .map_err(|e| Error::fatal(format!("installing the signal handler: {e}")))
+}
+
+/// True once a termination signal arrived (or [`request_stop`] was called).
+pub fn stop_requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// Ask the main loop to end, as a signal would.
+pub fn request_stop() {
+    STOP.store(true, Ordering::SeqCst);
+}

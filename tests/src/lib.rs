@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Test kit for the tools' integration tests: run the real binary as root, wait until it has
+//! attached, trigger real kernel events, stop it the way a user would, and read what it printed.
+//! Every wait has a timeout, and every failure message carries the tool's stdout and stderr.
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long a tool may take to attach (a cold debug build on a loaded 2-CPU VM is slow).
+pub const ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an event may take to show up once triggered.
+pub const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+/// Whether a root-only BPF test can run here. Outside CI a missing prerequisite skips the test
+/// with the reason printed; in CI it fails the test, so a broken runner cannot pass silently.
+pub fn bpf_ready(test: &str) -> bool {
+    let reason = if unsafe_geteuid() != 0 {
+        Some("not running as root")
+    } else if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+        Some("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
+    } else {
+        None
+    };
+    match reason {
+        None => true,
+        Some(r) if in_ci() => panic!("{test}: cannot run BPF tests in CI: {r}"),
+        Some(r) => {
+            eprintln!("SKIPPED {test}: {r} (run the suite as root to include it)");
+            false
+        }
+    }
+}
+
+fn unsafe_geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// A name no other test or process will use: `<prefix>-<pid>-<n>-<nanos>`.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{prefix}-{}-{}-{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Self {
+        let p = std::env::temp_dir().join(unique(prefix));
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        Self(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[derive(Default)]
+struct Captured {
+    stdout: Vec<String>,
+    stderr: String,
+    stdout_closed: bool,
+}
+
+/// What a finished tool printed, and how it ended.
+#[derive(Debug)]
+pub struct Finished {
+    pub stdout: String,
+    pub stderr: String,
+    pub status: ExitStatus,
+}
+
+impl Finished {
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.stdout.lines()
+    }
+
+    /// Assert a clean exit (status 0) and return self for further checks.
+    pub fn success(self) -> Self {
+        assert!(self.status.success(), "tool failed: {self}");
+        self
+    }
+}
+
+impl std::fmt::Display for Finished {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "status {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.status, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A running tool.
+pub struct Tool {
+    child: Child,
+    cap: Arc<(Mutex<Captured>, Condvar)>,
+    readers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Tool {
+    /// Start `bin` with `args`, stdout and stderr captured.
+    pub fn spawn<S: AsRef<OsStr>>(bin: &str, args: &[S]) -> Self {
+        Self::spawn_cmd(Command::new(bin).args(args))
+    }
+
+    pub fn spawn_cmd(cmd: &mut Command) -> Self {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn tool");
+        let cap = Arc::new((Mutex::new(Captured::default()), Condvar::new()));
+        let mut readers = Vec::new();
+        let out = child.stdout.take().expect("stdout piped");
+        let c = Arc::clone(&cap);
+        readers.push(thread::spawn(move || {
+            let mut r = BufReader::new(out);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match r.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf)
+                            .trim_end_matches('\n')
+                            .to_owned();
+                        let (m, cv) = &*c;
+                        m.lock().expect("lock").stdout.push(line);
+                        cv.notify_all();
+                    }
+                }
+            }
+            let (m, cv) = &*c;
+            m.lock().expect("lock").stdout_closed = true;
+            cv.notify_all();
+        }));
+        let err = child.stderr.take().expect("stderr piped");
+        let c = Arc::clone(&cap);
+        readers.push(thread::spawn(move || {
+            let mut r = BufReader::new(err);
+            let mut buf = [0u8; 4096];
+            loop {
+                match r.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        let (m, cv) = &*c;
+                        m.lock()
+                            .expect("lock")
+                            .stderr
+                            .push_str(&String::from_utf8_lossy(&buf[..n]));
+                        cv.notify_all();
+                    }
+                }
+            }
+        }));
+        Self {
+            child,
+            cap,
+            readers,
+        }
+    }
+
+    fn snapshot(&self) -> String {
+        let g = self.cap.0.lock().expect("lock");
+        format!(
+            "--- stdout so far ---\n{}\n--- stderr so far ---\n{}",
+            g.stdout.join("\n"),
+            g.stderr
+        )
+    }
+
+    /// Wait until `pred` holds for what has been captured; panic with the output on timeout.
+    fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&Captured) -> bool) {
+        let (m, cv) = &*self.cap;
+        let end = Instant::now() + timeout;
+        let mut g = m.lock().expect("lock");
+        while !pred(&g) {
+            let now = Instant::now();
+            if now >= end || g.stdout_closed {
+                drop(g);
+                if pred(&m.lock().expect("lock")) {
+                    return;
+                }
+                panic!("timed out waiting for {what}\n{}", self.snapshot());
+            }
+            g = cv.wait_timeout(g, end - now).expect("lock").0;
+        }
+    }
+
+    /// Wait until the tool has attached: its header is on stdout, or with `-v` it said
+    /// "attached" on stderr.
+    pub fn ready(self) -> Self {
+        self.wait_for("the tool to attach", ATTACH_TIMEOUT, |c| {
+            !c.stdout.is_empty() || c.stderr.contains("attached")
+        });
+        self
+    }
+
+    /// Wait for a stdout line containing `needle`; return it.
+    pub fn wait_line(&self, needle: &str) -> String {
+        self.wait_for(
+            &format!("a line containing {needle:?}"),
+            EVENT_TIMEOUT,
+            |c| c.stdout.iter().any(|l| l.contains(needle)),
+        );
+        let g = self.cap.0.lock().expect("lock");
+        g.stdout
+            .iter()
+            .find(|l| l.contains(needle))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Stdout lines so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.cap.0.lock().expect("lock").stdout.clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Send `signal` and collect everything once the tool has exited.
+    pub fn signal(self, signal: i32) -> Finished {
+        let pid = i32::try_from(self.child.id()).expect("pid fits");
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(pid, signal) };
+        self.finish(Duration::from_secs(20))
+    }
+
+    /// Ctrl-C, as a user would end it.
+    pub fn interrupt(self) -> Finished {
+        self.signal(libc::SIGINT)
+    }
+
+    /// Wait for the tool to exit on its own (e.g. `-d`); kill it after `timeout`.
+    pub fn finish(mut self, timeout: Duration) -> Finished {
+        let end = Instant::now() + timeout;
+        let status = loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                break s;
+            }
+            if Instant::now() >= end {
+                let _ = self.child.kill();
+                let s = self.child.wait().expect("wait");
+                panic!(
+                    "tool did not exit within {timeout:?} (killed: {s:?})\n{}",
+                    self.snapshot()
+                );
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        let g = self.cap.0.lock().expect("lock");
+        Finished {
+            stdout: g.stdout.iter().map(|l| format!("{l}\n")).collect(),
+            stderr: g.stderr.clone(),
+            status,
+        }
+    }
+}
+
+impl Drop for Tool {
+    fn drop(&mut self) {
+        // A test that panicked mid-way must not leave a tracer running.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Run a command to completion and return its output; panic if it cannot start.
+pub fn run(cmd: &mut Command) -> Finished {
+    let out = cmd.stdin(Stdio::null()).output().expect("run command");
+    Finished {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: out.status,
+    }
+}
+
+/// Give events already in flight (other CPUs' perf buffers, the next poll) time to arrive
+/// before concluding that something was *not* printed.
+pub fn settle() {
+    thread::sleep(Duration::from_millis(400));
+}
+
+/// The cgroup v2 mount point, if any (`/sys/fs/cgroup` or the hybrid `/sys/fs/cgroup/unified`).
+pub fn cgroup2_mount() -> Option<PathBuf> {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").ok()?;
+    mounts.lines().find_map(|l| {
+        let mut f = l.split_whitespace();
+        let (_, dir, fs) = (f.next()?, f.next()?, f.next()?);
+        (fs == "cgroup2").then(|| PathBuf::from(dir))
+    })
+}
+
+/// Compile a small C program with frame pointers (for stack-walking tests); returns its path.
+pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
+    let src = dir.join(format!("{name}.c"));
+    let bin = dir.join(name);
+    std::fs::write(&src, source).expect("write C source");
+    let out = run(Command::new("cc")
+        .args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"])
+        .arg(&bin)
+        .arg(&src));
+    assert!(out.status.success(), "cc failed: {out}");
+    bin
+}

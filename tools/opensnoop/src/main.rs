@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! opensnoop: trace open(), openat() and openat2(). Based on opensnoop(8) from BCC by Brendan
+//! Gregg and its libbpf-tools port; options and columns follow libbpf-tools.
+
+mod args;
+mod flags;
+mod format;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/opensnoop.skel.rs"));
+}
+
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use blazesym::symbolize::source::{Process, Source};
+use blazesym::symbolize::{Input, Symbolized, Symbolizer};
+use common::cli;
+use common::decode::copy_prefix;
+use common::error::{Error, Result};
+use common::events::{self, EventStream, Flow, Printer};
+use common::time::{WallClock, hms, rfc3339};
+use common::{probe, signal};
+use libbpf_rs::MapCore;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+
+use crate::args::Args;
+use crate::bpf::{OpensnoopSkelBuilder, types};
+use crate::format::Columns;
+
+const TOOL: &str = "opensnoop";
+
+// SAFETY: the generated event type is plain integers and byte arrays with explicit padding.
+unsafe impl plain::Plain for types::opensnoop_event {}
+
+/// Syscalls traced, each attached only where its tracepoints exist (no `open` on arm64, no
+/// `openat2` before 5.6).
+const SYSCALLS: [&str; 3] = ["open", "openat", "openat2"];
+
+/// libbpf-tools' comm is 16 bytes with its NUL: a longer name can match only its first 15.
+const COMM_MAX: usize = 15;
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+/// Options turned into what the BPF program and the printer need, checked before any BPF work.
+struct Plan {
+    args: Args,
+    flag_filter: Option<flags::FlagFilter>,
+    comm: Option<[u8; 16]>,
+    cgroup: Option<std::fs::File>,
+}
+
+fn plan(args: Args) -> Result<Plan> {
+    let flag_filter = if args.flag_filter.is_empty() {
+        None
+    } else {
+        Some(flags::parse_filter(&args.flag_filter).map_err(Error::usage)?)
+    };
+    let comm = match &args.name {
+        None => None,
+        Some(n) if n.is_empty() => return Err(Error::usage("-n needs a non-empty name")),
+        Some(n) => {
+            let mut c = [0u8; 16];
+            let b = &n.as_bytes()[..n.len().min(COMM_MAX)];
+            c[..b.len()].copy_from_slice(b);
+            Some(c)
+        }
+    };
+    let cgroup = match &args.cgroup {
+        None => None,
+        Some(p) => Some(open_cgroup(p)?),
+    };
+    Ok(Plan {
+        args,
+        flag_filter,
+        comm,
+        cgroup,
+    })
+}
+
+fn open_cgroup(path: &std::path::Path) -> Result<std::fs::File> {
+    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+    let f = std::fs::File::open(path)
+        .map_err(|e| Error::usage(format!("cgroup {}: {e}", path.display())))?;
+    let mut st = MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: valid fd and a writable statfs buffer.
+    let rc = unsafe { libc::fstatfs(f.as_raw_fd(), st.as_mut_ptr()) };
+    let fs_type = if rc == 0 {
+        // SAFETY: fstatfs filled the buffer because it returned 0.
+        let st = unsafe { st.assume_init() };
+        // f_type is i64 on x86_64 but narrower on some architectures.
+        #[allow(clippy::unnecessary_cast)]
+        let t = st.f_type as i64;
+        t
+    } else {
+        0
+    };
+    if fs_type != CGROUP2_SUPER_MAGIC {
+        return Err(Error::usage(format!(
+            "cgroup {}: not a cgroup v2 directory (cgroup2 is often at /sys/fs/cgroup or \
+             /sys/fs/cgroup/unified)",
+            path.display()
+        )));
+    }
+    Ok(f)
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(TOOL)?;
+    let plan = plan(args)?;
+    let args = &plan.args;
+    cli::init_logging(args.common.verbose);
+    probe::require_privileges()?;
+    probe::require_btf()?;
+
+    let mut hooks = Vec::new();
+    for sc in SYSCALLS {
+        let present = probe::tracepoint_exists("syscalls", &format!("sys_enter_{sc}"))?
+            && probe::tracepoint_exists("syscalls", &format!("sys_exit_{sc}"))?;
+        if present {
+            hooks.push(sc);
+        }
+    }
+    if hooks.is_empty() {
+        return Err(Error::fatal(
+            "no open syscall tracepoints on this kernel (needs CONFIG_FTRACE_SYSCALLS)",
+        ));
+    }
+    signal::install()?;
+
+    let mut storage = MaybeUninit::uninit();
+    let mut open = OpensnoopSkelBuilder::default()
+        .open(&mut storage)
+        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    let kind = events::configure(
+        args.common.buffer,
+        args.common.buffer_kib,
+        &mut open.maps.events_rb,
+        &mut open.maps.events_pb,
+    )?;
+    {
+        let ro = open
+            .maps
+            .rodata_data
+            .as_deref_mut()
+            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.targ_tid = args.tid.unwrap_or(0);
+        if let Some(uid) = args.uid {
+            ro.filter_uid = true;
+            ro.targ_uid = uid;
+        }
+        ro.targ_failed = args.failed;
+        if let Some(c) = plan.comm {
+            ro.filter_comm = true;
+            ro.targ_comm = c;
+        }
+        if let Some(f) = plan.flag_filter {
+            ro.filter_flags = true;
+            ro.targ_flag_bits = f.bits;
+            ro.targ_accmodes = f.accmodes;
+        }
+        ro.filter_cgroup = plan.cgroup.is_some();
+        ro.full_path = args.full_path;
+        ro.want_callers = args.callers;
+    }
+    let progs = &mut open.progs;
+    for (sc, enter, exit) in [
+        ("open", &mut progs.enter_open, &mut progs.exit_open),
+        ("openat", &mut progs.enter_openat, &mut progs.exit_openat),
+        ("openat2", &mut progs.enter_openat2, &mut progs.exit_openat2),
+    ] {
+        let on = hooks.contains(&sc);
+        enter.set_autoload(on);
+        exit.set_autoload(on);
+    }
+    let skel = open.load().map_err(load_error)?;
+    if let Some(cg) = &plan.cgroup {
+        let fd = u32::try_from(cg.as_raw_fd()).map_err(|_| Error::fatal("bad cgroup fd"))?;
+        skel.maps
+            .cgroup_map
+            .update(
+                &0u32.to_ne_bytes(),
+                &fd.to_ne_bytes(),
+                libbpf_rs::MapFlags::ANY,
+            )
+            .map_err(|e| Error::from(e).context("setting the cgroup filter"))?;
+    }
+    let cols = Columns {
+        timestamp: args.timestamp,
+        uid: args.print_uid,
+        extended: args.extended,
+        full_path: args.full_path,
+        callers: args.callers,
+    };
+    let printer = Printer::new();
+    let clock = WallClock::new();
+    let symbolizer = args.callers.then(Symbolizer::new);
+    let json = args.common.json;
+    let mut line = Vec::with_capacity(512);
+    let header_len = std::mem::offset_of!(types::opensnoop_event, path);
+    let handle = |data: &[u8]| -> Flow {
+        let Some(e) = copy_prefix::<types::opensnoop_event>(data, header_len) else {
+            return Flow::Continue; // a short record is a kernel/tool mismatch; skip it
+        };
+        let when = clock.local(e.ts_ns);
+        let callers = match &symbolizer {
+            Some(s) => resolve_callers(s, &e),
+            None => Vec::new(),
+        };
+        line.clear();
+        if json {
+            format::json_row(&cols, &e, &rfc3339(&when), &callers, &mut line);
+        } else {
+            format::text_row(&cols, &e, &hms(&when), &callers, &mut line);
+        }
+        printer.emit(&line)
+    };
+    let stream = EventStream::new(
+        kind,
+        args.common.buffer_kib,
+        &skel.maps.events_rb,
+        &skel.maps.events_pb,
+        &skel.maps.events_lost,
+        handle,
+    )?;
+    // Attach only once the stream exists: a perf buffer drops, uncounted, what is emitted
+    // before its per-CPU buffers are in place.
+    let progs = &skel.progs;
+    let mut links = Vec::new();
+    for (sc, enter, exit) in [
+        ("open", &progs.enter_open, &progs.exit_open),
+        ("openat", &progs.enter_openat, &progs.exit_openat),
+        ("openat2", &progs.enter_openat2, &progs.exit_openat2),
+    ] {
+        if !hooks.contains(&sc) {
+            continue;
+        }
+        for p in [enter, exit] {
+            links.push(p.attach().map_err(|e| {
+                Error::from(e).context(format!("attaching to the {sc} syscall tracepoints"))
+            })?);
+        }
+    }
+    cli::verbose(format_args!(
+        "{TOOL}: attached to syscalls:sys_{{enter,exit}}_{{{}}} tracepoints; events through the {}",
+        hooks.join(","),
+        kind.name()
+    ));
+
+    if !args.common.json
+        && let Err(e) = printer.emit_now(cols.header().as_bytes())
+    {
+        return if common::output::is_broken_pipe(&e) {
+            Ok(())
+        } else {
+            Err(e.into())
+        };
+    }
+
+    let deadline = args
+        .duration
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    events::run(TOOL, &stream, &printer, deadline)?;
+    drop(links);
+    Ok(())
+}
+
+fn load_error(e: libbpf_rs::Error) -> Error {
+    if e.kind() == libbpf_rs::ErrorKind::PermissionDenied {
+        return Error::fatal(format!(
+            "the kernel refused to load the BPF programs ({e}); run as root, and check \
+             kernel.unprivileged_bpf_disabled and lockdown"
+        ));
+    }
+    Error::from(e).context("loading the BPF programs")
+}
+
+/// Name the two user-space callers, `function:line` where debug info has the line. Needs the
+/// process to still exist: a caller of an exited process shows as its address.
+fn resolve_callers(s: &Symbolizer, e: &types::opensnoop_event) -> Vec<String> {
+    let addrs: Vec<u64> = e.callers.iter().copied().filter(|&a| a != 0).collect();
+    if addrs.is_empty() {
+        return Vec::new();
+    }
+    let src = Source::Process(Process::new(e.pid.into()));
+    let syms = s
+        .symbolize(&src, Input::AbsAddr(&addrs))
+        .unwrap_or_default();
+    addrs
+        .iter()
+        .enumerate()
+        .map(|(i, addr)| match syms.get(i) {
+            Some(Symbolized::Sym(sym)) => match sym.code_info.as_ref().and_then(|c| c.line) {
+                Some(line) => format!("{}:{line}", sym.name),
+                None => sym.name.to_string(),
+            },
+            _ => format!("{addr:#x}"),
+        })
+        .collect()
+}

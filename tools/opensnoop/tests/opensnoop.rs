@@ -1,0 +1,498 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! opensnoop against the real kernel: each test triggers opens and reads the tool's output.
+//! Tests named `root_*` need root and BPF (see testkit::bpf_ready).
+
+use std::ffi::OsStr;
+use std::fs::{File, OpenOptions};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use testkit::{Tool, bpf_ready, settle, unique};
+
+const BIN: &str = env!("CARGO_BIN_EXE_opensnoop");
+
+fn me() -> String {
+    std::process::id().to_string()
+}
+
+/// Open `path` read-only from this process; failure is fine, the attempt is the event.
+fn touch_open(path: &Path) {
+    let _ = File::open(path);
+}
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(name)
+}
+
+fn columns(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+#[test]
+fn root_reports_open_with_pid_comm_fd() {
+    if !bpf_ready("root_reports_open_with_pid_comm_fd") {
+        return;
+    }
+    let path = tmp(&unique("opensnoop-basic"));
+    std::fs::write(&path, b"x").expect("create");
+    let t = Tool::spawn(BIN, &["-p", &me()]).ready();
+    let f = File::open(&path).expect("open");
+    let line = t.wait_line(path.to_str().expect("utf8"));
+    let out = t.interrupt().success();
+    let _ = std::fs::remove_file(&path);
+    let header = out.lines().next().expect("header");
+    assert_eq!(header, "PID    COMM              FD ERR PATH");
+    let cols = columns(&line);
+    assert_eq!(cols[0], me(), "{out}");
+    // The test harness names its threads after the test; comm is the thread's name.
+    use std::os::fd::AsRawFd;
+    assert_eq!(cols[cols.len() - 3], f.as_raw_fd().to_string(), "{line}");
+    assert_eq!(cols[cols.len() - 2], "0", "{line}");
+    assert!(line.ends_with(path.to_str().expect("utf8")));
+    // Column positions as libbpf-tools prints them: FD right-aligned ending at column 27.
+    assert_eq!(&line[..7], &format!("{:<6} ", me()));
+}
+
+#[test]
+fn root_failed_only_shows_errno() {
+    if !bpf_ready("root_failed_only_shows_errno") {
+        return;
+    }
+    let missing = tmp(&unique("opensnoop-missing"));
+    let present = tmp(&unique("opensnoop-present"));
+    std::fs::write(&present, b"x").expect("create");
+    let t = Tool::spawn(BIN, &["-x", "-p", &me()]).ready();
+    touch_open(&present);
+    touch_open(&missing);
+    let line = t.wait_line(missing.to_str().expect("utf8"));
+    settle();
+    let out = t.interrupt().success();
+    let _ = std::fs::remove_file(&present);
+    let cols = columns(&line);
+    assert_eq!(cols[cols.len() - 3], "-1", "{line}");
+    assert_eq!(cols[cols.len() - 2], "2", "{line}");
+    assert!(
+        !out.stdout.contains(present.to_str().expect("utf8")),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_pid_filter_excludes_other_processes() {
+    if !bpf_ready("root_pid_filter_excludes_other_processes") {
+        return;
+    }
+    let mine = tmp(&unique("opensnoop-mine"));
+    let theirs = tmp(&unique("opensnoop-theirs"));
+    let t = Tool::spawn(BIN, &["-p", &me()]).ready();
+    let st = Command::new("cat").arg(&theirs).output().expect("cat");
+    assert!(!st.status.success());
+    touch_open(&mine);
+    t.wait_line(mine.to_str().expect("utf8"));
+    settle();
+    let out = t.interrupt().success();
+    assert!(
+        !out.stdout.contains(theirs.to_str().expect("utf8")),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_uid_filter() {
+    if !bpf_ready("root_uid_filter") {
+        return;
+    }
+    let as_nobody = tmp(&unique("opensnoop-nobody"));
+    let as_root = tmp(&unique("opensnoop-root"));
+    let t = Tool::spawn(BIN, &["-u", "65534", "-U"]).ready();
+    touch_open(&as_root);
+    let _ = Command::new("cat")
+        .arg(&as_nobody)
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .expect("cat as nobody");
+    let line = t.wait_line(as_nobody.to_str().expect("utf8"));
+    settle();
+    let out = t.interrupt().success();
+    assert!(line.starts_with("65534   "), "{line}");
+    assert!(
+        !out.stdout.contains(as_root.to_str().expect("utf8")),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_name_filter_matches_substring_of_comm() {
+    if !bpf_ready("root_name_filter_matches_substring_of_comm") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-name");
+    // comm is the executable's file name, so a uniquely named link gives a unique comm.
+    let tag = format!("fs{}", std::process::id() % 100_000);
+    let link = dir.path().join(format!("x{tag}cat"));
+    std::os::unix::fs::symlink("/bin/cat", &link).expect("symlink");
+    let seen = dir.path().join("seen");
+    let unseen = dir.path().join("unseen");
+    let t = Tool::spawn(BIN, &["-n", &tag]).ready();
+    touch_open(&unseen);
+    let _ = Command::new(&link).arg(&seen).output().expect("run link");
+    let line = t.wait_line(seen.to_str().expect("utf8"));
+    settle();
+    let out = t.interrupt().success();
+    assert!(line.contains(&format!("x{tag}cat")), "{line}");
+    assert!(
+        !out.stdout.contains(unseen.to_str().expect("utf8")),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_flag_filter_and_extended_fields() {
+    if !bpf_ready("root_flag_filter_and_extended_fields") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-flags");
+    let written = dir.path().join("written");
+    let read = dir.path().join("read");
+    std::fs::write(&read, b"x").expect("create");
+    let t = Tool::spawn(BIN, &["-p", &me(), "-e", "-f", "O_WRONLY"]).ready();
+    touch_open(&read);
+    let _ = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o640)
+        .open(&written)
+        .expect("create for writing");
+    let line = t.wait_line(written.to_str().expect("utf8"));
+    settle();
+    let out = t.interrupt().success();
+    assert!(
+        out.lines()
+            .next()
+            .expect("header")
+            .ends_with("FLAGS    MODE  PATH"),
+        "{out}"
+    );
+    let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
+    assert!(
+        line.contains(&format!(" {flags:08o} 0640 ")),
+        "flags/mode missing: {line}"
+    );
+    assert!(!out.stdout.contains(read.to_str().expect("utf8")), "{out}");
+}
+
+#[test]
+fn root_full_path_resolves_cwd_and_dirfd() {
+    if !bpf_ready("root_full_path_resolves_cwd_and_dirfd") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-full");
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).expect("mkdir");
+    let link = dir.path().join("fullcat");
+    std::os::unix::fs::symlink("/bin/cat", &link).expect("symlink");
+    let t = Tool::spawn(BIN, &["-F", "-n", "fullcat"]).ready();
+    // Relative to the cwd of a child...
+    let _ = Command::new(&link)
+        .arg("rel-by-cwd")
+        .current_dir(&sub)
+        .output()
+        .expect("cat");
+    let by_cwd = sub.join("rel-by-cwd");
+    t.wait_line(by_cwd.to_str().expect("utf8"));
+    let out = t.interrupt().success();
+    assert!(
+        out.stdout.contains(&format!(" {}\n", by_cwd.display())),
+        "{out}"
+    );
+
+    // ...and relative to an openat() dirfd, which libbpf-tools resolves against the cwd.
+    let t = Tool::spawn(BIN, &["-F", "-p", &me()]).ready();
+    let d = File::open(&sub).expect("open dir");
+    use std::os::fd::AsRawFd;
+    let name = std::ffi::CString::new("rel-by-dirfd").expect("cstr");
+    // SAFETY: valid dirfd and NUL-terminated name; the result fd (if any) is closed below.
+    let fd = unsafe { libc::openat(d.as_raw_fd(), name.as_ptr(), libc::O_RDONLY) };
+    if fd >= 0 {
+        // SAFETY: fd was just returned by openat.
+        unsafe { libc::close(fd) };
+    }
+    let by_fd = sub.join("rel-by-dirfd");
+    t.wait_line(by_fd.to_str().expect("utf8"));
+    t.interrupt().success();
+}
+
+#[test]
+fn root_json_lines_parse_and_carry_fields() {
+    if !bpf_ready("root_json_lines_parse_and_carry_fields") {
+        return;
+    }
+    let path = tmp(&unique("opensnoop-json"));
+    let t = Tool::spawn(BIN, &["--json", "-v", "-p", &me()]).ready();
+    touch_open(&path);
+    let p = path.to_str().expect("utf8");
+    t.wait_line(p);
+    let out = t.interrupt().success();
+    let mut found = false;
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("each line is JSON");
+        if v["path"] == p {
+            found = true;
+            assert_eq!(v["pid"], std::process::id());
+            assert_eq!(v["fd"], -1);
+            assert_eq!(v["err"], 2);
+            assert_eq!(v["ret"], -2);
+            assert!(v["comm"].is_string() && v["time"].is_string(), "{v}");
+            assert_eq!(v["flag_names"][0], "O_RDONLY", "{v}");
+        }
+    }
+    assert!(found, "{out}");
+}
+
+#[test]
+fn root_duration_exits_by_itself() {
+    if !bpf_ready("root_duration_exits_by_itself") {
+        return;
+    }
+    let t = Tool::spawn(BIN, &["-d", "1", "-p", &me()]).ready();
+    let out = t.finish(Duration::from_secs(15)).success();
+    assert!(out.stdout.starts_with("PID"), "{out}");
+}
+
+#[test]
+fn root_timestamp_column() {
+    if !bpf_ready("root_timestamp_column") {
+        return;
+    }
+    let path = tmp(&unique("opensnoop-ts"));
+    let t = Tool::spawn(BIN, &["-T", "-p", &me()]).ready();
+    touch_open(&path);
+    let line = t.wait_line(path.to_str().expect("utf8"));
+    let out = t.interrupt().success();
+    assert!(out.stdout.starts_with("TIME     PID"), "{out}");
+    let ts = &line[..8];
+    assert!(
+        ts.len() == 8 && ts.as_bytes()[2] == b':' && ts.as_bytes()[5] == b':',
+        "{line}"
+    );
+}
+
+#[test]
+fn root_escape_bytes_in_file_names() {
+    if !bpf_ready("root_escape_bytes_in_file_names") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-esc");
+    let mut raw = dir.path().as_os_str().as_bytes().to_vec();
+    raw.extend_from_slice(b"/evil\x1b[31mred\nline\xff");
+    let path = Path::new(OsStr::from_bytes(&raw));
+    let t = Tool::spawn(BIN, &["-p", &me()]).ready();
+    touch_open(path);
+    let expect = format!("{}/evil\\e[31mred\\nline\\xff", dir.path().display());
+    t.wait_line(&expect);
+    let out = t.interrupt().success();
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "raw escape byte reached the output: {out}"
+    );
+}
+
+#[test]
+fn root_callers_name_functions_of_the_caller() {
+    if !bpf_ready("root_callers_name_functions_of_the_caller") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-callers");
+    let bin = testkit::compile_c(
+        dir.path(),
+        "callers",
+        r#"
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+/* Through syscall(2), which keeps the frame pointer: glibc's open() reuses rbp, and a user
+   stack is walked by frame pointers, so callers of open() cannot be named through it. */
+__attribute__((noinline)) int ferro_open_leaf(const char *p) { return syscall(SYS_openat, AT_FDCWD, p, O_RDONLY); }
+__attribute__((noinline)) int ferro_middle(const char *p) { int r = ferro_open_leaf(p); return r + 0; }
+__attribute__((noinline)) int ferro_outer(const char *p) { int r = ferro_middle(p); return r + 0; }
+int main(int argc, char **argv) { (void)argc; ferro_outer(argv[1]); sleep(atoi(argv[2])); return 0; }
+"#,
+    );
+    let target = dir.path().join("target-file");
+    let t = Tool::spawn(BIN, &["-c", "-n", "callers"]).ready();
+    let mut child = Command::new(&bin)
+        .arg(&target)
+        .arg("3")
+        .spawn()
+        .expect("run helper");
+    t.wait_line(target.to_str().expect("utf8"));
+    t.wait_line("ferro_");
+    let out = t.interrupt().success();
+    let _ = child.wait();
+    assert!(
+        out.stdout
+            .starts_with("PID    COMM              FD ERR PATH/CALLER"),
+        "{out}"
+    );
+    assert!(
+        out.stdout.contains("ferro_middle") || out.stdout.contains("ferro_outer"),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_cgroup_filter_tests_the_opening_task() {
+    if !bpf_ready("root_cgroup_filter_tests_the_opening_task") {
+        return;
+    }
+    let Some(mount) = testkit::cgroup2_mount() else {
+        panic!("no cgroup2 mount on this machine");
+    };
+    let cg = mount.join(unique("ferroscope-test"));
+    std::fs::create_dir(&cg).expect("create cgroup");
+    let inside = tmp(&unique("opensnoop-cg-in"));
+    let outside = tmp(&unique("opensnoop-cg-out"));
+    let t = Tool::spawn(BIN, &[OsStr::new("--cgroup"), cg.as_os_str()]).ready();
+    touch_open(&outside);
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && exec cat {}",
+        cg.display(),
+        inside.display()
+    );
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .expect("sh");
+    t.wait_line(inside.to_str().expect("utf8"));
+    settle();
+    let out = t.interrupt().success();
+    let _ = std::fs::remove_dir(&cg);
+    assert!(
+        !out.stdout.contains(outside.to_str().expect("utf8")),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_buffer_choice_is_honoured() {
+    if !bpf_ready("root_buffer_choice_is_honoured") {
+        return;
+    }
+    for (choice, name) in [("perf", "perf buffer"), ("ringbuf", "ring buffer")] {
+        let path = tmp(&unique("opensnoop-buf"));
+        let t = Tool::spawn(BIN, &["-v", "--buffer", choice, "-p", &me()]).ready();
+        touch_open(&path);
+        t.wait_line(path.to_str().expect("utf8"));
+        let out = t.interrupt().success();
+        assert!(
+            out.stderr.contains(&format!("events through the {name}")),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn root_sigterm_and_closed_pipe_end_quietly() {
+    if !bpf_ready("root_sigterm_and_closed_pipe_end_quietly") {
+        return;
+    }
+    let t = Tool::spawn(BIN, &["-p", &me()]).ready();
+    let out = t.signal(libc::SIGTERM);
+    assert!(out.status.success(), "{out}");
+
+    // `| head -n 3`: the tool must end by itself, with status 0 and nothing on stderr.
+    let dir = testkit::TempDir::new("opensnoop-head");
+    let script = format!("set -o pipefail; \"{BIN}\" | head -n 3 >/dev/null");
+    let mut sh = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("bash");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        for i in 0..20 {
+            touch_open(&dir.path().join(format!("f{i}")));
+        }
+        if let Some(s) = sh.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "pipeline did not end");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    let _ = sh.stderr.take().expect("stderr").read_to_string(&mut err);
+    assert!(status.success(), "status {status:?}, stderr: {err}");
+    assert!(err.is_empty(), "stderr: {err}");
+}
+
+#[test]
+fn root_without_privileges_says_how_to_fix() {
+    if !bpf_ready("root_without_privileges_says_how_to_fix") {
+        return;
+    }
+    let out = testkit::run(Command::new(BIN).uid(65534).gid(65534));
+    assert_eq!(out.status.code(), Some(1), "{out}");
+    assert!(out.stderr.contains("run as root"), "{out}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    for args in [
+        &["--bogus"][..],
+        &["-p"],
+        &["-p", "abc"],
+        &["-p", "0"],
+        &["-d", "-1"],
+        &["-u", "-5"],
+        &["-f", "O_NOPE"],
+        &["--cgroup", "/nonexistent/cgroup"],
+        &["--cgroup", "/tmp"],
+        &["-n", ""],
+        &["positional"],
+        &["--buffer-size", "3"],
+    ] {
+        let out = testkit::run(Command::new(BIN).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out}");
+        assert!(out.stderr.starts_with("opensnoop: "), "{args:?}: {out}");
+        assert!(out.stdout.is_empty(), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn help_and_version() {
+    let out = testkit::run(Command::new(BIN).arg("--help")).success();
+    assert!(out.stdout.contains("EXAMPLES:"), "{out}");
+    assert!(out.stdout.contains("--json"), "{out}");
+    let out = testkit::run(Command::new(BIN).arg("--version")).success();
+    assert!(out.stdout.starts_with("opensnoop "), "{out}");
+}
+
+/// scripts/test reruns the root tests with FERROSCOPE_BUFFER=perf; prove the tool obeyed.
+#[test]
+fn root_buffer_from_environment() {
+    if !bpf_ready("root_buffer_from_environment") {
+        return;
+    }
+    let expect = match std::env::var("FERROSCOPE_BUFFER").as_deref() {
+        Ok("perf") => "perf buffer",
+        _ => "ring buffer",
+    };
+    let t = Tool::spawn(BIN, &["-v", "-p", &me()]).ready();
+    let out = t.interrupt().success();
+    assert!(
+        out.stderr.contains(&format!("events through the {expect}")),
+        "{out}"
+    );
+}
