@@ -35,7 +35,12 @@ pub fn bpf_ready(test: &str) -> bool {
         None => true,
         Some(r) if in_ci() => panic!("{test}: cannot run BPF tests in CI: {r}"),
         Some(r) => {
-            eprintln!("SKIPPED {test}: {r} (run the suite as root to include it)");
+            // Straight to stderr: the test harness hides eprintln! output of passing tests.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED {test}: {r} (run the suite as root to include it)"
+            );
             false
         }
     }
