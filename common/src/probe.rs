@@ -11,6 +11,14 @@ use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 
+/// Features listed in `FERROSCOPE_DISABLE` (comma-separated: `ringbuf`, `tp_btf`, `fentry`,
+/// `kprobes`) probe as absent, so every fallback path can be tested on a kernel that has it all.
+pub fn disabled(feature: &str) -> bool {
+    std::env::var("FERROSCOPE_DISABLE")
+        .map(|v| v.split(',').any(|f| f.trim() == feature))
+        .unwrap_or(false)
+}
+
 /// Where libbpf looks for tracefs, in its order: the debugfs path first, then tracefs itself.
 const TRACEFS_CANDIDATES: [&str; 2] = ["/sys/kernel/debug/tracing", "/sys/kernel/tracing"];
 const TRACEFS_MOUNT: &str = "/sys/kernel/tracing";
@@ -109,6 +117,9 @@ pub fn require_privileges() -> Result<()> {
 
 /// Can this kernel create BPF ring buffers (5.8+)?
 pub fn ringbuf() -> bool {
+    if disabled("ringbuf") {
+        return false;
+    }
     // SAFETY: plain FFI call with a valid enum value and no options.
     unsafe {
         libbpf_sys::libbpf_probe_bpf_map_type(libbpf_sys::BPF_MAP_TYPE_RINGBUF, std::ptr::null())
@@ -152,6 +163,9 @@ fn vmlinux_btf_id(name: &str, attach_type: libbpf_sys::bpf_attach_type) -> Optio
 
 /// Can a `tp_btf` program be loaded for tracepoint `name` (e.g. `sched_switch`)?
 pub fn tp_btf(name: &str) -> bool {
+    if disabled("tp_btf") {
+        return false;
+    }
     let Some(id) = vmlinux_btf_id(name, libbpf_sys::BPF_TRACE_RAW_TP) else {
         return false;
     };
@@ -161,6 +175,9 @@ pub fn tp_btf(name: &str) -> bool {
 /// Can an fentry program be loaded and attached to kernel function `func`? Hardened kernels
 /// refuse trampolines with EPERM even when BTF lists the function; that counts as "no".
 pub fn fentry(func: &str) -> bool {
+    if disabled("fentry") {
+        return false;
+    }
     let Some(id) = vmlinux_btf_id(func, libbpf_sys::BPF_TRACE_FENTRY) else {
         return false;
     };
@@ -181,6 +198,9 @@ pub fn fentry(func: &str) -> bool {
 /// Does the kernel have kprobes? The kprobe PMU is what libbpf attaches through (with the
 /// legacy `kprobe_events` file as its fallback); a symbol in /proc/kallsyms is not enough.
 pub fn kprobes() -> bool {
+    if disabled("kprobes") {
+        return false;
+    }
     if Path::new("/sys/bus/event_source/devices/kprobe/type").exists() {
         return true;
     }

@@ -496,3 +496,58 @@ fn root_buffer_from_environment() {
         "{out}"
     );
 }
+
+/// The brief's compatibility promise: for the same opens, our rows are byte for byte the rows
+/// of libbpf-tools' opensnoop (Debian's /usr/sbin/opensnoop, installed by scripts/deps).
+#[test]
+fn root_rows_match_libbpf_tools() {
+    if !bpf_ready("root_rows_match_libbpf_tools") {
+        return;
+    }
+    const REFERENCE: &str = "/usr/sbin/opensnoop";
+    if !Path::new(REFERENCE).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{REFERENCE} missing in CI"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED: {REFERENCE} not installed (apt-get install libbpf-tools)"
+        );
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-ref");
+    let ok = dir.path().join("present");
+    std::fs::write(&ok, b"x").expect("create");
+    let missing = dir.path().join("missing");
+    for flags in [&[][..], &["-U"]] {
+        let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+        args.extend(["-p".into(), me()]);
+        // stdbuf: the C tool block-buffers a pipe and would print nothing until it exits.
+        let reference =
+            Tool::spawn_cmd(Command::new("stdbuf").arg("-oL").arg(REFERENCE).args(&args)).ready();
+        let ours = Tool::spawn(BIN, &args).ready();
+        let _f = File::open(&ok).expect("open");
+        touch_open(&missing);
+        let mut rows = Vec::new();
+        for t in [&reference, &ours] {
+            rows.push((
+                t.wait_line(ok.to_str().expect("utf8")),
+                t.wait_line(missing.to_str().expect("utf8")),
+            ));
+        }
+        let ref_out = reference.interrupt();
+        let our_out = ours.interrupt().success();
+        assert_eq!(
+            ref_out.lines().next(),
+            our_out.lines().next(),
+            "headers differ\n{ref_out}\n{our_out}"
+        );
+        // The thread name (comm) is the same task in both, so whole rows must match.
+        assert_eq!(
+            rows[0], rows[1],
+            "{flags:?}\nreference:\n{ref_out}\nours:\n{our_out}"
+        );
+    }
+}
