@@ -26,7 +26,11 @@ pub struct CommonArgs {
     /// Say which hooks and buffer were chosen (-vv: libbpf's debug log too)
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
+}
 
+/// Options of the tools that stream events.
+#[derive(Args, Debug, Clone)]
+pub struct BufferArgs {
     /// Event buffer: auto, ringbuf or perf
     #[arg(
         long,
@@ -41,6 +45,18 @@ pub struct CommonArgs {
     #[arg(long = "buffer-size", value_name = "KIB", default_value_t = 1024,
           value_parser = parse_buffer_kib)]
     pub buffer_kib: u32,
+}
+
+/// Options of the histogram tools, beyond libbpf-tools'.
+#[derive(Args, Debug, Clone, Default)]
+pub struct HistArgs {
+    /// Print p50, p90, p99 and max under each histogram
+    #[arg(long)]
+    pub percentiles: bool,
+
+    /// Keep counting across intervals instead of starting each one afresh
+    #[arg(long)]
+    pub cumulative: bool,
 }
 
 fn parse_buffer_kib(s: &str) -> Result<u32, String> {

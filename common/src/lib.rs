@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 //! Runtime shared by the ferroscope tools.
 
+pub mod cgroup;
 pub mod cli;
 pub mod decode;
 pub mod error;
 pub mod events;
+pub mod hist;
+pub mod maps;
 pub mod output;
 pub mod probe;
 pub mod signal;

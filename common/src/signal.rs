@@ -23,3 +23,18 @@ pub fn stop_requested() -> bool {
 pub fn request_stop() {
     STOP.store(true, Ordering::SeqCst);
 }
+
+/// Sleep for `d`, waking early when a stop is requested; true if it was.
+pub fn sleep_unless_stopped(d: std::time::Duration) -> bool {
+    let end = std::time::Instant::now() + d;
+    loop {
+        if stop_requested() {
+            return true;
+        }
+        let now = std::time::Instant::now();
+        if now >= end {
+            return false;
+        }
+        std::thread::sleep((end - now).min(std::time::Duration::from_millis(50)));
+    }
+}

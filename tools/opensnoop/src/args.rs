@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' opensnoop options, BCC's -f, and ferroscope's additions.
 
 use clap::Parser;
-use common::cli::CommonArgs;
+use common::cli::{BufferArgs, CommonArgs};
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -95,6 +95,9 @@ pub struct Args {
 
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub buffer: BufferArgs,
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ struct Plan {
     args: Args,
     flag_filter: Option<flags::FlagFilter>,
     comm: Option<[u8; 16]>,
-    cgroup: Option<std::fs::File>,
+    cgroup: Option<common::cgroup::CgroupV2>,
 }
 
 fn plan(args: Args) -> Result<Plan> {
@@ -72,7 +72,7 @@ fn plan(args: Args) -> Result<Plan> {
     };
     let cgroup = match &args.cgroup {
         None => None,
-        Some(p) => Some(open_cgroup(p)?),
+        Some(p) => Some(common::cgroup::open(p)?),
     };
     Ok(Plan {
         args,
@@ -80,33 +80,6 @@ fn plan(args: Args) -> Result<Plan> {
         comm,
         cgroup,
     })
-}
-
-fn open_cgroup(path: &std::path::Path) -> Result<std::fs::File> {
-    const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
-    let f = std::fs::File::open(path)
-        .map_err(|e| Error::usage(format!("cgroup {}: {e}", path.display())))?;
-    let mut st = MaybeUninit::<libc::statfs>::uninit();
-    // SAFETY: valid fd and a writable statfs buffer.
-    let rc = unsafe { libc::fstatfs(f.as_raw_fd(), st.as_mut_ptr()) };
-    let fs_type = if rc == 0 {
-        // SAFETY: fstatfs filled the buffer because it returned 0.
-        let st = unsafe { st.assume_init() };
-        // f_type is i64 on x86_64 but narrower on some architectures.
-        #[allow(clippy::unnecessary_cast)]
-        let t = st.f_type as i64;
-        t
-    } else {
-        0
-    };
-    if fs_type != CGROUP2_SUPER_MAGIC {
-        return Err(Error::usage(format!(
-            "cgroup {}: not a cgroup v2 directory (cgroup2 is often at /sys/fs/cgroup or \
-             /sys/fs/cgroup/unified)",
-            path.display()
-        )));
-    }
-    Ok(f)
 }
 
 fn run() -> Result<()> {
@@ -137,8 +110,8 @@ fn run() -> Result<()> {
         .open(&mut storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
     let kind = events::configure(
-        args.common.buffer,
-        args.common.buffer_kib,
+        args.buffer.buffer,
+        args.buffer.buffer_kib,
         &mut open.maps.events_rb,
         &mut open.maps.events_pb,
     )?;
@@ -181,7 +154,7 @@ fn run() -> Result<()> {
     }
     let skel = open.load().map_err(load_error)?;
     if let Some(cg) = &plan.cgroup {
-        let fd = u32::try_from(cg.as_raw_fd()).map_err(|_| Error::fatal("bad cgroup fd"))?;
+        let fd = u32::try_from(cg.file.as_raw_fd()).map_err(|_| Error::fatal("bad cgroup fd"))?;
         skel.maps
             .cgroup_map
             .update(
@@ -223,7 +196,7 @@ fn run() -> Result<()> {
     };
     let stream = EventStream::new(
         kind,
-        args.common.buffer_kib,
+        args.buffer.buffer_kib,
         &skel.maps.events_rb,
         &skel.maps.events_pb,
         &skel.maps.events_lost,

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/* Histogram slot arithmetic and CO-RE shims shared by the histogram tools. */
+#ifndef FERROSCOPE_BITS_BPF_H
+#define FERROSCOPE_BITS_BPF_H
+
+#include <bpf/bpf_core_read.h>
+
+/* floor(log2(v)) for v > 0, and 0 for v == 0, without loops the verifier has to walk. */
+static __always_inline __u64 ferro_log2_32(__u32 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xFFFF) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xFF) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xF) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+static __always_inline __u64 ferro_log2(__u64 v)
+{
+	__u32 hi = v >> 32;
+
+	if (hi)
+		return ferro_log2_32(hi) + 32;
+	return ferro_log2_32(v);
+}
+
+/* task_struct's state became __state in 5.14 (commit 2f064a59a11f). */
+struct task_struct___pre514 {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline long ferro_task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
+}
+
+/*
+ * cgroup v2 membership of any task (not just current): is `t` in the cgroup
+ * with id `cgid` at depth `level`, or below it? cgroup->ancestors[] replaced
+ * ancestor_ids[] in 6.0 (commit 7f203bc89eb6).
+ */
+struct cgroup___pre60 {
+	int level;
+	__u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
+static __always_inline bool ferro_task_in_cgroup(struct task_struct *t, __u64 cgid, int level)
+{
+	struct cgroup *cg = BPF_CORE_READ(t, cgroups, dfl_cgrp);
+	struct cgroup *anc = NULL;
+	__u64 id = 0;
+
+	if (!cg || level < 0 || level > 255 || BPF_CORE_READ(cg, level) < level)
+		return false;
+	if (bpf_core_field_exists(cg->ancestors)) {
+		bpf_probe_read_kernel(&anc, sizeof(anc), &cg->ancestors[level]);
+		if (!anc)
+			return false;
+		id = BPF_CORE_READ(anc, kn, id);
+	} else {
+		struct cgroup___pre60 *old = (void *)cg;
+
+		bpf_probe_read_kernel(&id, sizeof(id), &old->ancestor_ids[level]);
+	}
+	return id == cgid;
+}
+
+#endif

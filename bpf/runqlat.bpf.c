@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/* runqlat: time tasks spend runnable, waiting for a CPU. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include "bits.bpf.h"
+#include "runqlat.h"
+
+#define FERRO_TASK_RUNNING 0
+
+/* How histograms are keyed. */
+#define KEY_ALL 0
+#define KEY_PROCESS 1
+#define KEY_THREAD 2
+#define KEY_PIDNS 3
+#define KEY_CPU 4
+
+const volatile int key_by = KEY_ALL;
+const volatile bool targ_ms = false;
+const volatile __u32 targ_tgid = 0;
+const volatile bool filter_cgroup = false;
+const volatile __u64 targ_cgid = 0;
+const volatile int targ_cg_level = 0;
+
+/* Wakeups not measured because `start` was full; user space warns once. */
+__u64 start_full = 0;
+__u64 hists_full = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, __u64);
+} start SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 10240);
+	__type(key, __u32);
+	__type(value, struct runqlat_hist);
+} hists SEC(".maps");
+
+static struct runqlat_hist zero_hist;
+
+/* Filters test `p`, the task whose wait is measured, never `current` (the waker). */
+static __always_inline int enqueue(struct task_struct *p)
+{
+	__u32 pid = BPF_CORE_READ(p, pid);
+	__u64 ts;
+
+	if (!pid)
+		return 0;
+	if (targ_tgid && BPF_CORE_READ(p, tgid) != targ_tgid)
+		return 0;
+	if (filter_cgroup && !ferro_task_in_cgroup(p, targ_cgid, targ_cg_level))
+		return 0;
+	ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&start, &pid, &ts, BPF_ANY))
+		__sync_fetch_and_add(&start_full, 1);
+	return 0;
+}
+
+static __always_inline __u32 pidns_of(struct task_struct *t)
+{
+	struct pid *pid = BPF_CORE_READ(t, thread_pid);
+	unsigned int level = BPF_CORE_READ(pid, level);
+	struct upid up = {};
+
+	bpf_probe_read_kernel(&up, sizeof(up), &pid->numbers[level & 31]);
+	return BPF_CORE_READ(up.ns, ns.inum);
+}
+
+static __always_inline int switched(struct task_struct *prev, struct task_struct *next)
+{
+	struct runqlat_hist *h;
+	__u64 *tsp, delta, slot;
+	__u32 pid, key;
+
+	if (ferro_task_state(prev) == FERRO_TASK_RUNNING)
+		enqueue(prev);
+
+	pid = BPF_CORE_READ(next, pid);
+	tsp = bpf_map_lookup_elem(&start, &pid);
+	if (!tsp)
+		return 0;
+	delta = bpf_ktime_get_ns() - *tsp;
+	bpf_map_delete_elem(&start, &pid);
+	if ((__s64)delta < 0)
+		return 0;
+
+	switch (key_by) {
+	case KEY_PROCESS:
+		key = BPF_CORE_READ(next, tgid);
+		break;
+	case KEY_THREAD:
+		key = pid;
+		break;
+	case KEY_PIDNS:
+		key = pidns_of(next);
+		break;
+	case KEY_CPU:
+		key = bpf_get_smp_processor_id();
+		break;
+	default:
+		key = 0;
+	}
+	h = bpf_map_lookup_elem(&hists, &key);
+	if (!h) {
+		/* EEXIST from a racing CPU is fine; the lookup below decides. */
+		bpf_map_update_elem(&hists, &key, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&hists, &key);
+		if (!h) {
+			__sync_fetch_and_add(&hists_full, 1);
+			return 0;
+		}
+		/* A process is named by its leader, not whichever thread waited first. */
+		if (key_by == KEY_PROCESS)
+			BPF_CORE_READ_STR_INTO(&h->comm, next, group_leader, comm);
+		else
+			BPF_CORE_READ_STR_INTO(&h->comm, next, comm);
+	}
+	delta /= targ_ms ? 1000000U : 1000U;
+	slot = ferro_log2(delta);
+	if (slot >= RUNQLAT_MAX_SLOTS)
+		slot = RUNQLAT_MAX_SLOTS - 1;
+	__sync_fetch_and_add(&h->slots[slot], 1);
+	__sync_fetch_and_add(&h->count, 1);
+	__sync_fetch_and_add(&h->sum, delta);
+	if (delta > h->max)
+		h->max = delta;
+	return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(btf_wakeup, struct task_struct *p)
+{
+	return enqueue(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(btf_wakeup_new, struct task_struct *p)
+{
+	return enqueue(p);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return switched(prev, next);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(raw_wakeup, struct task_struct *p)
+{
+	return enqueue(p);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(raw_wakeup_new, struct task_struct *p)
+{
+	return enqueue(p);
+}
+
+SEC("raw_tp/sched_switch")
+int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	return switched(prev, next);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! cgroup v2 filters: a path given by the user, checked and turned into what BPF needs.
+
+use std::fs::File;
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
+
+/// An open cgroup v2 directory.
+#[derive(Debug)]
+pub struct CgroupV2 {
+    /// For `BPF_MAP_TYPE_CGROUP_ARRAY` (tests `current`).
+    pub file: File,
+    /// The cgroup id (kernfs node id, the directory's inode number).
+    pub id: u64,
+    /// Depth below the cgroup2 root (the root is 0), for ancestor tests of any task.
+    pub level: u32,
+}
+
+/// Open `path`, which must be a cgroup v2 directory; bad paths are usage errors (exit 2).
+pub fn open(path: &Path) -> Result<CgroupV2> {
+    let file =
+        File::open(path).map_err(|e| Error::usage(format!("cgroup {}: {e}", path.display())))?;
+    if fs_type(&file) != Some(CGROUP2_SUPER_MAGIC) {
+        return Err(Error::usage(format!(
+            "cgroup {}: not a cgroup v2 directory (cgroup2 is mounted at {})",
+            path.display(),
+            mount_point().map_or("no mount point".into(), |p| p.display().to_string())
+        )));
+    }
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::usage(format!("cgroup {}: {e}", path.display())))?;
+    let level = level_of(path)?;
+    Ok(CgroupV2 {
+        file,
+        id: meta.ino(),
+        level,
+    })
+}
+
+fn fs_type(f: &File) -> Option<i64> {
+    let mut st = MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: valid fd and a writable statfs buffer.
+    if unsafe { libc::fstatfs(f.as_raw_fd(), st.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstatfs returned 0, so it filled the buffer.
+    let st = unsafe { st.assume_init() };
+    // f_type is i64 on x86_64 but narrower on some architectures.
+    #[allow(clippy::unnecessary_cast)]
+    Some(st.f_type as i64)
+}
+
+fn mounts() -> Vec<PathBuf> {
+    let text = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (_, dir, fs) = (f.next()?, f.next()?, f.next()?);
+            (fs == "cgroup2").then(|| PathBuf::from(dir))
+        })
+        .collect()
+}
+
+/// Where cgroup2 is mounted (the hybrid layout puts it at /sys/fs/cgroup/unified).
+pub fn mount_point() -> Option<PathBuf> {
+    mounts().into_iter().next()
+}
+
+fn level_of(path: &Path) -> Result<u32> {
+    let canon = path
+        .canonicalize()
+        .map_err(|e| Error::usage(format!("cgroup {}: {e}", path.display())))?;
+    let root = mounts()
+        .into_iter()
+        .filter(|m| canon.starts_with(m))
+        .max_by_key(|m| m.components().count())
+        .ok_or_else(|| {
+            Error::usage(format!(
+                "cgroup {}: not below a cgroup2 mount",
+                path.display()
+            ))
+        })?;
+    let depth = canon.components().count() - root.components().count();
+    u32::try_from(depth).map_err(|_| Error::usage("cgroup path too deep"))
+}

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! runqlat: run queue (scheduler) latency as a histogram. Based on runqlat(8) from BCC by
+//! Brendan Gregg and its libbpf-tools port; options and output follow libbpf-tools.
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/runqlat.skel.rs"));
+}
+
+use std::io::Write as _;
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use common::cli::{self, CommonArgs, HistArgs};
+use common::error::{Error, Result};
+use common::events::Printer;
+use common::hist::{self, SectionValue, Totals};
+use common::maps::{key_u32, read_hash};
+use common::output::is_broken_pipe;
+use common::time::{hms, rfc3339};
+use common::{probe, signal};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+
+use crate::bpf::{RunqlatSkelBuilder, types};
+
+const TOOL: &str = "runqlat";
+
+// SAFETY: plain integers and byte arrays with explicit padding.
+unsafe impl plain::Plain for types::runqlat_hist {}
+
+// Mirrors of KEY_* in bpf/runqlat.bpf.c.
+const KEY_ALL: i32 = 0;
+const KEY_PROCESS: i32 = 1;
+const KEY_THREAD: i32 = 2;
+const KEY_PIDNS: i32 = 3;
+const KEY_CPU: i32 = 4;
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    runqlat         # summarize run queue latency as a histogram
+    runqlat 1 10    # print 1 second summaries, 10 times
+    runqlat -mT 1   # 1s summaries, milliseconds, and timestamps
+    runqlat -P      # show each PID separately
+    runqlat -p 185  # trace PID 185 only
+    runqlat -c CG   # trace process under cgroupsPath CG
+    runqlat --cpus  # one histogram per CPU
+    runqlat --percentiles --json 5   # p50/p90/p99 and JSON every 5 seconds";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "runqlat",
+    version,
+    about = "Summarize run queue (scheduler) latency as a histogram",
+    after_help = EXAMPLES
+)]
+struct Args {
+    /// Output interval, in seconds
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    interval: Option<u64>,
+
+    /// Number of outputs
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+
+    /// Include timestamp on output
+    #[arg(short = 'T', long = "timestamp")]
+    timestamp: bool,
+
+    /// Millisecond histogram
+    #[arg(short = 'm', long = "milliseconds")]
+    milliseconds: bool,
+
+    /// Print a histogram per process ID
+    #[arg(short = 'P', long = "pids", conflicts_with_all = ["tids", "pidnss", "cpus"])]
+    pids: bool,
+
+    /// Print a histogram per thread ID
+    #[arg(short = 'L', long = "tids", conflicts_with_all = ["pidnss", "cpus"])]
+    tids: bool,
+
+    /// Print a histogram per PID namespace
+    #[arg(long = "pidnss", conflicts_with = "cpus")]
+    pidnss: bool,
+
+    /// Print a histogram per CPU
+    #[arg(long = "cpus")]
+    cpus: bool,
+
+    /// Trace this PID only
+    #[arg(short = 'p', long = "pid", value_name = "PID",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pid: Option<u32>,
+
+    /// Trace tasks in this cgroup v2 (or below it)
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    cgroup: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    hist: HistArgs,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn key_by(a: &Args) -> i32 {
+    match (a.pids, a.tids, a.pidnss, a.cpus) {
+        (true, ..) => KEY_PROCESS,
+        (_, true, ..) => KEY_THREAD,
+        (_, _, true, _) => KEY_PIDNS,
+        (.., true) => KEY_CPU,
+        _ => KEY_ALL,
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(TOOL)?;
+    let cgroup = args
+        .cgroup
+        .as_deref()
+        .map(common::cgroup::open)
+        .transpose()?;
+    cli::init_logging(args.common.verbose);
+    probe::require_privileges()?;
+    probe::require_btf()?;
+    signal::install()?;
+
+    let tp_btf = cli::quietly(|| probe::tp_btf("sched_wakeup"));
+    let mut storage = MaybeUninit::uninit();
+    let mut open = RunqlatSkelBuilder::default()
+        .open(&mut storage)
+        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    {
+        let ro = open
+            .maps
+            .rodata_data
+            .as_deref_mut()
+            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        ro.key_by = key_by(&args);
+        ro.targ_ms = args.milliseconds;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        if let Some(cg) = &cgroup {
+            ro.filter_cgroup = true;
+            ro.targ_cgid = cg.id;
+            ro.targ_cg_level = i32::try_from(cg.level).unwrap_or(i32::MAX);
+        }
+    }
+    let p = &mut open.progs;
+    for prog in [&mut p.btf_wakeup, &mut p.btf_wakeup_new, &mut p.btf_switch] {
+        prog.set_autoload(tp_btf);
+    }
+    for prog in [&mut p.raw_wakeup, &mut p.raw_wakeup_new, &mut p.raw_switch] {
+        prog.set_autoload(!tp_btf);
+    }
+    let mut skel = open
+        .load()
+        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    skel.attach()
+        .map_err(|e| Error::from(e).context("attaching to the sched tracepoints"))?;
+    cli::verbose(format_args!(
+        "{TOOL}: attached to sched_wakeup, sched_wakeup_new, sched_switch as {}",
+        if tp_btf { "tp_btf" } else { "raw tracepoints" }
+    ));
+
+    let printer = Printer::new();
+    let json = args.common.json;
+    let out = |bytes: &[u8]| -> Result<bool> {
+        match printer.emit_now(bytes) {
+            Ok(()) => Ok(true),
+            Err(e) if is_broken_pipe(&e) => Ok(false),
+            Err(e) => Err(Error::fatal(format!("writing output: {e}"))),
+        }
+    };
+    if !json && !out(b"Tracing run queue latency... Hit Ctrl-C to end.\n")? {
+        return Ok(());
+    }
+
+    let unit = if args.milliseconds { "msecs" } else { "usecs" };
+    let interval = Duration::from_secs(args.interval.unwrap_or(99_999_999));
+    let mut remaining = args.count.unwrap_or(u64::MAX);
+    let mut warned = false;
+    loop {
+        let stopped = signal::sleep_unless_stopped(interval);
+        let now = chrono::Local::now();
+        let mut text = Vec::new();
+        if !json {
+            text.push(b'\n');
+            if args.timestamp {
+                text.extend_from_slice(format!("{:<8}\n", hms(&now)).as_bytes());
+            }
+        }
+        let mut hists = read_hash::<types::runqlat_hist>(&skel.maps.hists, !args.hist.cumulative)?;
+        hists.sort_by_key(|(k, _)| key_u32(k));
+        for (k, h) in &hists {
+            render(&args, key_u32(k), h, unit, &rfc3339(&now), &mut text);
+        }
+        if !out(&text)? {
+            return Ok(());
+        }
+        if !warned
+            && let Some(bss) = skel.maps.bss_data.as_deref()
+            && (bss.start_full > 0 || bss.hists_full > 0)
+        {
+            warned = true;
+            let _ = writeln!(
+                std::io::stderr(),
+                "{TOOL}: a BPF map is full: {} wakeups and {} latencies were not counted \
+                 (too many threads at once)",
+                bss.start_full,
+                bss.hists_full
+            );
+        }
+        remaining -= 1;
+        if stopped || remaining == 0 {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn render(
+    args: &Args,
+    key: u32,
+    h: &types::runqlat_hist,
+    unit: &str,
+    time: &str,
+    out: &mut Vec<u8>,
+) {
+    let slots: Vec<u64> = h.slots.iter().map(|&v| u64::from(v)).collect();
+    let totals = Totals {
+        count: h.count,
+        sum: h.sum,
+        max: h.max,
+    };
+    let comm = common::decode::c_bytes(&h.comm);
+    let kb = key_by(args);
+    if args.common.json {
+        let mut sections: Vec<(&str, SectionValue<'_>)> = Vec::new();
+        match kb {
+            KEY_PROCESS => sections.push(("pid", SectionValue::Num(key.into()))),
+            KEY_THREAD => sections.push(("tid", SectionValue::Num(key.into()))),
+            KEY_PIDNS => sections.push(("pidns", SectionValue::Num(key.into()))),
+            KEY_CPU => sections.push(("cpu", SectionValue::Num(key.into()))),
+            _ => {}
+        }
+        if matches!(kb, KEY_PROCESS | KEY_THREAD | KEY_PIDNS) {
+            sections.push(("comm", SectionValue::Str(comm)));
+        }
+        hist::json_line(out, time, &sections, unit, &slots, &totals);
+        return;
+    }
+    let comm = common::output::escaped(comm);
+    let section = match kb {
+        KEY_PROCESS => Some(format!("\npid = {key} {comm}\n")),
+        KEY_THREAD => Some(format!("\ntid = {key} {comm}\n")),
+        KEY_PIDNS => Some(format!("\npidns = {key} {comm}\n")),
+        KEY_CPU => Some(format!("\ncpu = {key}\n")),
+        _ => None,
+    };
+    if let Some(s) = section {
+        out.extend_from_slice(s.as_bytes());
+    }
+    out.extend_from_slice(hist::log2_text(&slots, unit).as_bytes());
+    if args.hist.percentiles && totals.count > 0 {
+        out.extend_from_slice(hist::percentiles_line(&slots, &totals, unit).as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn grouping_options_exclude_each_other() {
+        for bad in [
+            ["-P", "-L"],
+            ["-P", "--pidnss"],
+            ["-L", "--pidnss"],
+            ["--cpus", "-P"],
+        ] {
+            let mut argv = vec!["runqlat"];
+            argv.extend(bad);
+            assert!(Args::try_parse_from(argv).is_err(), "{bad:?}");
+        }
+        let a = Args::try_parse_from(["runqlat", "-mT", "1", "10"]).expect("parses");
+        assert_eq!((a.interval, a.count), (Some(1), Some(10)));
+        assert!(a.milliseconds && a.timestamp);
+    }
+
+    #[test]
+    fn section_lines_match_libbpf_tools() {
+        let mut h = types::runqlat_hist::default();
+        h.slots[1] = 2;
+        h.count = 2;
+        h.comm[..4].copy_from_slice(b"bash");
+        let a = Args::try_parse_from(["runqlat", "-P"]).expect("parses");
+        let mut out = Vec::new();
+        render(&a, 42, &h, "usecs", "", &mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "\npid = 42 bash
+     usecs               : count    distribution
+         0 -> 1          : 0        |                                        |
+         2 -> 3          : 2        |****************************************|
+"
+        );
+    }
+}

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! runqlat against the real scheduler: tests keep more threads busy than there are CPUs, so
+//! tasks really wait on the run queue, and read the histograms the tool prints.
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use testkit::{Tool, bpf_ready};
+
+const BIN: &str = env!("CARGO_BIN_EXE_runqlat");
+
+/// Threads named `ferro-spin` that burn CPU until dropped: more of them than CPUs.
+struct Spinners {
+    stop: Arc<AtomicBool>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Spinners {
+    fn start() -> Self {
+        let n = thread::available_parallelism().map_or(2, |n| n.get()) + 2;
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = (0..n)
+            .map(|_| {
+                let stop = Arc::clone(&stop);
+                thread::Builder::new()
+                    .name("ferro-spin".into())
+                    .spawn(move || {
+                        let mut x = 0u64;
+                        let end = Instant::now() + Duration::from_secs(30);
+                        while !stop.load(Ordering::Relaxed) && Instant::now() < end {
+                            x = x.wrapping_mul(31).wrapping_add(7);
+                            std::hint::black_box(x);
+                        }
+                    })
+                    .expect("spawn spinner")
+            })
+            .collect();
+        Self { stop, threads }
+    }
+}
+
+impl Drop for Spinners {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+fn me() -> String {
+    std::process::id().to_string()
+}
+
+/// Counts of the histogram rows in `text` (lines like `  4 -> 7  : 12  |***|`).
+fn row_counts(text: &str) -> Vec<u64> {
+    text.lines()
+        .filter(|l| l.contains(" -> ") && l.contains('|'))
+        .filter_map(|l| l.split(':').nth(1)?.split('|').next()?.trim().parse().ok())
+        .collect()
+}
+
+fn run_once(args: &[&str]) -> testkit::Finished {
+    let _load = Spinners::start();
+    Tool::spawn(BIN, args)
+        .finish(Duration::from_secs(30))
+        .success()
+}
+
+#[test]
+fn root_busy_threads_give_a_histogram() {
+    if !bpf_ready("root_busy_threads_give_a_histogram") {
+        return;
+    }
+    let out = run_once(&["-p", &me(), "1", "1"]);
+    assert!(
+        out.stdout
+            .starts_with("Tracing run queue latency... Hit Ctrl-C to end.\n"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("     usecs               : count    distribution\n"),
+        "{out}"
+    );
+    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+}
+
+#[test]
+fn root_per_process_section_names_the_process() {
+    if !bpf_ready("root_per_process_section_names_the_process") {
+        return;
+    }
+    let out = run_once(&["-P", "-p", &me(), "1", "1"]);
+    let comm = std::fs::read_to_string("/proc/self/comm").expect("comm");
+    let want = format!("\npid = {} {}\n", me(), comm.trim_end());
+    assert!(out.stdout.contains(&want), "want {want:?}\n{out}");
+    assert_eq!(
+        out.stdout.matches("\npid = ").count(),
+        1,
+        "only this process: {out}"
+    );
+}
+
+#[test]
+fn root_per_thread_sections_show_the_threads() {
+    if !bpf_ready("root_per_thread_sections_show_the_threads") {
+        return;
+    }
+    let out = run_once(&["-L", "-p", &me(), "1", "1"]);
+    let spinners = out
+        .lines()
+        .filter(|l| l.starts_with("tid = ") && l.ends_with(" ferro-spin"))
+        .count();
+    assert!(spinners >= 2, "{out}");
+}
+
+#[test]
+fn root_pid_namespace_sections() {
+    if !bpf_ready("root_pid_namespace_sections") {
+        return;
+    }
+    let link = std::fs::read_link("/proc/self/ns/pid").expect("ns link");
+    let inum: String = link
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    let out = run_once(&["--pidnss", "-p", &me(), "1", "1"]);
+    assert!(
+        out.stdout.contains(&format!("\npidns = {inum} ")),
+        "{inum}\n{out}"
+    );
+}
+
+#[test]
+fn root_milliseconds_timestamps_and_count() {
+    if !bpf_ready("root_milliseconds_timestamps_and_count") {
+        return;
+    }
+    let started = Instant::now();
+    let out = run_once(&["-m", "-T", "1", "2"]);
+    assert!(started.elapsed() >= Duration::from_secs(2), "{out}");
+    assert_eq!(
+        out.stdout
+            .matches("     msecs               : count")
+            .count(),
+        2,
+        "{out}"
+    );
+    let stamps = out
+        .lines()
+        .filter(|l| l.len() == 8 && l.as_bytes()[2] == b':' && l.as_bytes()[5] == b':')
+        .count();
+    assert_eq!(stamps, 2, "{out}");
+}
+
+#[test]
+fn root_json_and_percentiles() {
+    if !bpf_ready("root_json_and_percentiles") {
+        return;
+    }
+    let out = run_once(&["--json", "--cpus", "-p", &me(), "1", "1"]);
+    let mut total = 0;
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        assert_eq!(v["unit"], "usecs", "{v}");
+        assert!(
+            v["cpu"].is_u64() && v["p50"].is_u64() && v["buckets"].is_array(),
+            "{v}"
+        );
+        total += v["count"].as_u64().expect("count");
+    }
+    assert!(total > 0, "{out}");
+    let out = run_once(&["--percentiles", "-p", &me(), "1", "1"]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("p50 <= ") && l.ends_with(" (usecs)")),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_sigint_prints_the_final_histogram() {
+    if !bpf_ready("root_sigint_prints_the_final_histogram") {
+        return;
+    }
+    let t = Tool::spawn(BIN, &["-p", &me()]).ready();
+    let load = Spinners::start();
+    thread::sleep(Duration::from_millis(800));
+    let out = t.interrupt().success();
+    drop(load);
+    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+}
+
+#[test]
+fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
+    if !bpf_ready("root_cgroup_filter_measures_tasks_in_the_cgroup") {
+        return;
+    }
+    let mount = testkit::cgroup2_mount().expect("cgroup2 mounted");
+    let cg = mount.join(testkit::unique("ferroscope-runqlat"));
+    std::fs::create_dir(&cg).expect("create cgroup");
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && while :; do :; done",
+        cg.display()
+    );
+    let _load = Spinners::start();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .spawn()
+        .expect("sh");
+    let out = Tool::spawn(BIN, &["-P", "-c", cg.to_str().expect("utf8"), "1", "1"])
+        .finish(Duration::from_secs(30))
+        .success();
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir(&cg);
+    let pids: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("pid = "))
+        .collect();
+    assert!(!pids.is_empty(), "{out}");
+    let child_pid = child.id().to_string();
+    assert!(
+        pids.iter().all(|p| p.starts_with(&format!("{child_pid} "))),
+        "only the cgroup's task ({child_pid}): {out}"
+    );
+}
+
+/// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf; prove the raw
+/// tracepoint path was the one measured then, and tp_btf otherwise.
+#[test]
+fn root_hook_choice_follows_the_probe() {
+    if !bpf_ready("root_hook_choice_follows_the_probe") {
+        return;
+    }
+    let want = if common_disabled("tp_btf") {
+        "as raw tracepoints"
+    } else {
+        "as tp_btf"
+    };
+    let out = run_once(&["-v", "-p", &me(), "1", "1"]);
+    assert!(out.stderr.contains(want), "{want}: {out}");
+    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+}
+
+fn common_disabled(feature: &str) -> bool {
+    std::env::var("FERROSCOPE_DISABLE").is_ok_and(|v| v.split(',').any(|f| f.trim() == feature))
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    for args in [
+        &["-P", "-L"][..],
+        &["--pidnss", "-L"],
+        &["--cpus", "-P"],
+        &["0"],
+        &["1", "0"],
+        &["-1"],
+        &["1", "2", "3"],
+        &["-p", "x"],
+        &["-c", "/nonexistent"],
+        &["--bogus"],
+    ] {
+        let out = testkit::run(Command::new(BIN).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out}");
+        assert!(out.stderr.starts_with("runqlat: "), "{args:?}: {out}");
+    }
+}
