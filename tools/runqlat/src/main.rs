@@ -9,16 +9,13 @@ mod bpf {
 use std::io::Write as _;
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
 use common::error::{Error, Result};
-use common::events::Printer;
-use common::hist::{self, SectionValue, Totals};
+use common::hist::{self, Schedule, SectionValue, Totals};
 use common::maps::{key_u32, read_hash};
-use common::output::is_broken_pipe;
-use common::time::{hms, rfc3339};
+use common::time::rfc3339;
 use common::{probe, signal};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 
@@ -166,60 +163,40 @@ fn run() -> Result<()> {
         if tp_btf { "tp_btf" } else { "raw tracepoints" }
     ));
 
-    let printer = Printer::new();
-    let json = args.common.json;
-    let out = |bytes: &[u8]| -> Result<bool> {
-        match printer.emit_now(bytes) {
-            Ok(()) => Ok(true),
-            Err(e) if is_broken_pipe(&e) => Ok(false),
-            Err(e) => Err(Error::fatal(format!("writing output: {e}"))),
-        }
-    };
-    if !json && !out(b"Tracing run queue latency... Hit Ctrl-C to end.\n")? {
-        return Ok(());
-    }
-
     let unit = if args.milliseconds { "msecs" } else { "usecs" };
-    let interval = Duration::from_secs(args.interval.unwrap_or(99_999_999));
-    let mut remaining = args.count.unwrap_or(u64::MAX);
+    let schedule = Schedule {
+        interval: args.interval,
+        count: args.count,
+        timestamp: args.timestamp,
+        json: args.common.json,
+    };
     let mut warned = false;
-    loop {
-        let stopped = signal::sleep_unless_stopped(interval);
-        let now = chrono::Local::now();
-        let mut text = Vec::new();
-        if !json {
-            text.push(b'\n');
-            if args.timestamp {
-                text.extend_from_slice(format!("{:<8}\n", hms(&now)).as_bytes());
+    hist::run_intervals(
+        "Tracing run queue latency... Hit Ctrl-C to end.",
+        &schedule,
+        |now, text| {
+            let mut hists =
+                read_hash::<types::runqlat_hist>(&skel.maps.hists, !args.hist.cumulative)?;
+            hists.sort_by_key(|(k, _)| key_u32(k));
+            for (k, h) in &hists {
+                render(&args, key_u32(k), h, unit, &rfc3339(now), text);
             }
-        }
-        let mut hists = read_hash::<types::runqlat_hist>(&skel.maps.hists, !args.hist.cumulative)?;
-        hists.sort_by_key(|(k, _)| key_u32(k));
-        for (k, h) in &hists {
-            render(&args, key_u32(k), h, unit, &rfc3339(&now), &mut text);
-        }
-        if !out(&text)? {
-            return Ok(());
-        }
-        if !warned
-            && let Some(bss) = skel.maps.bss_data.as_deref()
-            && (bss.start_full > 0 || bss.hists_full > 0)
-        {
-            warned = true;
-            let _ = writeln!(
-                std::io::stderr(),
-                "{TOOL}: a BPF map is full: {} wakeups and {} latencies were not counted \
-                 (too many threads at once)",
-                bss.start_full,
-                bss.hists_full
-            );
-        }
-        remaining -= 1;
-        if stopped || remaining == 0 {
-            break;
-        }
-    }
-    Ok(())
+            if !warned
+                && let Some(bss) = skel.maps.bss_data.as_deref()
+                && (bss.start_full > 0 || bss.hists_full > 0)
+            {
+                warned = true;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{TOOL}: a BPF map is full: {} wakeups and {} latencies were not counted \
+                     (too many threads at once)",
+                    bss.start_full,
+                    bss.hists_full
+                );
+            }
+            Ok(())
+        },
+    )
 }
 
 fn render(

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#ifndef FERROSCOPE_BIOLATENCY_H
+#define FERROSCOPE_BIOLATENCY_H
+
+#define BIOLAT_MAX_SLOTS 27
+
+struct biolat_key {
+	__u32 cmd_flags; /* 0 unless per-flag histograms were asked for */
+	__u32 dev; /* kernel dev_t (major << 20 | minor); 0 unless per-disk */
+};
+
+struct biolat_hist {
+	__u32 slots[BIOLAT_MAX_SLOTS];
+	__u32 __pad;
+	__u64 count;
+	__u64 sum; /* in the histogram's unit */
+	__u64 max;
+};
+
+#endif

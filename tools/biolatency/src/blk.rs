@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Block-layer facts read from the running kernel, never from a table that goes stale:
+//! request operation and flag values from BTF (`enum req_op`, `enum req_flag_bits`), the
+//! tracepoint argument layout from BTF, and disk names from /proc/partitions.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use libbpf_rs::btf::{Btf, types};
+
+/// Flag prefixes in the order libbpf-tools prints them, by the kernel's `__REQ_*` name.
+const FLAG_LABELS: [(&str, &str); 11] = [
+    ("__REQ_NOWAIT", "NoWait-"),
+    ("__REQ_BACKGROUND", "Background-"),
+    ("__REQ_RAHEAD", "ReadAhead-"),
+    ("__REQ_PREFLUSH", "PreFlush-"),
+    ("__REQ_FUA", "FUA-"),
+    ("__REQ_INTEGRITY", "Integrity-"),
+    ("__REQ_IDLE", "Idle-"),
+    ("__REQ_NOMERGE", "NoMerge-"),
+    ("__REQ_PRIO", "Priority-"),
+    ("__REQ_META", "Metadata-"),
+    ("__REQ_SYNC", "Sync-"),
+];
+
+/// How to name `cmd_flags` on this kernel.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReqNames {
+    /// op value -> name (`Read`, `WriteZeroes`, `ZoneAppend`, ...)
+    ops: BTreeMap<u32, String>,
+    op_mask: u32,
+    /// (bit, label) in print order
+    flags: Vec<(u32, &'static str)>,
+}
+
+/// `REQ_OP_WRITE_ZEROES` -> `WriteZeroes`.
+fn camel(op: &str) -> String {
+    op.split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(first) => {
+                    first.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase()
+                }
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+impl ReqNames {
+    /// From (name, value) lists of `enum req_op` and `enum req_flag_bits`.
+    pub fn new<'a>(
+        ops: impl IntoIterator<Item = (&'a str, i64)>,
+        flag_bits: impl IntoIterator<Item = (&'a str, i64)>,
+    ) -> Self {
+        let ops: BTreeMap<u32, String> = ops
+            .into_iter()
+            .filter_map(|(n, v)| {
+                let short = n.strip_prefix("REQ_OP_")?;
+                (short != "LAST").then(|| (u32::try_from(v).ok(), camel(short)))
+            })
+            .filter_map(|(v, n)| Some((v?, n)))
+            .collect();
+        let bits: BTreeMap<&str, i64> = flag_bits.into_iter().collect();
+        // Flag bits start right above the op bits (REQ_OP_BITS, 8 on every kernel since 4.10).
+        let op_bits = bits
+            .get("__REQ_FAILFAST_DEV")
+            .copied()
+            .unwrap_or(8)
+            .clamp(1, 31);
+        let flags = FLAG_LABELS
+            .iter()
+            .filter_map(|(name, label)| {
+                let bit = *bits.get(name)?;
+                (0..32).contains(&bit).then_some((1u32 << bit, *label))
+            })
+            .collect();
+        Self {
+            ops,
+            op_mask: (1u32 << op_bits) - 1,
+            flags,
+        }
+    }
+
+    /// Read the names from the running kernel's BTF.
+    pub fn from_kernel(btf: &Btf<'_>) -> Self {
+        let members = |name: &str| -> Vec<(String, i64)> {
+            btf.type_by_name::<types::Enum<'_>>(name)
+                .map(|e| {
+                    e.iter()
+                        .filter_map(|m| Some((m.name?.to_string_lossy().into_owned(), m.value)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let ops = members("req_op");
+        let bits = members("req_flag_bits");
+        Self::new(
+            ops.iter().map(|(n, v)| (n.as_str(), *v)),
+            bits.iter().map(|(n, v)| (n.as_str(), *v)),
+        )
+    }
+
+    /// `Sync-Write`, as libbpf-tools prints after `flags = `.
+    pub fn describe(&self, cmd_flags: u32) -> String {
+        let mut s = String::new();
+        for (bit, label) in &self.flags {
+            if cmd_flags & bit != 0 {
+                s.push_str(label);
+            }
+        }
+        match self.ops.get(&(cmd_flags & self.op_mask)) {
+            Some(op) => s.push_str(op),
+            None => s.push_str("Unknown"),
+        }
+        s
+    }
+}
+
+/// Does `block_rq_issue` take only the request (5.11+), rather than (queue, request)?
+pub fn rq_tracepoints_single_arg(btf: &Btf<'_>) -> bool {
+    let Some(td) = btf.type_by_name::<types::Typedef<'_>>("btf_trace_block_rq_issue") else {
+        return true;
+    };
+    let proto = td
+        .next_type()
+        .map(|t| t.skip_mods_and_typedefs())
+        .and_then(|t| t.next_type())
+        .and_then(|t| types::FuncProto::try_from(t).ok());
+    // The prototype's first parameter is the BPF context pointer.
+    proto.is_none_or(|p| p.len() <= 2)
+}
+
+/// A block device from /proc/partitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disk {
+    pub name: String,
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl Disk {
+    /// The kernel-internal dev_t the BPF side computes (`MKDEV`: 12-bit major, 20-bit minor).
+    pub fn dev(&self) -> u32 {
+        (self.major << 20) | (self.minor & 0xfffff)
+    }
+}
+
+/// Parse /proc/partitions text.
+pub fn parse_partitions(text: &str) -> Vec<Disk> {
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            if f.len() != 4 {
+                return None;
+            }
+            Some(Disk {
+                major: f[0].parse().ok()?,
+                minor: f[1].parse().ok()?,
+                name: f[3].to_string(),
+            })
+        })
+        .collect()
+}
+
+pub fn partitions() -> Vec<Disk> {
+    parse_partitions(&std::fs::read_to_string("/proc/partitions").unwrap_or_default())
+}
+
+/// Is `name` a partition rather than a whole disk?
+pub fn is_partition(name: &str) -> bool {
+    Path::new("/sys/class/block")
+        .join(name)
+        .join("partition")
+        .exists()
+}
+
+/// The whole disk a partition belongs to (`sda1` -> `sda`), from sysfs.
+pub fn parent_disk(name: &str) -> Option<String> {
+    let real = std::fs::canonicalize(Path::new("/sys/class/block").join(name)).ok()?;
+    Some(real.parent()?.file_name()?.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values as Linux 6.18 has them, where libbpf-tools' stale table misnames ops.
+    fn linux_6_18() -> ReqNames {
+        ReqNames::new(
+            [
+                ("REQ_OP_READ", 0),
+                ("REQ_OP_WRITE", 1),
+                ("REQ_OP_FLUSH", 2),
+                ("REQ_OP_DISCARD", 3),
+                ("REQ_OP_SECURE_ERASE", 5),
+                ("REQ_OP_ZONE_APPEND", 7),
+                ("REQ_OP_WRITE_ZEROES", 9),
+                ("REQ_OP_ZONE_OPEN", 11),
+                ("REQ_OP_ZONE_CLOSE", 13),
+                ("REQ_OP_ZONE_FINISH", 15),
+                ("REQ_OP_ZONE_RESET", 17),
+                ("REQ_OP_ZONE_RESET_ALL", 19),
+                ("REQ_OP_DRV_IN", 34),
+                ("REQ_OP_DRV_OUT", 35),
+                ("REQ_OP_LAST", 36),
+            ],
+            [
+                ("__REQ_FAILFAST_DEV", 8),
+                ("__REQ_SYNC", 11),
+                ("__REQ_META", 12),
+                ("__REQ_PRIO", 13),
+                ("__REQ_NOMERGE", 14),
+                ("__REQ_IDLE", 15),
+                ("__REQ_INTEGRITY", 16),
+                ("__REQ_FUA", 17),
+                ("__REQ_PREFLUSH", 18),
+                ("__REQ_RAHEAD", 19),
+                ("__REQ_BACKGROUND", 20),
+                ("__REQ_NOWAIT", 21),
+            ],
+        )
+    }
+
+    #[test]
+    fn names_golden() {
+        let n = linux_6_18();
+        assert_eq!(n.describe(0), "Read");
+        assert_eq!(n.describe(1 | 1 << 11), "Sync-Write");
+        assert_eq!(
+            n.describe(1 | 1 << 11 | 1 << 17 | 1 << 21),
+            "NoWait-FUA-Sync-Write"
+        );
+        assert_eq!(n.describe(1 << 19), "ReadAhead-Read");
+        assert_eq!(n.describe(7), "ZoneAppend");
+        assert_eq!(n.describe(11), "ZoneOpen");
+        assert_eq!(n.describe(19), "ZoneResetAll");
+        assert_eq!(n.describe(9), "WriteZeroes");
+        assert_eq!(n.describe(4), "Unknown");
+        assert_eq!(n.describe(35), "DrvOut");
+    }
+
+    #[test]
+    fn partitions_golden() {
+        let text = "major minor  #blocks  name\n\n 254        0  268435456 vda\n   8        1     1024 sda1\n";
+        let d = parse_partitions(text);
+        assert_eq!(
+            d,
+            [
+                Disk {
+                    name: "vda".into(),
+                    major: 254,
+                    minor: 0
+                },
+                Disk {
+                    name: "sda1".into(),
+                    major: 8,
+                    minor: 1
+                }
+            ]
+        );
+        assert_eq!(d[0].dev(), 254 << 20);
+    }
+
+    #[test]
+    fn this_kernel_names_reads_and_writes() {
+        // BTF is readable without privileges where the kernel has it.
+        let Ok(btf) = Btf::from_vmlinux() else {
+            return;
+        };
+        let n = ReqNames::from_kernel(&btf);
+        assert_eq!(n.describe(0), "Read");
+        assert_eq!(n.describe(1), "Write");
+    }
+}

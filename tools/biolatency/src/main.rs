@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! biolatency: block device I/O latency as a histogram. Based on biolatency(8) from BCC by
+//! Brendan Gregg and its libbpf-tools port; options and output follow libbpf-tools.
+
+mod blk;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/biolatency.skel.rs"));
+}
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
+use std::process::ExitCode;
+
+use clap::Parser;
+use common::cli::{self, CommonArgs, HistArgs};
+use common::error::{Error, Result};
+use common::hist::{self, Schedule, SectionValue, Totals};
+use common::maps::read_hash;
+use common::time::rfc3339;
+use common::{probe, signal};
+use libbpf_rs::MapCore;
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+
+use crate::blk::{Disk, ReqNames};
+use crate::bpf::{BiolatencySkelBuilder, types};
+
+const TOOL: &str = "biolatency";
+
+// SAFETY: plain integers with explicit padding.
+unsafe impl plain::Plain for types::biolat_hist {}
+// SAFETY: plain integers.
+unsafe impl plain::Plain for types::biolat_key {}
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    biolatency              # summarize block I/O latency as a histogram
+    biolatency 1 10         # print 1 second summaries, 10 times
+    biolatency -mT 1        # 1s summaries, milliseconds, and timestamps
+    biolatency -Q           # include OS queued time in I/O time
+    biolatency -D           # show each disk device separately
+    biolatency -F           # show I/O flags separately
+    biolatency -d sdc       # trace sdc only
+    biolatency -e 5         # average, total and count every 5 seconds
+    biolatency --percentiles --json 10   # p50/p90/p99 and JSON every 10 seconds";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "biolatency",
+    version,
+    about = "Summarize block device I/O latency as a histogram",
+    after_help = EXAMPLES
+)]
+struct Args {
+    /// Output interval, in seconds
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    interval: Option<u64>,
+
+    /// Number of outputs
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    count: Option<u64>,
+
+    /// Include timestamp on output
+    #[arg(short = 'T', long = "timestamp")]
+    timestamp: bool,
+
+    /// Millisecond histogram
+    #[arg(short = 'm', long = "milliseconds")]
+    milliseconds: bool,
+
+    /// Include OS queued time in I/O time
+    #[arg(short = 'Q', long = "queued")]
+    queued: bool,
+
+    /// Print a histogram per disk device
+    #[arg(short = 'D', long = "disks")]
+    disks: bool,
+
+    /// Print a histogram per set of I/O flags
+    #[arg(short = 'F', long = "flag", alias = "flags")]
+    flags: bool,
+
+    /// Trace this disk only (a whole disk, as named in /proc/partitions)
+    #[arg(short = 'd', long = "disk", value_name = "DISK")]
+    disk: Option<String>,
+
+    /// Trace I/O submitted by tasks in this cgroup v2 (or below it)
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    cgroup: Option<std::path::PathBuf>,
+
+    /// Print average, total and count under each histogram (BCC's -e)
+    #[arg(short = 'e', long = "extension")]
+    extension: bool,
+
+    #[command(flatten)]
+    hist: HistArgs,
+
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn find_disk(disks: &[Disk], name: &str) -> Result<Disk> {
+    let name = name.strip_prefix("/dev/").unwrap_or(name);
+    let Some(d) = disks.iter().find(|d| d.name == name) else {
+        return Err(Error::usage(format!(
+            "unknown disk '{name}' (known: {})",
+            disks
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if blk::is_partition(name) {
+        let parent = blk::parent_disk(name).unwrap_or_else(|| "its disk".into());
+        return Err(Error::usage(format!(
+            "'{name}' is a partition; I/O is accounted to whole disks: use -d {parent}"
+        )));
+    }
+    Ok(d.clone())
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(TOOL)?;
+    let disks = blk::partitions();
+    let target = args
+        .disk
+        .as_deref()
+        .map(|n| find_disk(&disks, n))
+        .transpose()?;
+    let cgroup = args
+        .cgroup
+        .as_deref()
+        .map(common::cgroup::open)
+        .transpose()?;
+    cli::init_logging(args.common.verbose);
+    probe::require_privileges()?;
+    probe::require_btf()?;
+    signal::install()?;
+
+    let btf = libbpf_rs::btf::Btf::from_vmlinux()
+        .map_err(|e| Error::from(e).context("reading the kernel's BTF"))?;
+    let names = ReqNames::from_kernel(&btf);
+    let single = blk::rq_tracepoints_single_arg(&btf);
+    let tp_btf = cli::quietly(|| probe::tp_btf("block_rq_issue"));
+
+    let mut storage = MaybeUninit::uninit();
+    let mut open = BiolatencySkelBuilder::default()
+        .open(&mut storage)
+        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    {
+        let ro = open
+            .maps
+            .rodata_data
+            .as_deref_mut()
+            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        ro.targ_per_disk = args.disks;
+        ro.targ_per_flag = args.flags;
+        ro.targ_queued = args.queued;
+        ro.targ_ms = args.milliseconds;
+        ro.targ_single = single;
+        if let Some(d) = &target {
+            ro.filter_dev = true;
+            ro.targ_dev = d.dev();
+        }
+        ro.filter_cgroup = cgroup.is_some();
+    }
+    let p = &mut open.progs;
+    p.btf_insert.set_autoload(tp_btf && args.queued);
+    p.btf_issue.set_autoload(tp_btf);
+    p.btf_complete.set_autoload(tp_btf);
+    p.raw_insert.set_autoload(!tp_btf && args.queued);
+    p.raw_issue.set_autoload(!tp_btf);
+    p.raw_complete.set_autoload(!tp_btf);
+    let mut skel = open
+        .load()
+        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    if let Some(cg) = &cgroup {
+        let fd = u32::try_from(cg.file.as_raw_fd()).map_err(|_| Error::fatal("bad cgroup fd"))?;
+        skel.maps
+            .cgroup_map
+            .update(
+                &0u32.to_ne_bytes(),
+                &fd.to_ne_bytes(),
+                libbpf_rs::MapFlags::ANY,
+            )
+            .map_err(|e| Error::from(e).context("setting the cgroup filter"))?;
+    }
+    skel.attach()
+        .map_err(|e| Error::from(e).context("attaching to the block tracepoints"))?;
+    cli::verbose(format_args!(
+        "{TOOL}: attached to block_rq_{{{}issue,complete}} as {} ({} argument layout)",
+        if args.queued { "insert," } else { "" },
+        if tp_btf { "tp_btf" } else { "raw tracepoints" },
+        if single { "5.11+" } else { "pre-5.11" }
+    ));
+
+    let dev_names: HashMap<u32, String> = disks.iter().map(|d| (d.dev(), d.name.clone())).collect();
+    let unit = if args.milliseconds { "msecs" } else { "usecs" };
+    let schedule = Schedule {
+        interval: args.interval,
+        count: args.count,
+        timestamp: args.timestamp,
+        json: args.common.json,
+    };
+    let mut warned = false;
+    hist::run_intervals(
+        "Tracing block device I/O... Hit Ctrl-C to end.",
+        &schedule,
+        |now, text| {
+            let mut hists =
+                read_hash::<types::biolat_hist>(&skel.maps.hists, !args.hist.cumulative)?;
+            let mut rows: Vec<(types::biolat_key, types::biolat_hist)> = hists
+                .drain(..)
+                .filter_map(|(k, h)| {
+                    common::decode::copy_prefix::<types::biolat_key>(&k, k.len()).map(|k| (k, h))
+                })
+                .collect();
+            rows.sort_by_key(|(k, _)| (k.dev, k.cmd_flags));
+            let view = View {
+                args: &args,
+                names: &names,
+                dev_names: &dev_names,
+                unit,
+            };
+            for (k, h) in &rows {
+                view.render(k, h, &rfc3339(now), text);
+            }
+            if !warned
+                && let Some(bss) = skel.maps.bss_data.as_deref()
+                && (bss.start_full > 0 || bss.hists_full > 0)
+            {
+                warned = true;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "{TOOL}: a BPF map is full: {} requests and {} latencies were not counted",
+                    bss.start_full,
+                    bss.hists_full
+                );
+            }
+            Ok(())
+        },
+    )
+}
+
+struct View<'a> {
+    args: &'a Args,
+    names: &'a ReqNames,
+    dev_names: &'a HashMap<u32, String>,
+    unit: &'a str,
+}
+
+impl View<'_> {
+    fn disk_name(&self, dev: u32) -> &str {
+        self.dev_names.get(&dev).map_or("Unknown", String::as_str)
+    }
+
+    fn render(&self, k: &types::biolat_key, h: &types::biolat_hist, time: &str, out: &mut Vec<u8>) {
+        let slots: Vec<u64> = h.slots.iter().map(|&v| u64::from(v)).collect();
+        let totals = Totals {
+            count: h.count,
+            sum: h.sum,
+            max: h.max,
+        };
+        if self.args.common.json {
+            let flags = self.names.describe(k.cmd_flags);
+            let mut sections: Vec<(&str, SectionValue<'_>)> = Vec::new();
+            if self.args.disks {
+                sections.push(("disk", SectionValue::Str(self.disk_name(k.dev).as_bytes())));
+            }
+            if self.args.flags {
+                sections.push(("flags", SectionValue::Str(flags.as_bytes())));
+                sections.push(("cmd_flags", SectionValue::Num(k.cmd_flags.into())));
+            }
+            hist::json_line(out, time, &sections, self.unit, &slots, &totals);
+            return;
+        }
+        if self.args.disks {
+            let _ = write!(out, "\ndisk = {}\t", self.disk_name(k.dev));
+        }
+        if self.args.flags {
+            let _ = write!(out, "flags = {}", self.names.describe(k.cmd_flags));
+        }
+        out.push(b'\n');
+        out.extend_from_slice(hist::log2_text(&slots, self.unit).as_bytes());
+        if self.args.extension {
+            out.extend_from_slice(hist::extension_line(&totals, self.unit).as_bytes());
+        }
+        if self.args.hist.percentiles && totals.count > 0 {
+            out.extend_from_slice(hist::percentiles_line(&slots, &totals, self.unit).as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn long_names_do_not_collide() {
+        let a = Args::try_parse_from(["biolatency", "--disks", "--disk=vda", "--flag", "1", "2"])
+            .expect("parses");
+        assert!(a.disks && a.flags);
+        assert_eq!(a.disk.as_deref(), Some("vda"));
+        assert_eq!((a.interval, a.count), (Some(1), Some(2)));
+    }
+
+    #[test]
+    fn unknown_disk_is_a_usage_error() {
+        let disks = blk::parse_partitions("254 0 100 vda\n");
+        let e = find_disk(&disks, "nope").expect_err("unknown");
+        assert_eq!(e.code(), common::error::EXIT_USAGE);
+        assert_eq!(e.message(), "unknown disk 'nope' (known: vda)");
+        assert_eq!(find_disk(&disks, "/dev/vda").expect("known").name, "vda");
+    }
+
+    #[test]
+    fn section_lines_match_libbpf_tools() {
+        let names = ReqNames::new(
+            [("REQ_OP_READ", 0), ("REQ_OP_WRITE", 1)],
+            [("__REQ_SYNC", 11)],
+        );
+        let dev_names = HashMap::from([(254u32 << 20, "vda".to_string())]);
+        let args = Args::try_parse_from(["biolatency", "-D", "-F"]).expect("parses");
+        let view = View {
+            args: &args,
+            names: &names,
+            dev_names: &dev_names,
+            unit: "usecs",
+        };
+        let key = types::biolat_key {
+            cmd_flags: 1 | 1 << 11,
+            dev: 254 << 20,
+        };
+        let mut h = types::biolat_hist::default();
+        h.slots[0] = 1;
+        let mut out = Vec::new();
+        view.render(&key, &h, "", &mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "\ndisk = vda\tflags = Sync-Write
+     usecs               : count    distribution
+         0 -> 1          : 1        |****************************************|
+"
+        );
+    }
+}

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! biolatency against real block I/O: O_DIRECT reads and writes of a file on the disk that
+//! holds the temp directory, so every request reaches the device.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use testkit::{TempDir, Tool, bpf_ready};
+
+const BIN: &str = env!("CARGO_BIN_EXE_biolatency");
+const BLOCK: usize = 4096;
+
+/// A 4 KiB-aligned buffer, as O_DIRECT requires.
+struct Aligned(Box<[u8]>, usize);
+
+impl Aligned {
+    fn new() -> Self {
+        let raw = vec![0x5au8; BLOCK * 2].into_boxed_slice();
+        let off = raw.as_ptr().align_offset(BLOCK);
+        Self(raw, off)
+    }
+
+    fn buf(&mut self) -> &mut [u8] {
+        &mut self.0[self.1..self.1 + BLOCK]
+    }
+}
+
+/// O_DIRECT writes and reads in a background thread until dropped.
+struct DirectIo {
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+    _dir: TempDir,
+    path: PathBuf,
+}
+
+impl DirectIo {
+    fn start() -> Self {
+        // Not /tmp if that is a tmpfs: the test needs a real block device.
+        let dir = TempDir::new("biolatency-io");
+        let path = dir.path().join("data");
+        let stop = Arc::new(AtomicBool::new(false));
+        let (p, s) = (path.clone(), Arc::clone(&stop));
+        let thread = thread::spawn(move || {
+            let mut f = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .custom_flags(libc::O_DIRECT | libc::O_SYNC)
+                .open(&p)
+                .expect("O_DIRECT open (is the temp dir on a block device?)");
+            let mut b = Aligned::new();
+            while !s.load(Ordering::Relaxed) {
+                f.seek(SeekFrom::Start(0)).expect("seek");
+                for _ in 0..16 {
+                    f.write_all(b.buf()).expect("direct write");
+                }
+                f.seek(SeekFrom::Start(0)).expect("seek");
+                for _ in 0..16 {
+                    f.read_exact(b.buf()).expect("direct read");
+                }
+                thread::sleep(Duration::from_millis(5));
+            }
+        });
+        // Let the file exist before callers stat it.
+        thread::sleep(Duration::from_millis(50));
+        Self {
+            stop,
+            thread: Some(thread),
+            _dir: dir,
+            path,
+        }
+    }
+
+    /// The whole disk the file lives on, as /proc/partitions names it.
+    fn disk(&self) -> String {
+        let dev = std::fs::metadata(&self.path).expect("stat").dev();
+        let (major, minor) = (libc::major(dev), libc::minor(dev));
+        let sys = PathBuf::from(format!("/sys/dev/block/{major}:{minor}"));
+        let real = std::fs::canonicalize(&sys).expect("sysfs block device");
+        let real = if real.join("partition").exists() {
+            real.parent().expect("parent disk").to_path_buf()
+        } else {
+            real
+        };
+        real.file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+impl Drop for DirectIo {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn row_counts(text: &str) -> Vec<u64> {
+    text.lines()
+        .filter(|l| l.contains(" -> ") && l.contains('|'))
+        .filter_map(|l| l.split(':').nth(1)?.split('|').next()?.trim().parse().ok())
+        .collect()
+}
+
+fn run_with_io(args: &[&str]) -> (testkit::Finished, String) {
+    let io = DirectIo::start();
+    let disk = io.disk();
+    let out = Tool::spawn(BIN, args)
+        .finish(Duration::from_secs(30))
+        .success();
+    drop(io);
+    (out, disk)
+}
+
+#[test]
+fn root_direct_io_gives_a_histogram() {
+    if !bpf_ready("root_direct_io_gives_a_histogram") {
+        return;
+    }
+    let (out, _) = run_with_io(&["1", "1"]);
+    assert!(
+        out.stdout
+            .starts_with("Tracing block device I/O... Hit Ctrl-C to end.\n\n\n"),
+        "{out}"
+    );
+    assert!(
+        out.stdout
+            .contains("     usecs               : count    distribution\n"),
+        "{out}"
+    );
+    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+}
+
+#[test]
+fn root_per_disk_and_per_flag_sections() {
+    if !bpf_ready("root_per_disk_and_per_flag_sections") {
+        return;
+    }
+    let (out, disk) = run_with_io(&["-D", "1", "1"]);
+    assert!(
+        out.stdout.contains(&format!("\ndisk = {disk}\t\n")),
+        "{disk}: {out}"
+    );
+    let (out, _) = run_with_io(&["-F", "1", "1"]);
+    let flags: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("flags = "))
+        .collect();
+    assert!(flags.iter().any(|f| f.ends_with("Read")), "{out}");
+    assert!(flags.iter().any(|f| f.ends_with("Write")), "{out}");
+    assert!(
+        !out.stdout.contains("(null)") && !out.stdout.contains("Unknown\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_disk_filter_keeps_that_disk() {
+    if !bpf_ready("root_disk_filter_keeps_that_disk") {
+        return;
+    }
+    let disk = DirectIo::start().disk();
+    let (out, _) = run_with_io(&["-D", "-d", &disk, "1", "1"]);
+    let sections: Vec<&str> = out.lines().filter(|l| l.starts_with("disk = ")).collect();
+    assert!(!sections.is_empty(), "{out}");
+    assert!(
+        sections.iter().all(|s| *s == format!("disk = {disk}\t")),
+        "{out}"
+    );
+    let bad = testkit::run(Command::new(BIN).args(["-d", "nosuchdisk0"]));
+    assert_eq!(bad.status.code(), Some(2), "{bad}");
+    assert!(
+        bad.stderr
+            .starts_with("biolatency: unknown disk 'nosuchdisk0'"),
+        "{bad}"
+    );
+}
+
+#[test]
+fn root_interval_count_units_and_timestamps() {
+    if !bpf_ready("root_interval_count_units_and_timestamps") {
+        return;
+    }
+    let (out, _) = run_with_io(&["-m", "-T", "1", "2"]);
+    assert_eq!(
+        out.stdout
+            .matches("     msecs               : count")
+            .count(),
+        2,
+        "{out}"
+    );
+    let stamps = out
+        .lines()
+        .filter(|l| l.len() == 8 && l.as_bytes()[2] == b':' && l.as_bytes()[5] == b':')
+        .count();
+    assert_eq!(stamps, 2, "{out}");
+}
+
+#[test]
+fn root_queued_time_and_extension() {
+    if !bpf_ready("root_queued_time_and_extension") {
+        return;
+    }
+    let (out, _) = run_with_io(&["-Q", "-e", "--percentiles", "1", "1"]);
+    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("avg = ") && l.contains(" usecs, total: ")),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.starts_with("p50 <= ")), "{out}");
+}
+
+#[test]
+fn root_json_lines() {
+    if !bpf_ready("root_json_lines") {
+        return;
+    }
+    let (out, disk) = run_with_io(&["--json", "-D", "-F", "1", "1"]);
+    let mut total = 0;
+    for line in out.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("JSON line");
+        assert_eq!(v["unit"], "usecs", "{v}");
+        assert!(
+            v["flags"].is_string() && v["buckets"].is_array() && v["time"].is_string(),
+            "{v}"
+        );
+        if v["disk"] == disk.as_str() {
+            total += v["count"].as_u64().expect("count");
+        }
+    }
+    assert!(total > 0, "{out}");
+}
+
+#[test]
+fn root_sigint_prints_the_final_histogram() {
+    if !bpf_ready("root_sigint_prints_the_final_histogram") {
+        return;
+    }
+    let t = Tool::spawn(BIN, &["-v"]).ready();
+    let io = DirectIo::start();
+    thread::sleep(Duration::from_millis(800));
+    let out = t.interrupt().success();
+    drop(io);
+    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    for args in [
+        &["0"][..],
+        &["1", "0"],
+        &["-1"],
+        &["x"],
+        &["1", "2", "3"],
+        &["-d"],
+        &["-d", "nosuchdisk0"],
+        &["-c", "/nonexistent"],
+        &["--bogus"],
+    ] {
+        let out = testkit::run(Command::new(BIN).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out}");
+        assert!(out.stderr.starts_with("biolatency: "), "{args:?}: {out}");
+    }
+}
+
+/// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf: the raw tracepoint path
+/// must then be the one measuring.
+#[test]
+fn root_hook_choice_follows_the_probe() {
+    if !bpf_ready("root_hook_choice_follows_the_probe") {
+        return;
+    }
+    let raw = std::env::var("FERROSCOPE_DISABLE")
+        .is_ok_and(|v| v.split(',').any(|f| f.trim() == "tp_btf"));
+    let want = if raw {
+        "as raw tracepoints"
+    } else {
+        "as tp_btf"
+    };
+    let (out, _) = run_with_io(&["-v", "1", "1"]);
+    assert!(out.stderr.contains(want), "{want}: {out}");
+    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+}
