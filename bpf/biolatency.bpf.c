@@ -84,7 +84,7 @@ static __always_inline int rq_done(struct request *rq)
 {
 	struct biolat_key key = {};
 	struct biolat_hist *h;
-	__u64 *tsp, delta, slot;
+	__u64 *tsp, delta;
 
 	tsp = bpf_map_lookup_elem(&start, &rq);
 	if (!tsp)
@@ -107,14 +107,7 @@ static __always_inline int rq_done(struct request *rq)
 		}
 	}
 	delta /= targ_ms ? 1000000U : 1000U;
-	slot = ferro_log2(delta);
-	if (slot >= BIOLAT_MAX_SLOTS)
-		slot = BIOLAT_MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->count, 1);
-	__sync_fetch_and_add(&h->sum, delta);
-	if (delta > h->max)
-		h->max = delta;
+	FERRO_HIST_ADD(h, delta, BIOLAT_MAX_SLOTS);
 	return 0;
 }
 

@@ -35,6 +35,23 @@ static __always_inline __u64 ferro_log2(__u64 v)
 	return ferro_log2_32(v);
 }
 
+/*
+ * Count `v` in a histogram struct with slots[], count, sum and max. Several
+ * CPUs update one histogram at once: the counters are atomic; max may lose a
+ * race and be one update stale, which a maximum tolerates.
+ */
+#define FERRO_HIST_ADD(h, v, nslots)                                  \
+	({                                                            \
+		__u64 __slot = ferro_log2(v);                         \
+		if (__slot >= (nslots))                               \
+			__slot = (nslots) - 1;                        \
+		__sync_fetch_and_add(&(h)->slots[__slot], 1);         \
+		__sync_fetch_and_add(&(h)->count, 1);                 \
+		__sync_fetch_and_add(&(h)->sum, (v));                 \
+		if ((v) > (h)->max)                                   \
+			(h)->max = (v);                               \
+	})
+
 /* task_struct's state became __state in 5.14 (commit 2f064a59a11f). */
 struct task_struct___pre514 {
 	long state;

@@ -74,7 +74,7 @@ static __always_inline __u32 pidns_of(struct task_struct *t)
 static __always_inline int switched(struct task_struct *prev, struct task_struct *next)
 {
 	struct runqlat_hist *h;
-	__u64 *tsp, delta, slot;
+	__u64 *tsp, delta;
 	__u32 pid, key;
 
 	if (ferro_task_state(prev) == FERRO_TASK_RUNNING)
@@ -121,14 +121,7 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 			BPF_CORE_READ_STR_INTO(&h->comm, next, comm);
 	}
 	delta /= targ_ms ? 1000000U : 1000U;
-	slot = ferro_log2(delta);
-	if (slot >= RUNQLAT_MAX_SLOTS)
-		slot = RUNQLAT_MAX_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
-	__sync_fetch_and_add(&h->count, 1);
-	__sync_fetch_and_add(&h->sum, delta);
-	if (delta > h->max)
-		h->max = delta;
+	FERRO_HIST_ADD(h, delta, RUNQLAT_MAX_SLOTS);
 	return 0;
 }
 

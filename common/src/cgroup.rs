@@ -22,6 +22,20 @@ pub struct CgroupV2 {
     pub level: u32,
 }
 
+impl CgroupV2 {
+    /// Put this cgroup into slot 0 of a `BPF_MAP_TYPE_CGROUP_ARRAY` (for
+    /// `bpf_current_task_under_cgroup`).
+    pub fn install(&self, map: &dyn libbpf_rs::MapCore) -> Result<()> {
+        let fd = u32::try_from(self.file.as_raw_fd()).map_err(|_| Error::fatal("bad cgroup fd"))?;
+        map.update(
+            &0u32.to_ne_bytes(),
+            &fd.to_ne_bytes(),
+            libbpf_rs::MapFlags::ANY,
+        )
+        .map_err(|e| Error::from(e).context("setting the cgroup filter"))
+    }
+}
+
 /// Open `path`, which must be a cgroup v2 directory; bad paths are usage errors (exit 2).
 pub fn open(path: &Path) -> Result<CgroupV2> {
     let file =

@@ -47,9 +47,25 @@ pub struct BufferArgs {
     pub buffer_kib: u32,
 }
 
-/// Options of the histogram tools, beyond libbpf-tools'.
+/// Options every histogram tool shares: libbpf-tools' `[interval] [count] -T -m`, and ours.
 #[derive(Args, Debug, Clone, Default)]
 pub struct HistArgs {
+    /// Output interval, in seconds
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: Option<u64>,
+
+    /// Number of outputs
+    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    pub count: Option<u64>,
+
+    /// Include timestamp on output
+    #[arg(short = 'T', long = "timestamp")]
+    pub timestamp: bool,
+
+    /// Millisecond histogram
+    #[arg(short = 'm', long = "milliseconds")]
+    pub milliseconds: bool,
+
     /// Print p50, p90, p99 and max under each histogram
     #[arg(long)]
     pub percentiles: bool,
@@ -57,6 +73,21 @@ pub struct HistArgs {
     /// Keep counting across intervals instead of starting each one afresh
     #[arg(long)]
     pub cumulative: bool,
+}
+
+impl HistArgs {
+    pub fn unit(&self) -> &'static str {
+        if self.milliseconds { "msecs" } else { "usecs" }
+    }
+
+    pub fn schedule(&self, json: bool) -> crate::hist::Schedule {
+        crate::hist::Schedule {
+            interval: self.interval,
+            count: self.count,
+            timestamp: self.timestamp,
+            json,
+        }
+    }
 }
 
 fn parse_buffer_kib(s: &str) -> Result<u32, String> {

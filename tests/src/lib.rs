@@ -344,3 +344,18 @@ pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
     assert!(out.status.success(), "cc failed: {out}");
     bin
 }
+
+/// Each argument list must be refused as bad input: exit status 2, nothing on stdout, and one
+/// line on stderr starting with `tool: `.
+pub fn assert_usage_errors(bin: &str, tool: &str, cases: &[&[&str]]) {
+    for args in cases {
+        let out = run(Command::new(bin).args(*args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out}");
+        assert!(
+            out.stderr.starts_with(&format!("{tool}: ")),
+            "{args:?}: {out}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: {out}");
+    }
+}

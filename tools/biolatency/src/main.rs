@@ -11,17 +11,15 @@ mod bpf {
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
 use common::error::{Error, Result};
-use common::hist::{self, Schedule, SectionValue, Totals};
+use common::hist::{self, SectionValue, Totals};
 use common::maps::read_hash;
 use common::time::rfc3339;
 use common::{probe, signal};
-use libbpf_rs::MapCore;
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 
 use crate::blk::{Disk, ReqNames};
@@ -54,21 +52,8 @@ EXAMPLES:
     after_help = EXAMPLES
 )]
 struct Args {
-    /// Output interval, in seconds
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
-    interval: Option<u64>,
-
-    /// Number of outputs
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
-    count: Option<u64>,
-
-    /// Include timestamp on output
-    #[arg(short = 'T', long = "timestamp")]
-    timestamp: bool,
-
-    /// Millisecond histogram
-    #[arg(short = 'm', long = "milliseconds")]
-    milliseconds: bool,
+    #[command(flatten)]
+    hist: HistArgs,
 
     /// Include OS queued time in I/O time
     #[arg(short = 'Q', long = "queued")]
@@ -93,9 +78,6 @@ struct Args {
     /// Print average, total and count under each histogram (BCC's -e)
     #[arg(short = 'e', long = "extension")]
     extension: bool,
-
-    #[command(flatten)]
-    hist: HistArgs,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -163,7 +145,7 @@ fn run() -> Result<()> {
         ro.targ_per_disk = args.disks;
         ro.targ_per_flag = args.flags;
         ro.targ_queued = args.queued;
-        ro.targ_ms = args.milliseconds;
+        ro.targ_ms = args.hist.milliseconds;
         ro.targ_single = single;
         if let Some(d) = &target {
             ro.filter_dev = true;
@@ -182,15 +164,7 @@ fn run() -> Result<()> {
         .load()
         .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
     if let Some(cg) = &cgroup {
-        let fd = u32::try_from(cg.file.as_raw_fd()).map_err(|_| Error::fatal("bad cgroup fd"))?;
-        skel.maps
-            .cgroup_map
-            .update(
-                &0u32.to_ne_bytes(),
-                &fd.to_ne_bytes(),
-                libbpf_rs::MapFlags::ANY,
-            )
-            .map_err(|e| Error::from(e).context("setting the cgroup filter"))?;
+        cg.install(&skel.maps.cgroup_map)?;
     }
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the block tracepoints"))?;
@@ -202,13 +176,8 @@ fn run() -> Result<()> {
     ));
 
     let dev_names: HashMap<u32, String> = disks.iter().map(|d| (d.dev(), d.name.clone())).collect();
-    let unit = if args.milliseconds { "msecs" } else { "usecs" };
-    let schedule = Schedule {
-        interval: args.interval,
-        count: args.count,
-        timestamp: args.timestamp,
-        json: args.common.json,
-    };
+    let unit = args.hist.unit();
+    let schedule = args.hist.schedule(args.common.json);
     let mut warned = false;
     hist::run_intervals(
         "Tracing block device I/O... Hit Ctrl-C to end.",
@@ -314,7 +283,7 @@ mod tests {
             .expect("parses");
         assert!(a.disks && a.flags);
         assert_eq!(a.disk.as_deref(), Some("vda"));
-        assert_eq!((a.interval, a.count), (Some(1), Some(2)));
+        assert_eq!((a.hist.interval, a.hist.count), (Some(1), Some(2)));
     }
 
     #[test]

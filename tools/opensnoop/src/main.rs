@@ -11,7 +11,6 @@ mod bpf {
 }
 
 use std::mem::MaybeUninit;
-use std::os::fd::AsRawFd;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,6 @@ use common::error::{Error, Result};
 use common::events::{self, EventStream, Flow, Printer};
 use common::time::{WallClock, hms, rfc3339};
 use common::{probe, signal};
-use libbpf_rs::MapCore;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use crate::args::Args;
@@ -154,15 +152,7 @@ fn run() -> Result<()> {
     }
     let skel = open.load().map_err(load_error)?;
     if let Some(cg) = &plan.cgroup {
-        let fd = u32::try_from(cg.file.as_raw_fd()).map_err(|_| Error::fatal("bad cgroup fd"))?;
-        skel.maps
-            .cgroup_map
-            .update(
-                &0u32.to_ne_bytes(),
-                &fd.to_ne_bytes(),
-                libbpf_rs::MapFlags::ANY,
-            )
-            .map_err(|e| Error::from(e).context("setting the cgroup filter"))?;
+        cg.install(&skel.maps.cgroup_map)?;
     }
     let cols = Columns {
         timestamp: args.timestamp,

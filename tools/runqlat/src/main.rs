@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
 use common::error::{Error, Result};
-use common::hist::{self, Schedule, SectionValue, Totals};
+use common::hist::{self, SectionValue, Totals};
 use common::maps::{key_u32, read_hash};
 use common::time::rfc3339;
 use common::{probe, signal};
@@ -52,21 +52,8 @@ EXAMPLES:
     after_help = EXAMPLES
 )]
 struct Args {
-    /// Output interval, in seconds
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
-    interval: Option<u64>,
-
-    /// Number of outputs
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
-    count: Option<u64>,
-
-    /// Include timestamp on output
-    #[arg(short = 'T', long = "timestamp")]
-    timestamp: bool,
-
-    /// Millisecond histogram
-    #[arg(short = 'm', long = "milliseconds")]
-    milliseconds: bool,
+    #[command(flatten)]
+    hist: HistArgs,
 
     /// Print a histogram per process ID
     #[arg(short = 'P', long = "pids", conflicts_with_all = ["tids", "pidnss", "cpus"])]
@@ -92,9 +79,6 @@ struct Args {
     /// Trace tasks in this cgroup v2 (or below it)
     #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
     cgroup: Option<std::path::PathBuf>,
-
-    #[command(flatten)]
-    hist: HistArgs,
 
     #[command(flatten)]
     common: CommonArgs,
@@ -138,7 +122,7 @@ fn run() -> Result<()> {
             .as_deref_mut()
             .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
         ro.key_by = key_by(&args);
-        ro.targ_ms = args.milliseconds;
+        ro.targ_ms = args.hist.milliseconds;
         ro.targ_tgid = args.pid.unwrap_or(0);
         if let Some(cg) = &cgroup {
             ro.filter_cgroup = true;
@@ -163,13 +147,8 @@ fn run() -> Result<()> {
         if tp_btf { "tp_btf" } else { "raw tracepoints" }
     ));
 
-    let unit = if args.milliseconds { "msecs" } else { "usecs" };
-    let schedule = Schedule {
-        interval: args.interval,
-        count: args.count,
-        timestamp: args.timestamp,
-        json: args.common.json,
-    };
+    let unit = args.hist.unit();
+    let schedule = args.hist.schedule(args.common.json);
     let mut warned = false;
     hist::run_intervals(
         "Tracing run queue latency... Hit Ctrl-C to end.",
@@ -270,8 +249,8 @@ mod tests {
             assert!(Args::try_parse_from(argv).is_err(), "{bad:?}");
         }
         let a = Args::try_parse_from(["runqlat", "-mT", "1", "10"]).expect("parses");
-        assert_eq!((a.interval, a.count), (Some(1), Some(10)));
-        assert!(a.milliseconds && a.timestamp);
+        assert_eq!((a.hist.interval, a.hist.count), (Some(1), Some(10)));
+        assert!(a.hist.milliseconds && a.hist.timestamp);
     }
 
     #[test]

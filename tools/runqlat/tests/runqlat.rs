@@ -255,21 +255,20 @@ fn common_disabled(feature: &str) -> bool {
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
-    for args in [
-        &["-P", "-L"][..],
-        &["--pidnss", "-L"],
-        &["--cpus", "-P"],
-        &["0"],
-        &["1", "0"],
-        &["-1"],
-        &["1", "2", "3"],
-        &["-p", "x"],
-        &["-c", "/nonexistent"],
-        &["--bogus"],
-    ] {
-        let out = testkit::run(Command::new(BIN).args(args));
-        assert_eq!(out.status.code(), Some(2), "{args:?}: {out}");
-        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out}");
-        assert!(out.stderr.starts_with("runqlat: "), "{args:?}: {out}");
-    }
+    testkit::assert_usage_errors(
+        BIN,
+        "runqlat",
+        &[
+            &["-P", "-L"][..],
+            &["--pidnss", "-L"],
+            &["--cpus", "-P"],
+            &["0"],
+            &["1", "0"],
+            &["-1"],
+            &["1", "2", "3"],
+            &["-p", "x"],
+            &["-c", "/nonexistent"],
+            &["--bogus"],
+        ],
+    );
 }
