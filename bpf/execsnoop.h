@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#ifndef FERROSCOPE_EXECSNOOP_H
+#define FERROSCOPE_EXECSNOOP_H
+
+#define EXECSNOOP_COMM_LEN 16
+/* The exec'd file name as the kernel resolved it (bprm->filename). */
+#define EXECSNOOP_FNAME_MAX 4096
+/* argv strings, NUL-separated, as they sit in the new process's memory. */
+#define EXECSNOOP_ARGS_MAX 16384
+/* Failed execs read argv one string at a time from the caller: at most this many. */
+#define EXECSNOOP_FAILED_ARGS 64
+#define EXECSNOOP_ARG_MAX 256
+/* Slack of one string past the masked offsets keeps every write in bounds for the verifier. */
+#define EXECSNOOP_AREA (EXECSNOOP_FNAME_MAX + EXECSNOOP_ARGS_MAX + EXECSNOOP_ARG_MAX)
+
+/* flags */
+#define EXECSNOOP_ARGS_TRUNCATED 1
+
+struct execsnoop_event {
+	__u64 ts_ns;
+	__u32 pid; /* tgid after the exec */
+	__u32 tid; /* the thread that called exec */
+	__u32 ppid;
+	__u32 uid;
+	__s32 retval;
+	__u16 fname_len; /* bytes at area[0], with the NUL */
+	__u16 flags;
+	__u32 args_len; /* bytes of argv after the file name */
+	__u8 comm[EXECSNOOP_COMM_LEN];
+	__u8 pcomm[EXECSNOOP_COMM_LEN];
+	__u8 area[EXECSNOOP_AREA];
+};
+
+#endif

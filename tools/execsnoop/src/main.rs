@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! execsnoop: trace exec() with complete arguments. Based on execsnoop(8) from BCC by Brendan
+//! Gregg and its libbpf-tools port; options and columns follow libbpf-tools.
+
+mod format;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/execsnoop.skel.rs"));
+}
+
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+
+use clap::Parser;
+use common::cli::{self, BufferArgs, CommonArgs};
+use common::decode::{c_bytes, copy_prefix};
+use common::error::{Error, Result};
+use common::events::{self, EventStream, Flow, Printer};
+use common::time::{WallClock, hms, monotonic_ns, rfc3339};
+use common::{probe, signal};
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+
+use crate::bpf::{ExecsnoopSkelBuilder, types};
+use crate::format::Columns;
+
+const TOOL: &str = "execsnoop";
+
+// SAFETY: plain integers and byte arrays.
+unsafe impl plain::Plain for types::execsnoop_event {}
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    execsnoop              # trace all exec() syscalls
+    execsnoop -x           # include failed exec()s
+    execsnoop -T           # include time (HH:MM:SS)
+    execsnoop -U           # include UID
+    execsnoop -u 1000      # only trace UID 1000
+    execsnoop -t           # include timestamps
+    execsnoop -q           # add \"quotemarks\" around arguments
+    execsnoop -n main      # only print command lines containing \"main\"
+    execsnoop -l tpkg      # only print command where arguments contain \"tpkg\"
+    execsnoop -P 1234      # only trace children of PID 1234
+    execsnoop -M           # show the parent's command name
+    execsnoop -c CG        # trace process under cgroupsPath CG
+    execsnoop --json       # one JSON object per exec, argv as an array";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "execsnoop",
+    version,
+    about = "Trace exec syscalls",
+    after_help = EXAMPLES
+)]
+struct Args {
+    /// Include time column on output (HH:MM:SS)
+    #[arg(short = 'T', long = "time")]
+    time: bool,
+
+    /// Include timestamp on output (seconds since start)
+    #[arg(short = 't', long = "timestamp")]
+    timestamp: bool,
+
+    /// Include failed exec()s
+    #[arg(short = 'x', long = "fails")]
+    fails: bool,
+
+    /// Trace this UID only
+    #[arg(short = 'u', long = "uid", value_name = "UID",
+          value_parser = clap::value_parser!(u32).range(..u32::MAX as i64))]
+    uid: Option<u32>,
+
+    /// Add quotemarks (") around arguments
+    #[arg(short = 'q', long = "quote")]
+    quote: bool,
+
+    /// Only print commands whose name contains NAME
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    name: Option<String>,
+
+    /// Only print commands whose arguments contain LINE
+    #[arg(short = 'l', long = "line", value_name = "LINE")]
+    line: Option<String>,
+
+    /// Include UID on output
+    #[arg(short = 'U', long = "print-uid")]
+    print_uid: bool,
+
+    /// Maximum number of arguments parsed and displayed
+    #[arg(long = "max-args", value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u16).range(1..=255))]
+    max_args: u16,
+
+    /// Trace process in cgroup path (cgroup v2)
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    cgroup: Option<std::path::PathBuf>,
+
+    /// Trace children of this PID only
+    #[arg(short = 'P', long = "ppid", value_name = "PPID",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    ppid: Option<u32>,
+
+    /// Trace this PID only (the process after its exec)
+    #[arg(short = 'p', long = "pid", value_name = "PID",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pid: Option<u32>,
+
+    /// Include the parent's command name (PARENT column)
+    #[arg(short = 'M', long = "print-pcomm")]
+    print_pcomm: bool,
+
+    #[command(flatten)]
+    common: CommonArgs,
+
+    #[command(flatten)]
+    buffer: BufferArgs,
+}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(TOOL)?;
+    for (flag, v) in [("-n", &args.name), ("-l", &args.line)] {
+        if v.as_deref() == Some("") {
+            return Err(Error::usage(format!("{flag} needs a non-empty value")));
+        }
+    }
+    let cgroup = args
+        .cgroup
+        .as_deref()
+        .map(common::cgroup::open)
+        .transpose()?;
+    cli::init_logging(args.common.verbose);
+    probe::require_privileges()?;
+    probe::require_btf()?;
+    if !probe::tracepoint_exists("sched", "sched_process_exec")? {
+        return Err(Error::fatal(
+            "the sched:sched_process_exec tracepoint is missing (needs CONFIG_TRACEPOINTS)",
+        ));
+    }
+    let mut failure_hooks = Vec::new();
+    if args.fails {
+        for sc in ["execve", "execveat"] {
+            if probe::tracepoint_exists("syscalls", &format!("sys_enter_{sc}"))?
+                && probe::tracepoint_exists("syscalls", &format!("sys_exit_{sc}"))?
+            {
+                failure_hooks.push(sc);
+            }
+        }
+        if failure_hooks.is_empty() {
+            return Err(Error::fatal(
+                "-x needs the execve syscall tracepoints (CONFIG_FTRACE_SYSCALLS)",
+            ));
+        }
+    }
+    signal::install()?;
+
+    let mut storage = MaybeUninit::uninit();
+    let mut open = ExecsnoopSkelBuilder::default()
+        .open(&mut storage)
+        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    let kind = events::configure(
+        args.buffer.buffer,
+        args.buffer.buffer_kib,
+        &mut open.maps.events_rb,
+        &mut open.maps.events_pb,
+    )?;
+    {
+        let ro = open
+            .maps
+            .rodata_data
+            .as_deref_mut()
+            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
+        if let Some(uid) = args.uid {
+            ro.filter_uid = true;
+            ro.targ_uid = uid;
+        }
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.targ_ppid = args.ppid.unwrap_or(0);
+        ro.filter_cgroup = cgroup.is_some();
+        // Failed execs read argv string by string: one more than shown detects "more".
+        ro.max_failed_args = i32::from(args.max_args).min(63) + 1;
+    }
+    let p = &mut open.progs;
+    for (sc, enter, exit) in [
+        ("execve", &mut p.enter_execve, &mut p.exit_execve),
+        ("execveat", &mut p.enter_execveat, &mut p.exit_execveat),
+    ] {
+        let on = failure_hooks.contains(&sc);
+        enter.set_autoload(on);
+        exit.set_autoload(on);
+    }
+    let skel = open
+        .load()
+        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    if let Some(cg) = &cgroup {
+        cg.install(&skel.maps.cgroup_map)?;
+    }
+
+    let cols = Columns {
+        time: args.time,
+        timestamp: args.timestamp,
+        uid: args.print_uid,
+        pcomm: args.print_pcomm,
+        quote: args.quote,
+        max_args: usize::from(args.max_args),
+    };
+    let printer = Printer::new();
+    let clock = WallClock::new();
+    let start_ns = monotonic_ns();
+    let json = args.common.json;
+    let name = args.name.as_deref().map(str::as_bytes);
+    let line_filter = args.line.as_deref().map(str::as_bytes);
+    let mut line = Vec::with_capacity(512);
+    let header_len = std::mem::offset_of!(types::execsnoop_event, area);
+    let handle = |data: &[u8]| -> Flow {
+        let Some(e) = copy_prefix::<types::execsnoop_event>(data, header_len) else {
+            return Flow::Continue;
+        };
+        if let Some(n) = name
+            && !contains(c_bytes(&e.comm), n)
+        {
+            return Flow::Continue;
+        }
+        if let Some(l) = line_filter
+            && !contains(&format::arg_line(&e, cols.max_args), l)
+        {
+            return Flow::Continue;
+        }
+        let when = clock.local(e.ts_ns);
+        line.clear();
+        if json {
+            format::json_row(&e, &rfc3339(&when), &mut line);
+        } else {
+            let secs = e.ts_ns.saturating_sub(start_ns) as f64 / 1e9;
+            format::text_row(&cols, &e, &hms(&when), secs, &mut line);
+        }
+        printer.emit(&line)
+    };
+    let stream = EventStream::new(
+        kind,
+        args.buffer.buffer_kib,
+        &skel.maps.events_rb,
+        &skel.maps.events_pb,
+        &skel.maps.events_lost,
+        handle,
+    )?;
+    // Attach once the stream exists, so nothing emitted meanwhile is dropped uncounted.
+    let p = &skel.progs;
+    let mut links = vec![
+        p.sched_exec
+            .attach()
+            .map_err(|e| Error::from(e).context("attaching to sched_process_exec"))?,
+    ];
+    for (sc, enter, exit) in [
+        ("execve", &p.enter_execve, &p.exit_execve),
+        ("execveat", &p.enter_execveat, &p.exit_execveat),
+    ] {
+        if failure_hooks.contains(&sc) {
+            for prog in [enter, exit] {
+                links.push(prog.attach().map_err(|e| {
+                    Error::from(e).context(format!("attaching to the {sc} syscall tracepoints"))
+                })?);
+            }
+        }
+    }
+    cli::verbose(format_args!(
+        "{TOOL}: attached to sched:sched_process_exec{}; events through the {}",
+        if failure_hooks.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " and syscalls:sys_{{enter,exit}}_{{{}}}",
+                failure_hooks.join(",")
+            )
+        },
+        kind.name()
+    ));
+    if !json && let Err(e) = printer.emit_now(cols.header().as_bytes()) {
+        return if common::output::is_broken_pipe(&e) {
+            Ok(())
+        } else {
+            Err(e.into())
+        };
+    }
+    events::run(TOOL, &stream, &printer, None)?;
+    drop(links);
+    Ok(())
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn libbpf_tools_recipes_parse() {
+        let a = Args::try_parse_from(["execsnoop", "-xTtUq", "-u", "1000", "--max-args", "60"])
+            .expect("parses");
+        assert!(a.fails && a.time && a.timestamp && a.print_uid && a.quote);
+        assert_eq!((a.uid, a.max_args), (Some(1000), 60));
+        assert!(Args::try_parse_from(["execsnoop", "--max-args", "0"]).is_err());
+    }
+
+    #[test]
+    fn substring_match() {
+        assert!(contains(b"/bin/true marker", b"marker"));
+        assert!(!contains(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! execsnoop against real execs: markers with several arguments, fork-then-exec bursts,
+//! fexecve, exec from a non-leader thread, failed execs, and every filter.
+
+use std::io::Write as _;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use testkit::{TempDir, Tool, bpf_ready, settle, unique};
+
+const BIN: &str = env!("CARGO_BIN_EXE_execsnoop");
+
+fn me() -> String {
+    std::process::id().to_string()
+}
+
+fn true_bin() -> &'static str {
+    if Path::new("/usr/bin/true").exists() {
+        "/usr/bin/true"
+    } else {
+        "/bin/true"
+    }
+}
+
+fn run_true(args: &[&str]) {
+    let st = Command::new(true_bin())
+        .args(args)
+        .status()
+        .expect("run true");
+    assert!(st.success());
+}
+
+fn columns(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+#[test]
+fn root_marker_shows_all_arguments_ppid_and_ret() {
+    if !bpf_ready("root_marker_shows_all_arguments_ppid_and_ret") {
+        return;
+    }
+    let marker = unique("exec-marker");
+    let t = Tool::spawn(BIN, &["-P", &me()]).ready();
+    run_true(&[&marker, "two", "three four"]);
+    let line = t.wait_line(&marker);
+    let out = t.interrupt().success();
+    assert_eq!(
+        out.lines().next(),
+        Some("PCOMM            PID    PPID   RET ARGS")
+    );
+    let c = columns(&line);
+    assert_eq!(c[0], "true", "{line}");
+    assert_eq!(c[2], me(), "{line}");
+    assert_eq!(c[3], "0", "{line}");
+    assert!(
+        line.ends_with(&format!("{} {marker} two three four", true_bin())),
+        "{line}"
+    );
+}
+
+#[test]
+fn root_fork_exec_bursts_keep_complete_arguments() {
+    if !bpf_ready("root_fork_exec_bursts_keep_complete_arguments") {
+        return;
+    }
+    const N: usize = 300;
+    let tag = unique("burst");
+    let t = Tool::spawn(BIN, &["-P", &me()]).ready();
+    for i in 0..N {
+        run_true(&[&format!("{tag}-{i}"), "alpha", "beta", "gamma", "delta"]);
+    }
+    t.wait_line(&format!("{tag}-{} alpha", N - 1));
+    settle();
+    let out = t.interrupt().success();
+    for i in 0..N {
+        let want = format!("{tag}-{i} alpha beta gamma delta\n");
+        assert!(
+            out.stdout.contains(&want),
+            "exec {i} missing or incomplete\n{out}"
+        );
+    }
+    assert!(!out.stderr.contains("lost"), "{out}");
+}
+
+const HELPERS: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+extern char **environ;
+static char *marker;
+static void *exec_from_thread(void *arg) {
+    char *argv[] = { "true", marker, "from-thread", NULL };
+    (void)arg;
+    execv(TRUE_BIN, argv);
+    return NULL;
+}
+int main(int argc, char **argv) {
+    if (argc < 3) return 2;
+    marker = argv[2];
+    if (!strcmp(argv[1], "fexecve")) {
+        int fd = open(TRUE_BIN, O_RDONLY | O_CLOEXEC);
+        char *args[] = { "true", marker, "by-fd", NULL };
+        fexecve(fd, args, environ);
+        return 1;
+    }
+    if (!strcmp(argv[1], "thread")) {
+        pthread_t t;
+        pthread_create(&t, NULL, exec_from_thread, NULL);
+        pthread_join(t, NULL);
+        return 1;
+    }
+    return 2;
+}
+"#;
+
+fn helper(dir: &TempDir) -> std::path::PathBuf {
+    let src = HELPERS.replace("TRUE_BIN", &format!("\"{}\"", true_bin()));
+    let bin = testkit::compile_c(dir.path(), "exechelper", &src);
+    // pthread lives in libc on current glibc; nothing to link.
+    bin
+}
+
+#[test]
+fn root_fexecve_and_non_leader_thread_execs_are_reported() {
+    if !bpf_ready("root_fexecve_and_non_leader_thread_execs_are_reported") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-helper");
+    let bin = helper(&dir);
+    let by_fd = unique("fexecve");
+    let by_thread = unique("thread");
+    let t = Tool::spawn(BIN, &["-P", &me()]).ready();
+    let st = Command::new(&bin)
+        .args(["fexecve", &by_fd])
+        .status()
+        .expect("helper");
+    assert!(st.success(), "fexecve helper");
+    let child = Command::new(&bin)
+        .args(["thread", &by_thread])
+        .spawn()
+        .expect("helper");
+    let pid = child.id().to_string();
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "thread helper");
+    // The helper's own exec line names the marker too; the re-exec adds the suffix.
+    let fd_line = t.wait_line(&format!("{by_fd} by-fd"));
+    let th_line = t.wait_line(&format!("{by_thread} from-thread"));
+    t.interrupt().success();
+    assert!(fd_line.ends_with(&format!("{by_fd} by-fd")), "{fd_line}");
+    assert!(
+        th_line.ends_with(&format!("{by_thread} from-thread")),
+        "{th_line}"
+    );
+    assert_eq!(columns(&th_line)[1], pid, "pid of the process: {th_line}");
+}
+
+#[test]
+fn root_failed_exec_shows_negative_errno_with_x_only() {
+    if !bpf_ready("root_failed_exec_shows_negative_errno_with_x_only") {
+        return;
+    }
+    let missing = format!("/nonexistent/{}", unique("noexec"));
+    let ok_marker = unique("exec-ok");
+    let t = Tool::spawn(BIN, &["-P", &me()]).ready();
+    let _ = Command::new(&missing).args(["a1", "a2"]).status();
+    run_true(&[&ok_marker]);
+    t.wait_line(&ok_marker);
+    settle();
+    let out = t.interrupt().success();
+    assert!(
+        !out.stdout.contains(&missing),
+        "failed exec shown without -x: {out}"
+    );
+
+    let t = Tool::spawn(BIN, &["-x", "-P", &me()]).ready();
+    let _ = Command::new(&missing).args(["a1", "a2"]).status();
+    let line = t.wait_line(&missing);
+    t.interrupt().success();
+    let c = columns(&line);
+    assert_eq!(c[3], "-2", "{line}");
+    assert!(line.ends_with(&format!("{missing} a1 a2")), "{line}");
+}
+
+#[test]
+fn root_quote_line_and_max_args() {
+    if !bpf_ready("root_quote_line_and_max_args") {
+        return;
+    }
+    let marker = unique("quote");
+    let other = unique("other");
+    let t = Tool::spawn(BIN, &["-q", "-l", &marker, "--max-args", "3"]).ready();
+    run_true(&[&other]);
+    run_true(&[&marker, "say \"hi\"", "dropped", "also dropped"]);
+    let line = t.wait_line(&marker);
+    settle();
+    let out = t.interrupt().success();
+    assert!(
+        line.ends_with(&format!(
+            "\"{}\" \"{marker}\" \"say \\\"hi\\\"\" ...",
+            true_bin()
+        )),
+        "{line}"
+    );
+    assert!(
+        !out.stdout.contains(&other),
+        "-l let another line through: {out}"
+    );
+}
+
+#[test]
+fn root_name_uid_and_pid_filters() {
+    if !bpf_ready("root_name_uid_and_pid_filters") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-name");
+    let tag = format!("xs{}", std::process::id() % 100_000);
+    let link = dir.path().join(format!("z{tag}"));
+    std::os::unix::fs::symlink(true_bin(), &link).expect("symlink");
+    let marker = unique("named");
+    let t = Tool::spawn(BIN, &["-n", &tag]).ready();
+    run_true(&["not-named"]);
+    Command::new(&link).arg(&marker).status().expect("link");
+    t.wait_line(&marker);
+    settle();
+    let out = t.interrupt().success();
+    assert!(!out.stdout.contains("not-named"), "{out}");
+
+    let marker = unique("nobody");
+    let t = Tool::spawn(BIN, &["-u", "65534", "-U"]).ready();
+    run_true(&["as-root"]);
+    Command::new(true_bin())
+        .arg(&marker)
+        .uid(65534)
+        .gid(65534)
+        .status()
+        .expect("as nobody");
+    let line = t.wait_line(&marker);
+    settle();
+    let out = t.interrupt().success();
+    assert!(line.starts_with("65534  "), "{line}");
+    assert!(!out.stdout.contains("as-root"), "{out}");
+
+    // -p names the process that execs: start it first, let it exec once we are attached.
+    let marker = unique("bypid");
+    let mut sh = Command::new("sh")
+        .arg("-c")
+        .arg(format!("read x; exec {} {marker}", true_bin()))
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let t = Tool::spawn(BIN, &["-p", &sh.id().to_string()]).ready();
+    run_true(&["other-pid"]);
+    sh.stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"\n")
+        .expect("write");
+    let line = t.wait_line(&marker);
+    let _ = sh.wait();
+    settle();
+    let out = t.interrupt().success();
+    assert_eq!(columns(&line)[1], sh.id().to_string(), "{line}");
+    assert!(!out.stdout.contains("other-pid"), "{out}");
+}
+
+#[test]
+fn root_cgroup_filter() {
+    if !bpf_ready("root_cgroup_filter") {
+        return;
+    }
+    let mount = testkit::cgroup2_mount().expect("cgroup2 mounted");
+    let cg = mount.join(unique("ferroscope-execsnoop"));
+    std::fs::create_dir(&cg).expect("create cgroup");
+    let inside = unique("in-cg");
+    let t = Tool::spawn(BIN, &["-c", cg.to_str().expect("utf8")]).ready();
+    run_true(&["outside-cg"]);
+    let script = format!(
+        "echo $$ > {}/cgroup.procs && {} {inside}",
+        cg.display(),
+        true_bin()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(&script)
+        .status()
+        .expect("sh");
+    t.wait_line(&inside);
+    settle();
+    let out = t.interrupt().success();
+    let _ = std::fs::remove_dir(&cg);
+    assert!(!out.stdout.contains("outside-cg"), "{out}");
+}
+
+#[test]
+fn root_json_carries_argv() {
+    if !bpf_ready("root_json_carries_argv") {
+        return;
+    }
+    let marker = unique("json");
+    let t = Tool::spawn(BIN, &["--json", "-v", "-P", &me()]).ready();
+    run_true(&[&marker, "a b", "\x1b[31m"]);
+    t.wait_line(&marker);
+    let out = t.interrupt().success();
+    let v: serde_json::Value = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .find(|v| v["argv"][1] == marker.as_str())
+        .expect("event");
+    // std's Command passes the program path as argv[0].
+    assert_eq!(
+        v["argv"],
+        serde_json::json!([true_bin(), marker, "a b", "\x1b[31m"])
+    );
+    assert_eq!(v["filename"], true_bin());
+    assert_eq!(v["ppid"], std::process::id());
+    assert_eq!(v["ret"], 0);
+    assert_eq!(v["comm"], "true");
+}
+
+#[test]
+fn root_rows_match_libbpf_tools() {
+    if !bpf_ready("root_rows_match_libbpf_tools") {
+        return;
+    }
+    const REFERENCE: &str = "/usr/sbin/execsnoop";
+    if !Path::new(REFERENCE).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{REFERENCE} missing in CI"
+        );
+        let _ = writeln!(std::io::stderr(), "SKIPPED: {REFERENCE} not installed");
+        return;
+    }
+    let marker = unique("ref");
+    let reference = Tool::spawn_cmd(Command::new("stdbuf").args(["-oL", REFERENCE])).ready();
+    let ours = Tool::spawn(BIN, &[] as &[&str]).ready();
+    run_true(&[&marker, "x"]);
+    let theirs = reference.wait_line(&marker);
+    let mine = ours.wait_line(&marker);
+    let ref_out = reference.interrupt();
+    let our_out = ours.interrupt().success();
+    assert_eq!(ref_out.lines().next(), our_out.lines().next(), "headers");
+    // libbpf-tools ends each argument with a space, the last one too.
+    assert_eq!(
+        theirs.trim_end(),
+        mine,
+        "\nreference: {ref_out}\nours: {our_out}"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    testkit::assert_usage_errors(
+        BIN,
+        "execsnoop",
+        &[
+            &["--bogus"],
+            &["-u"],
+            &["-u", "x"],
+            &["--max-args", "0"],
+            &["--max-args", "1000"],
+            &["-P", "0"],
+            &["-p", "-3"],
+            &["-c", "/nonexistent"],
+            &["-n", ""],
+            &["extra"],
+        ],
+    );
+}
