@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * tcpconnect: active TCP connections, without kprobes or fentry.
+ *
+ * sock:inet_sock_set_state CLOSE->SYN_SENT runs inside connect() in the
+ * connecting task, so the task and the destination are recorded there. The
+ * source port is picked just after that transition, so the row is emitted at
+ * the first later point that knows it: connect() returning (non-blocking
+ * connects), the handshake ending, or the first SYN retransmission (a
+ * blocking connect to a host that does not answer shows within a second, not
+ * after the SYN timeout). The transitions out of SYN_SENT give the outcome.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "events.bpf.h"
+#include "tcpconnect.h"
+
+#define FERRO_AF_INET 2
+#define FERRO_AF_INET6 10
+#define FERRO_IPPROTO_TCP 6
+#define FERRO_TCP_ESTABLISHED 1
+#define FERRO_TCP_SYN_SENT 2
+#define FERRO_TCP_CLOSE 7
+
+const volatile __u32 targ_tgid = 0;
+const volatile bool filter_uid = false;
+const volatile __u32 targ_uid = 0;
+const volatile __u16 targ_family = 0;
+const volatile int n_ports = 0;
+const volatile __u16 targ_ports[TCPCONNECT_MAX_PORTS] = {};
+const volatile bool filter_cgroup = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct tcpconnect_event);
+} conns SEC(".maps");
+
+/* The socket each thread is connecting, for its connect() return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} by_tid SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_map SEC(".maps");
+
+static __always_inline bool port_wanted(__u16 dport)
+{
+	int i;
+
+	if (!n_ports)
+		return true;
+	for (i = 0; i < TCPCONNECT_MAX_PORTS && i < n_ports; i++)
+		if (targ_ports[i] == dport)
+			return true;
+	return false;
+}
+
+static __always_inline void syn_sent(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 sk = (__u64)ctx->skaddr;
+	__u32 tid = (__u32)id;
+	struct tcpconnect_event e = {};
+
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return;
+	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
+		return;
+	e.family = ctx->family;
+	if (targ_family && e.family != targ_family)
+		return;
+	e.dport = ctx->dport;
+	if (!port_wanted(e.dport))
+		return;
+	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
+		return;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.pid = id >> 32;
+	e.tid = tid;
+	e.uid = (__u32)bpf_get_current_uid_gid();
+	e.sport = ctx->sport;
+	if (e.family == FERRO_AF_INET) {
+		bpf_probe_read_kernel(e.saddr, 4, ctx->saddr);
+		bpf_probe_read_kernel(e.daddr, 4, ctx->daddr);
+	} else {
+		bpf_probe_read_kernel(e.saddr, 16, ctx->saddr_v6);
+		bpf_probe_read_kernel(e.daddr, 16, ctx->daddr_v6);
+	}
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	bpf_map_update_elem(&conns, &sk, &e, BPF_ANY);
+	bpf_map_update_elem(&by_tid, &tid, &sk, BPF_ANY);
+}
+
+/* Emit the row for `sk` once, with the source port the kernel has picked by now. */
+static __always_inline void report_attempt(void *ctx, struct tcpconnect_event *e, __u16 sport)
+{
+	if (e->phase & TCPCONNECT_ATTEMPT)
+		return;
+	if (sport)
+		e->sport = sport;
+	e->phase = TCPCONNECT_ATTEMPT;
+	ferro_emit(ctx, e, sizeof(*e));
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int state_change(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	struct tcpconnect_event *e;
+	__u64 sk = (__u64)ctx->skaddr;
+	struct sock *s = (struct sock *)ctx->skaddr;
+	int newstate = ctx->newstate;
+
+	if (ctx->protocol != FERRO_IPPROTO_TCP)
+		return 0;
+	if (ctx->oldstate == FERRO_TCP_CLOSE && newstate == FERRO_TCP_SYN_SENT) {
+		syn_sent(ctx);
+		return 0;
+	}
+	if (ctx->oldstate != FERRO_TCP_SYN_SENT)
+		return 0;
+	e = bpf_map_lookup_elem(&conns, &sk);
+	if (!e)
+		return 0;
+	report_attempt(ctx, e, ctx->sport);
+	e->phase = TCPCONNECT_OUTCOME;
+	e->latency_ns = bpf_ktime_get_ns() - e->ts_ns;
+	if (newstate == FERRO_TCP_ESTABLISHED) {
+		e->outcome = TCPCONNECT_ESTABLISHED;
+		e->err = 0;
+	} else {
+		/* tcp_reset()/tcp_write_err() store the error before moving to CLOSE. */
+		e->err = BPF_CORE_READ(s, sk_err);
+		e->outcome = e->err ? TCPCONNECT_FAILED : TCPCONNECT_ABORTED;
+	}
+	ferro_emit(ctx, e, sizeof(*e));
+	bpf_map_delete_elem(&conns, &sk);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int exit_connect(struct syscall_trace_exit *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct tcpconnect_event *e;
+	__u64 *skp, sk;
+
+	skp = bpf_map_lookup_elem(&by_tid, &tid);
+	if (!skp)
+		return 0;
+	sk = *skp;
+	bpf_map_delete_elem(&by_tid, &tid);
+	e = bpf_map_lookup_elem(&conns, &sk);
+	if (!e)
+		return 0;
+	report_attempt(ctx, e, BPF_CORE_READ((struct sock *)sk, __sk_common.skc_num));
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int syn_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+{
+	__u64 sk = (__u64)ctx->skaddr;
+	struct tcpconnect_event *e;
+
+	if (ctx->state != FERRO_TCP_SYN_SENT)
+		return 0;
+	e = bpf_map_lookup_elem(&conns, &sk);
+	if (e)
+		report_attempt(ctx, e, ctx->sport);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

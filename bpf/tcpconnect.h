@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#ifndef FERROSCOPE_TCPCONNECT_H
+#define FERROSCOPE_TCPCONNECT_H
+
+#define TCPCONNECT_COMM_LEN 16
+#define TCPCONNECT_MAX_PORTS 64
+
+/* phase bits: what this record reports */
+#define TCPCONNECT_ATTEMPT 1 /* the SYN went out: the row libbpf-tools prints */
+#define TCPCONNECT_OUTCOME 2 /* the handshake ended: outcome and latency are set */
+
+/* outcome */
+#define TCPCONNECT_PENDING 0
+#define TCPCONNECT_ESTABLISHED 1
+#define TCPCONNECT_FAILED 2 /* err says why: ECONNREFUSED, ETIMEDOUT, ... */
+#define TCPCONNECT_ABORTED 3 /* closed before the handshake ended, no error */
+
+struct tcpconnect_event {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u64 ts_ns; /* when the SYN_SENT state was entered */
+	__u64 latency_ns; /* with OUTCOME: handshake duration */
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__s32 err; /* with OUTCOME: positive errno, 0 on success */
+	__u16 sport;
+	__u16 dport;
+	__u16 family;
+	__u8 phase;
+	__u8 outcome;
+	__u8 comm[TCPCONNECT_COMM_LEN];
+};
+
+#endif

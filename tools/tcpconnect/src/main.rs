@@ -1,0 +1,329 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! tcpconnect: trace active TCP connections. Based on tcpconnect(8) from BCC by Brendan Gregg
+//! and its libbpf-tools port; options and columns follow libbpf-tools. Unlike them it needs
+//! no kprobes: see bpf/tcpconnect.bpf.c for the tracepoint design.
+
+mod format;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/tcpconnect.skel.rs"));
+}
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+
+use clap::Parser;
+use common::cli::{self, BufferArgs, CommonArgs};
+use common::decode::copy_prefix;
+use common::error::{Error, Result};
+use common::events::{self, EventStream, Flow, Printer};
+use common::time::{WallClock, rfc3339};
+use common::{probe, signal};
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+
+use crate::bpf::{TcpconnectSkelBuilder, types};
+use crate::format::{ATTEMPT, Columns, CountKey, OUTCOME};
+
+const TOOL: &str = "tcpconnect";
+const MAX_PORTS: usize = 64;
+
+// SAFETY: plain integers and byte arrays.
+unsafe impl plain::Plain for types::tcpconnect_event {}
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    tcpconnect             # trace all TCP connect()s
+    tcpconnect -t          # include timestamps
+    tcpconnect -p 181      # only trace PID 181
+    tcpconnect -P 80       # only trace port 80
+    tcpconnect -P 80,81    # only trace port 80 and 81
+    tcpconnect -U          # include UID
+    tcpconnect -u 1000     # only trace UID 1000
+    tcpconnect -c          # count connects per src, dest, port
+    tcpconnect -s          # include source port
+    tcpconnect -4          # only trace IPv4 family
+    tcpconnect -6          # only trace IPv6 family
+    tcpconnect -o          # show each connect's outcome and latency
+    tcpconnect --cgroup /sys/fs/cgroup/unified/app   # only this cgroup v2";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tcpconnect",
+    version,
+    about = "Trace active TCP connections (connect())",
+    after_help = EXAMPLES
+)]
+struct Args {
+    /// Include timestamp on output (seconds since the first event)
+    #[arg(short = 't', long = "timestamp")]
+    timestamp: bool,
+
+    /// Process ID to trace
+    #[arg(short = 'p', long = "pid", value_name = "PID",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pid: Option<u32>,
+
+    /// Comma-separated list of destination ports to trace
+    #[arg(short = 'P', long = "port", value_name = "PORTS", value_parser = parse_ports)]
+    ports: Option<Ports>,
+
+    /// Include UID on output
+    #[arg(short = 'U', long = "print-uid")]
+    print_uid: bool,
+
+    /// Process UID to trace
+    #[arg(short = 'u', long = "uid", value_name = "UID",
+          value_parser = clap::value_parser!(u32).range(..u32::MAX as i64))]
+    uid: Option<u32>,
+
+    /// Count connects per source address, destination address and port, until Ctrl-C
+    #[arg(short = 'c', long = "count", conflicts_with_all = ["outcome", "json"])]
+    count: bool,
+
+    /// Consider source port when counting; show it (SPORT column)
+    #[arg(short = 's', long = "source-port")]
+    source_port: bool,
+
+    /// Include the local port after SADDR (BCC's LPORT column)
+    #[arg(short = 'L', long = "lport")]
+    lport: bool,
+
+    /// Trace IPv4 only
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    ipv4: bool,
+
+    /// Trace IPv6 only
+    #[arg(short = '6', long = "ipv6")]
+    ipv6: bool,
+
+    /// Print each connect when its handshake ends, with OUTCOME and LAT(ms) columns
+    #[arg(short = 'o', long = "outcome")]
+    outcome: bool,
+
+    /// Trace tasks in this cgroup v2 (or below it)
+    #[arg(long = "cgroup", value_name = "PATH")]
+    cgroup: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    common: CommonArgs,
+
+    #[command(flatten)]
+    buffer: BufferArgs,
+}
+
+/// A `-P` list; a newtype, so clap takes the list as one value rather than many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Ports(Vec<u16>);
+
+fn parse_ports(s: &str) -> std::result::Result<Ports, String> {
+    let ports = s
+        .split(',')
+        .map(|p| match p.trim().parse::<u16>() {
+            Ok(0) | Err(_) => Err(format!("invalid port '{p}' (1-65535)")),
+            Ok(n) => Ok(n),
+        })
+        .collect::<std::result::Result<Vec<u16>, String>>()?;
+    if ports.len() > MAX_PORTS {
+        return Err(format!("at most {MAX_PORTS} ports"));
+    }
+    Ok(Ports(ports))
+}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(TOOL)?;
+    let cgroup = args
+        .cgroup
+        .as_deref()
+        .map(common::cgroup::open)
+        .transpose()?;
+    cli::init_logging(args.common.verbose);
+    probe::require_privileges()?;
+    probe::require_btf()?;
+    for (cat, name) in [
+        ("sock", "inet_sock_set_state"),
+        ("syscalls", "sys_exit_connect"),
+        ("tcp", "tcp_retransmit_skb"),
+    ] {
+        if !probe::tracepoint_exists(cat, name)? {
+            return Err(Error::fatal(format!(
+                "tracepoint {cat}:{name} is missing on this kernel (needs Linux 4.16+ with \
+                 CONFIG_FTRACE_SYSCALLS)"
+            )));
+        }
+    }
+    signal::install()?;
+
+    let mut storage = MaybeUninit::uninit();
+    let mut open = TcpconnectSkelBuilder::default()
+        .open(&mut storage)
+        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    let kind = events::configure(
+        args.buffer.buffer,
+        args.buffer.buffer_kib,
+        &mut open.maps.events_rb,
+        &mut open.maps.events_pb,
+    )?;
+    {
+        let ro = open
+            .maps
+            .rodata_data
+            .as_deref_mut()
+            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        if let Some(uid) = args.uid {
+            ro.filter_uid = true;
+            ro.targ_uid = uid;
+        }
+        ro.targ_family = match (args.ipv4, args.ipv6) {
+            (true, _) => libc::AF_INET as u16,
+            (_, true) => libc::AF_INET6 as u16,
+            _ => 0,
+        };
+        if let Some(Ports(ports)) = &args.ports {
+            ro.n_ports = ports.len() as i32;
+            ro.targ_ports[..ports.len()].copy_from_slice(ports);
+        }
+        ro.filter_cgroup = cgroup.is_some();
+    }
+    let skel = open
+        .load()
+        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    if let Some(cg) = &cgroup {
+        cg.install(&skel.maps.cgroup_map)?;
+    }
+
+    let cols = Columns {
+        timestamp: args.timestamp,
+        uid: args.print_uid,
+        sport: args.source_port,
+        lport: args.lport,
+        outcome: args.outcome,
+    };
+    let printer = Printer::new();
+    let clock = WallClock::new();
+    let json = args.common.json;
+    // JSON and the outcome column report a connect when its handshake ends; plain rows and
+    // counts when the SYN goes out, as libbpf-tools does.
+    let want = if json || args.outcome {
+        OUTCOME
+    } else {
+        ATTEMPT
+    };
+    let first_ts = Cell::new(0u64);
+    let counts: RefCell<HashMap<CountKey, u64>> = RefCell::new(HashMap::new());
+    let mut line = String::with_capacity(160);
+    let mut bytes = Vec::with_capacity(256);
+    let handle = |data: &[u8]| -> Flow {
+        let Some(e) = copy_prefix::<types::tcpconnect_event>(data, data.len()) else {
+            return Flow::Continue;
+        };
+        if e.phase & want == 0 {
+            return Flow::Continue;
+        }
+        if args.count {
+            let sport = args.source_port.then_some(e.sport);
+            let key = (
+                format::addr(&e, &e.saddr),
+                format::addr(&e, &e.daddr),
+                sport,
+                e.dport,
+            );
+            *counts.borrow_mut().entry(key).or_insert(0) += 1;
+            return Flow::Continue;
+        }
+        if json {
+            bytes.clear();
+            format::json_row(&e, &rfc3339(&clock.local(e.ts_ns)), &mut bytes);
+            return printer.emit(&bytes);
+        }
+        if first_ts.get() == 0 {
+            first_ts.set(e.ts_ns);
+        }
+        let secs = e.ts_ns.saturating_sub(first_ts.get()) as f64 / 1e9;
+        line.clear();
+        format::text_row(&cols, &e, secs, &mut line);
+        printer.emit(line.as_bytes())
+    };
+    let stream = EventStream::new(
+        kind,
+        args.buffer.buffer_kib,
+        &skel.maps.events_rb,
+        &skel.maps.events_pb,
+        &skel.maps.events_lost,
+        handle,
+    )?;
+    let p = &skel.progs;
+    let mut links = Vec::new();
+    for (what, prog) in [
+        ("sock:inet_sock_set_state", &p.state_change),
+        ("syscalls:sys_exit_connect", &p.exit_connect),
+        ("tcp:tcp_retransmit_skb", &p.syn_retransmit),
+    ] {
+        links.push(
+            prog.attach()
+                .map_err(|e| Error::from(e).context(format!("attaching to {what}")))?,
+        );
+    }
+    cli::verbose(format_args!(
+        "{TOOL}: attached via tracepoints (sock:inet_sock_set_state, syscalls:sys_exit_connect, \
+         tcp:tcp_retransmit_skb); events through the {}",
+        kind.name()
+    ));
+    // Count mode prints only its table, at the end, as libbpf-tools does.
+    if !args.count
+        && !json
+        && let Err(e) = printer.emit_now(cols.header().as_bytes())
+    {
+        return if common::output::is_broken_pipe(&e) {
+            Ok(())
+        } else {
+            Err(e.into())
+        };
+    }
+    let ended = events::run(TOOL, &stream, &printer, None)?;
+    drop(links);
+    if args.count && ended == events::Ended::Normally {
+        let table = format::count_table(&counts.borrow(), args.source_port);
+        let _ = printer.emit_now(table.as_bytes());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn ports_parse() {
+        assert_eq!(parse_ports("80,443").expect("ok"), Ports(vec![80, 443]));
+        let a = Args::try_parse_from(["tcpconnect", "-P", "80,81"]).expect("parses");
+        assert_eq!(a.ports, Some(Ports(vec![80, 81])));
+        assert!(parse_ports("0").is_err());
+        assert!(parse_ports("80,x").is_err());
+        assert!(parse_ports("65536").is_err());
+        let many = (1..=65)
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        assert!(parse_ports(&many).is_err());
+    }
+
+    #[test]
+    fn families_exclude_each_other() {
+        assert!(Args::try_parse_from(["tcpconnect", "-4", "-6"]).is_err());
+        assert!(Args::try_parse_from(["tcpconnect", "-c", "-o"]).is_err());
+    }
+}
