@@ -166,8 +166,22 @@ int exit_connect(struct syscall_trace_exit *ctx)
 	return 0;
 }
 
+/*
+ * The record's type is named after the tracepoint class, which changed
+ * (tcp_event_sk_skb before 6.6, tcp_retransmit_skb after), so CO-RE cannot
+ * find it by name; its leading fields have kept these offsets since 4.16.
+ */
+struct ferro_tcp_retransmit_rec {
+	__u64 common;
+	const void *skbaddr;
+	const void *skaddr;
+	int state;
+	__u16 sport;
+	__u16 dport;
+};
+
 SEC("tracepoint/tcp/tcp_retransmit_skb")
-int syn_retransmit(struct trace_event_raw_tcp_retransmit_skb *ctx)
+int syn_retransmit(struct ferro_tcp_retransmit_rec *ctx)
 {
 	__u64 sk = (__u64)ctx->skaddr;
 	struct tcpconnect_event *e;
