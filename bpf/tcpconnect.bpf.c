@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
- * tcpconnect: active TCP connections, without kprobes or fentry.
+ * tcpconnect: active TCP connections, on kernels with fentry, with kprobes,
+ * or with neither.
  *
+ * Without either:
  * sock:inet_sock_set_state CLOSE->SYN_SENT runs inside connect() in the
  * connecting task, so the task and the destination are recorded there. The
  * source port is picked just after that transition, so the row is emitted at
@@ -13,6 +15,8 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
 #include "events.bpf.h"
 #include "tcpconnect.h"
 
@@ -30,6 +34,12 @@ const volatile __u16 targ_family = 0;
 const volatile int n_ports = 0;
 const volatile __u16 targ_ports[TCPCONNECT_MAX_PORTS] = {};
 const volatile bool filter_cgroup = false;
+/*
+ * Tracepoint path: CLOSE->SYN_SENT registers the connect. With fexit or
+ * kretprobe on tcp_v{4,6}_connect the function's return registers it instead,
+ * with the source port already known, and the tracepoint only gives outcomes.
+ */
+const volatile bool register_at_syn_sent = true;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -65,6 +75,18 @@ static __always_inline bool port_wanted(__u16 dport)
 	return false;
 }
 
+/* Filters that need only the current task: it is the connecting one on every path. */
+static __always_inline bool task_wanted(__u64 id)
+{
+	if (targ_tgid && (id >> 32) != targ_tgid)
+		return false;
+	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
+		return false;
+	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
+		return false;
+	return true;
+}
+
 static __always_inline void syn_sent(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -72,17 +94,13 @@ static __always_inline void syn_sent(struct trace_event_raw_inet_sock_set_state 
 	__u32 tid = (__u32)id;
 	struct tcpconnect_event e = {};
 
-	if (targ_tgid && (id >> 32) != targ_tgid)
-		return;
-	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
-		return;
 	e.family = ctx->family;
 	if (targ_family && e.family != targ_family)
 		return;
 	e.dport = ctx->dport;
 	if (!port_wanted(e.dport))
 		return;
-	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
+	if (!task_wanted(id))
 		return;
 	e.ts_ns = bpf_ktime_get_ns();
 	e.pid = id >> 32;
@@ -123,7 +141,8 @@ int state_change(struct trace_event_raw_inet_sock_set_state *ctx)
 	if (ctx->protocol != FERRO_IPPROTO_TCP)
 		return 0;
 	if (ctx->oldstate == FERRO_TCP_CLOSE && newstate == FERRO_TCP_SYN_SENT) {
-		syn_sent(ctx);
+		if (register_at_syn_sent)
+			syn_sent(ctx);
 		return 0;
 	}
 	if (ctx->oldstate != FERRO_TCP_SYN_SENT)
@@ -192,6 +211,109 @@ int syn_retransmit(struct ferro_tcp_retransmit_rec *ctx)
 	if (e)
 		report_attempt(ctx, e, ctx->sport);
 	return 0;
+}
+
+/*
+ * fexit and kretprobe paths: tcp_v{4,6}_connect() returned 0, so the SYN is
+ * queued and the socket has its source port: register and report at once.
+ */
+static __always_inline void connected(void *ctx, struct sock *sk, int ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct tcpconnect_event e = {};
+	__u64 key = (__u64)sk;
+
+	if (ret || !sk)
+		return;
+	e.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (targ_family && e.family != targ_family)
+		return;
+	e.dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (!port_wanted(e.dport) || !task_wanted(id))
+		return;
+	e.ts_ns = bpf_ktime_get_ns();
+	e.pid = id >> 32;
+	e.tid = (__u32)id;
+	e.uid = (__u32)bpf_get_current_uid_gid();
+	e.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (e.family == FERRO_AF_INET) {
+		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&e.daddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e.daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	e.phase = TCPCONNECT_ATTEMPT;
+	bpf_map_update_elem(&conns, &key, &e, BPF_ANY);
+	ferro_emit(ctx, &e, sizeof(e));
+}
+
+SEC("fexit/tcp_v4_connect")
+int BPF_PROG(fexit_v4, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
+{
+	connected(ctx, sk, ret);
+	return 0;
+}
+
+SEC("fexit/tcp_v6_connect")
+int BPF_PROG(fexit_v6, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
+{
+	connected(ctx, sk, ret);
+	return 0;
+}
+
+/* kprobe path: the socket is remembered per thread from entry to return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} entry_sk SEC(".maps");
+
+static __always_inline int kprobe_entry(struct sock *sk)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 v = (__u64)sk;
+
+	bpf_map_update_elem(&entry_sk, &tid, &v, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int kprobe_return(void *ctx, int ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 *skp = bpf_map_lookup_elem(&entry_sk, &tid);
+
+	if (!skp)
+		return 0;
+	connected(ctx, (struct sock *)*skp, ret);
+	bpf_map_delete_elem(&entry_sk, &tid);
+	return 0;
+}
+
+SEC("kprobe/tcp_v4_connect")
+int BPF_KPROBE(kprobe_v4, struct sock *sk)
+{
+	return kprobe_entry(sk);
+}
+
+SEC("kretprobe/tcp_v4_connect")
+int BPF_KRETPROBE(kretprobe_v4, int ret)
+{
+	return kprobe_return(ctx, ret);
+}
+
+SEC("kprobe/tcp_v6_connect")
+int BPF_KPROBE(kprobe_v6, struct sock *sk)
+{
+	return kprobe_entry(sk);
+}
+
+SEC("kretprobe/tcp_v6_connect")
+int BPF_KRETPROBE(kretprobe_v6, int ret)
+{
+	return kprobe_return(ctx, ret);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -131,37 +131,55 @@ fn parse_ports(s: &str) -> std::result::Result<Ports, String> {
     Ok(Ports(ports))
 }
 
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
+/// How connects are caught, best first; each is forced off by FERROSCOPE_DISABLE (`fentry`,
+/// `kprobes`) so every path can be tested on a kernel that has them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hooks {
+    Fentry,
+    Kprobes,
+    Tracepoints,
 }
 
-fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL)?;
-    let cgroup = args
-        .cgroup
-        .as_deref()
-        .map(common::cgroup::open)
-        .transpose()?;
-    cli::init_logging(args.common.verbose);
-    probe::require_privileges()?;
-    probe::require_btf()?;
-    for (cat, name) in [
-        ("sock", "inet_sock_set_state"),
-        ("syscalls", "sys_exit_connect"),
-        ("tcp", "tcp_retransmit_skb"),
-    ] {
-        if !probe::tracepoint_exists(cat, name)? {
-            return Err(Error::fatal(format!(
-                "tracepoint {cat}:{name} is missing on this kernel (needs Linux 4.16+ with \
-                 CONFIG_FTRACE_SYSCALLS)"
-            )));
+impl Hooks {
+    fn choose() -> Result<Self> {
+        if cli::quietly(|| probe::fentry("tcp_v4_connect") && probe::fentry("tcp_v6_connect")) {
+            return Ok(Self::Fentry);
+        }
+        if probe::kprobes() {
+            return Ok(Self::Kprobes);
+        }
+        for (cat, name) in [
+            ("syscalls", "sys_exit_connect"),
+            ("tcp", "tcp_retransmit_skb"),
+        ] {
+            if !probe::tracepoint_exists(cat, name)? {
+                return Err(Error::fatal(format!(
+                    "no fentry, no kprobes and no {cat}:{name} tracepoint on this kernel: \
+                     nothing to trace connects with"
+                )));
+            }
+        }
+        Ok(Self::Tracepoints)
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Fentry => "fexit",
+            Self::Kprobes => "kprobes",
+            Self::Tracepoints => "tracepoints",
         }
     }
-    signal::install()?;
+}
 
-    let mut storage = MaybeUninit::uninit();
+type Loaded<'obj> = (bpf::TcpconnectSkel<'obj>, Hooks, events::BufferKind);
+
+fn open_and_load<'obj>(
+    args: &Args,
+    hooks: Hooks,
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+) -> Result<Loaded<'obj>> {
     let mut open = TcpconnectSkelBuilder::default()
-        .open(&mut storage)
+        .open(storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
     let kind = events::configure(
         args.buffer.buffer,
@@ -176,6 +194,7 @@ fn run() -> Result<()> {
             .as_deref_mut()
             .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
         ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
+        ro.register_at_syn_sent = hooks == Hooks::Tracepoints;
         ro.targ_tgid = args.pid.unwrap_or(0);
         if let Some(uid) = args.uid {
             ro.filter_uid = true;
@@ -190,11 +209,62 @@ fn run() -> Result<()> {
             ro.n_ports = ports.len() as i32;
             ro.targ_ports[..ports.len()].copy_from_slice(ports);
         }
-        ro.filter_cgroup = cgroup.is_some();
+        ro.filter_cgroup = args.cgroup.is_some();
     }
-    let skel = open
-        .load()
-        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    let p = &mut open.progs;
+    p.fexit_v4.set_autoload(hooks == Hooks::Fentry);
+    p.fexit_v6.set_autoload(hooks == Hooks::Fentry);
+    for prog in [
+        &mut p.kprobe_v4,
+        &mut p.kretprobe_v4,
+        &mut p.kprobe_v6,
+        &mut p.kretprobe_v6,
+    ] {
+        prog.set_autoload(hooks == Hooks::Kprobes);
+    }
+    p.exit_connect.set_autoload(hooks == Hooks::Tracepoints);
+    p.syn_retransmit.set_autoload(hooks == Hooks::Tracepoints);
+    let skel = open.load().map_err(|e| {
+        Error::from(e).context(format!("loading the BPF programs ({})", hooks.name()))
+    })?;
+    Ok((skel, hooks, kind))
+}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(TOOL)?;
+    let cgroup = args
+        .cgroup
+        .as_deref()
+        .map(common::cgroup::open)
+        .transpose()?;
+    cli::init_logging(args.common.verbose);
+    probe::require_privileges()?;
+    probe::require_btf()?;
+    if !probe::tracepoint_exists("sock", "inet_sock_set_state")? {
+        return Err(Error::fatal(
+            "tracepoint sock:inet_sock_set_state is missing on this kernel (needs Linux 4.16+)",
+        ));
+    }
+    signal::install()?;
+
+    let first = Hooks::choose()?;
+    let mut storage = MaybeUninit::uninit();
+    let mut fallback_storage = MaybeUninit::uninit();
+    let (skel, hooks, kind) = match open_and_load(&args, first, &mut storage) {
+        Ok(loaded) => loaded,
+        Err(e) if first != Hooks::Tracepoints => {
+            cli::verbose(format_args!(
+                "{TOOL}: the {} path failed to load ({e}); using tracepoints",
+                first.name()
+            ));
+            open_and_load(&args, Hooks::Tracepoints, &mut fallback_storage)?
+        }
+        Err(e) => return Err(e),
+    };
     if let Some(cg) = &cgroup {
         cg.install(&skel.maps.cgroup_map)?;
     }
@@ -260,20 +330,34 @@ fn run() -> Result<()> {
         handle,
     )?;
     let p = &skel.progs;
+    let mut progs = vec![("sock:inet_sock_set_state", &p.state_change)];
+    match hooks {
+        Hooks::Fentry => progs.extend([
+            ("fexit:tcp_v4_connect", &p.fexit_v4),
+            ("fexit:tcp_v6_connect", &p.fexit_v6),
+        ]),
+        Hooks::Kprobes => progs.extend([
+            ("kprobe:tcp_v4_connect", &p.kprobe_v4),
+            ("kretprobe:tcp_v4_connect", &p.kretprobe_v4),
+            ("kprobe:tcp_v6_connect", &p.kprobe_v6),
+            ("kretprobe:tcp_v6_connect", &p.kretprobe_v6),
+        ]),
+        Hooks::Tracepoints => progs.extend([
+            ("syscalls:sys_exit_connect", &p.exit_connect),
+            ("tcp:tcp_retransmit_skb", &p.syn_retransmit),
+        ]),
+    }
     let mut links = Vec::new();
-    for (what, prog) in [
-        ("sock:inet_sock_set_state", &p.state_change),
-        ("syscalls:sys_exit_connect", &p.exit_connect),
-        ("tcp:tcp_retransmit_skb", &p.syn_retransmit),
-    ] {
+    for (what, prog) in &progs {
         links.push(
             prog.attach()
                 .map_err(|e| Error::from(e).context(format!("attaching to {what}")))?,
         );
     }
     cli::verbose(format_args!(
-        "{TOOL}: attached via tracepoints (sock:inet_sock_set_state, syscalls:sys_exit_connect, \
-         tcp:tcp_retransmit_skb); events through the {}",
+        "{TOOL}: attached via {} ({}); events through the {}",
+        hooks.name(),
+        progs.iter().map(|(w, _)| *w).collect::<Vec<_>>().join(", "),
         kind.name()
     ));
     // Count mode prints only its table, at the end, as libbpf-tools does.
