@@ -359,3 +359,111 @@ pub fn assert_usage_errors(bin: &str, tool: &str, cases: &[&[&str]]) {
         assert!(out.stdout.is_empty(), "{args:?}: {out}");
     }
 }
+
+/// Run as an unprivileged user: the tool must refuse with exit status 1 and one line that says
+/// how to fix it.
+pub fn assert_needs_privileges(bin: &str, args: &[&str]) {
+    use std::os::unix::process::CommandExt;
+    let out = run(Command::new(bin).args(args).uid(65534).gid(65534));
+    assert_eq!(out.status.code(), Some(1), "{out}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out}");
+    assert!(out.stderr.contains("run as root"), "{out}");
+}
+
+/// BPF object ids (`prog_id`, `link_id`) held open by process `pid`, from its fdinfo.
+pub fn bpf_ids_of(pid: u32) -> Vec<(&'static str, u32)> {
+    let mut ids = Vec::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return ids;
+    };
+    for entry in dir.flatten() {
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        for line in text.lines() {
+            for (key, kind) in [("prog_id:", "prog"), ("link_id:", "link")] {
+                if let Some(v) = line.strip_prefix(key)
+                    && let Ok(id) = v.trim().parse()
+                {
+                    ids.push((kind, id));
+                }
+            }
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
+/// Wait until bpftool no longer finds any of `ids`: the kernel frees programs and links a
+/// little after their last holder exits.
+pub fn assert_bpf_objects_gone(ids: &[(&str, u32)]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (kind, id) in ids {
+        loop {
+            let out = run(Command::new("bpftool").args([kind, "show", "id", &id.to_string()]));
+            if !out.status.success() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{kind} {id} is still loaded after the tool exited:\n{}",
+                out.stdout
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Start the tool with `args` (which must make it print "attached" on stderr, i.e. include
+/// `-v`), end it with `signal`, and check it exits 0 and leaves no BPF program or link loaded.
+/// Returns what it printed.
+pub fn assert_signal_ends_cleanly(bin: &str, args: &[&str], signal: i32) -> Finished {
+    let t = Tool::spawn(bin, args).ready();
+    // Let some events arrive, so a histogram tool has a final histogram to print.
+    thread::sleep(Duration::from_millis(500));
+    let ids = bpf_ids_of(t.pid());
+    assert!(
+        ids.iter().any(|(k, _)| *k == "prog"),
+        "no BPF programs found: {ids:?}"
+    );
+    let out = t.signal(signal);
+    assert!(out.status.success(), "signal {signal}: {out}");
+    assert_bpf_objects_gone(&ids);
+    out
+}
+
+/// `tool ARGS | head -n 1` must end by itself with status 0 and print nothing on stderr.
+/// `trigger` runs repeatedly meanwhile, to make the events that fill the pipe.
+pub fn assert_head_ends_quietly(bin: &str, args: &[&str], mut trigger: impl FnMut()) {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let script = format!(
+        "set -o pipefail; \"{bin}\" {} | head -n 1 >/dev/null",
+        quoted.join(" ")
+    );
+    let mut sh = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bash");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        trigger();
+        if let Some(s) = sh.try_wait().expect("try_wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "`{script}` did not end");
+        thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = sh.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(
+        status.success(),
+        "`{script}`: status {status:?}, stderr: {err}"
+    );
+    assert!(err.is_empty(), "`{script}` printed on stderr: {err}");
+}

@@ -257,6 +257,23 @@ fn root_sigint_prints_the_final_histogram() {
 }
 
 #[test]
+fn root_signals_pipes_and_privileges() {
+    if !bpf_ready("root_signals_pipes_and_privileges") {
+        return;
+    }
+    let _io = DirectIo::start();
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let out = testkit::assert_signal_ends_cleanly(BIN, &["-v"], sig);
+        assert!(
+            row_counts(&out.stdout).iter().sum::<u64>() > 0,
+            "final histogram: {out}"
+        );
+    }
+    testkit::assert_head_ends_quietly(BIN, &["1"], || {});
+    testkit::assert_needs_privileges(BIN, &[]);
+}
+
+#[test]
 fn bad_input_exits_2_with_one_line() {
     testkit::assert_usage_errors(
         BIN,

@@ -353,6 +353,46 @@ fn root_rows_match_libbpf_tools() {
 }
 
 #[test]
+fn root_signals_pipes_and_privileges() {
+    if !bpf_ready("root_signals_pipes_and_privileges") {
+        return;
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        testkit::assert_signal_ends_cleanly(BIN, &["-v"], sig);
+    }
+    testkit::assert_head_ends_quietly(BIN, &[], || run_true(&["head-trigger"]));
+    testkit::assert_needs_privileges(BIN, &[]);
+}
+
+#[test]
+fn root_hostile_arguments_are_escaped() {
+    if !bpf_ready("root_hostile_arguments_are_escaped") {
+        return;
+    }
+    let marker = unique("hostile");
+    let t = Tool::spawn(BIN, &["-P", &me()]).ready();
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let evil = std::ffi::OsStr::from_bytes(b"\x1b]0;pwned\x07\nfake\xff");
+        Command::new(true_bin())
+            .arg(&marker)
+            .arg(evil)
+            .status()
+            .expect("run");
+    }
+    let line = t.wait_line(&marker);
+    let out = t.interrupt().success();
+    assert!(
+        line.ends_with(&format!("{marker} \\e]0;pwned\\x07\\nfake\\xff")),
+        "{line}"
+    );
+    assert!(
+        !out.stdout.contains('\x1b') && !out.stdout.contains('\x07'),
+        "{out}"
+    );
+}
+
+#[test]
 fn bad_input_exits_2_with_one_line() {
     testkit::assert_usage_errors(
         BIN,

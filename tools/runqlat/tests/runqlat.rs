@@ -254,6 +254,23 @@ fn common_disabled(feature: &str) -> bool {
 }
 
 #[test]
+fn root_signals_pipes_and_privileges() {
+    if !bpf_ready("root_signals_pipes_and_privileges") {
+        return;
+    }
+    let _load = Spinners::start();
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let out = testkit::assert_signal_ends_cleanly(BIN, &["-v", "-p", &me()], sig);
+        assert!(
+            row_counts(&out.stdout).iter().sum::<u64>() > 0,
+            "final histogram: {out}"
+        );
+    }
+    testkit::assert_head_ends_quietly(BIN, &["1"], || {});
+    testkit::assert_needs_privileges(BIN, &[]);
+}
+
+#[test]
 fn bad_input_exits_2_with_one_line() {
     testkit::assert_usage_errors(
         BIN,
