@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include "bits.bpf.h"
 #include "biolatency.h"
+#include "floor.bpf.h"
 
 const volatile bool targ_per_disk = false;
 const volatile bool targ_per_flag = false;
@@ -119,36 +120,42 @@ static __always_inline struct request *rq_arg(__u64 *ctx)
 SEC("tp_btf/block_rq_insert")
 int btf_insert(__u64 *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return rq_start(rq_arg(ctx), false);
 }
 
 SEC("tp_btf/block_rq_issue")
 int btf_issue(__u64 *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return rq_start(rq_arg(ctx), true);
 }
 
 SEC("tp_btf/block_rq_complete")
 int BPF_PROG(btf_complete, struct request *rq)
 {
+	FERRO_FLOOR_GUARD();
 	return rq_done(rq);
 }
 
 SEC("raw_tp/block_rq_insert")
 int raw_insert(__u64 *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return rq_start(rq_arg(ctx), false);
 }
 
 SEC("raw_tp/block_rq_issue")
 int raw_issue(__u64 *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return rq_start(rq_arg(ctx), true);
 }
 
 SEC("raw_tp/block_rq_complete")
 int BPF_PROG(raw_complete, struct request *rq)
 {
+	FERRO_FLOOR_GUARD();
 	return rq_done(rq);
 }
 

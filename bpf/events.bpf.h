@@ -40,16 +40,26 @@ struct {
 
 const volatile bool use_perf_buffer = false;
 
+/*
+ * Waking the reader for every record costs more than the record: below this
+ * much unread data no wakeup is sent, and the reader, which polls every 100 ms
+ * anyway, collects the records then. A busy ring still wakes it early.
+ */
+#define FERRO_WAKEUP_BYTES (64 * 1024)
+
 static __always_inline void ferro_emit(void *ctx, void *data, __u64 size)
 {
 	__u32 zero = 0;
-	__u64 *lost;
+	__u64 *lost, flags;
 
 	if (use_perf_buffer) {
 		bpf_perf_event_output(ctx, &events_pb, BPF_F_CURRENT_CPU, data, size);
 		return;
 	}
-	if (bpf_ringbuf_output(&events_rb, data, size, 0) == 0)
+	flags = bpf_ringbuf_query(&events_rb, BPF_RB_AVAIL_DATA) < FERRO_WAKEUP_BYTES ?
+			BPF_RB_NO_WAKEUP :
+			BPF_RB_FORCE_WAKEUP;
+	if (bpf_ringbuf_output(&events_rb, data, size, flags) == 0)
 		return;
 	lost = bpf_map_lookup_elem(&events_lost, &zero);
 	if (lost)

@@ -13,6 +13,7 @@
 #include <bpf/bpf_core_read.h>
 #include "events.bpf.h"
 #include "execsnoop.h"
+#include "floor.bpf.h"
 
 const volatile bool filter_uid = false;
 const volatile __u32 targ_uid = 0;
@@ -100,6 +101,7 @@ int sched_exec(struct trace_event_raw_sched_process_exec *ctx)
 	unsigned int off;
 	long n;
 
+	FERRO_FLOOR_GUARD();
 	/* The syscall succeeded: its entry record is not needed for a failure report. */
 	bpf_map_delete_elem(&execs, &old_tid);
 	if (!wanted(task))
@@ -201,24 +203,28 @@ out:
 SEC("tracepoint/syscalls/sys_enter_execve")
 int enter_execve(struct syscall_trace_enter *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return enter((const char *)ctx->args[0], (const char *const *)ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
 int enter_execveat(struct syscall_trace_enter *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")
 int exit_execve(struct syscall_trace_exit *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return exit_failed(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
 int exit_execveat(struct syscall_trace_exit *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return exit_failed(ctx, ctx->ret);
 }
 

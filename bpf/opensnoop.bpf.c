@@ -5,6 +5,7 @@
 #include <bpf/bpf_core_read.h>
 #include "events.bpf.h"
 #include "opensnoop.h"
+#include "floor.bpf.h"
 
 #define FERRO_AT_FDCWD -100
 #define FERRO_O_ACCMODE 3
@@ -247,12 +248,14 @@ cleanup:
 SEC("tracepoint/syscalls/sys_enter_open")
 int enter_open(struct syscall_trace_enter *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return trace_enter((const char *)ctx->args[0], ctx->args[1], ctx->args[2], FERRO_AT_FDCWD);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
 int enter_openat(struct syscall_trace_enter *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return trace_enter((const char *)ctx->args[1], ctx->args[2], ctx->args[3], (int)ctx->args[0]);
 }
 
@@ -261,6 +264,7 @@ int enter_openat2(struct syscall_trace_enter *ctx)
 {
 	struct open_how how = {};
 
+	FERRO_FLOOR_GUARD();
 	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
 	return trace_enter((const char *)ctx->args[1], how.flags, how.mode, (int)ctx->args[0]);
 }
@@ -268,18 +272,21 @@ int enter_openat2(struct syscall_trace_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_open")
 int exit_open(struct syscall_trace_exit *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return trace_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int exit_openat(struct syscall_trace_exit *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return trace_exit(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int exit_openat2(struct syscall_trace_exit *ctx)
 {
+	FERRO_FLOOR_GUARD();
 	return trace_exit(ctx, ctx->ret);
 }
 

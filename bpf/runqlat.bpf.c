@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include "bits.bpf.h"
 #include "runqlat.h"
+#include "floor.bpf.h"
 
 #define FERRO_TASK_RUNNING 0
 
@@ -128,36 +129,42 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 SEC("tp_btf/sched_wakeup")
 int BPF_PROG(btf_wakeup, struct task_struct *p)
 {
+	FERRO_FLOOR_GUARD();
 	return enqueue(p);
 }
 
 SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(btf_wakeup_new, struct task_struct *p)
 {
+	FERRO_FLOOR_GUARD();
 	return enqueue(p);
 }
 
 SEC("tp_btf/sched_switch")
 int BPF_PROG(btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
+	FERRO_FLOOR_GUARD();
 	return switched(prev, next);
 }
 
 SEC("raw_tp/sched_wakeup")
 int BPF_PROG(raw_wakeup, struct task_struct *p)
 {
+	FERRO_FLOOR_GUARD();
 	return enqueue(p);
 }
 
 SEC("raw_tp/sched_wakeup_new")
 int BPF_PROG(raw_wakeup_new, struct task_struct *p)
 {
+	FERRO_FLOOR_GUARD();
 	return enqueue(p);
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
+	FERRO_FLOOR_GUARD();
 	return switched(prev, next);
 }
 

@@ -19,6 +19,7 @@
 #include <bpf/bpf_endian.h>
 #include "events.bpf.h"
 #include "tcpconnect.h"
+#include "floor.bpf.h"
 
 #define FERRO_AF_INET 2
 #define FERRO_AF_INET6 10
@@ -40,6 +41,8 @@ const volatile bool filter_cgroup = false;
  * with the source port already known, and the tracepoint only gives outcomes.
  */
 const volatile bool register_at_syn_sent = true;
+/* Which records user space prints (TCPCONNECT_ATTEMPT, _OUTCOME): the others are not sent. */
+const volatile __u8 emit_phases = TCPCONNECT_ATTEMPT | TCPCONNECT_OUTCOME;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -127,7 +130,8 @@ static __always_inline void report_attempt(void *ctx, struct tcpconnect_event *e
 	if (sport)
 		e->sport = sport;
 	e->phase = TCPCONNECT_ATTEMPT;
-	ferro_emit(ctx, e, sizeof(*e));
+	if (emit_phases & TCPCONNECT_ATTEMPT)
+		ferro_emit(ctx, e, sizeof(*e));
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
@@ -138,6 +142,7 @@ int state_change(struct trace_event_raw_inet_sock_set_state *ctx)
 	struct sock *s = (struct sock *)ctx->skaddr;
 	int newstate = ctx->newstate;
 
+	FERRO_FLOOR_GUARD();
 	if (ctx->protocol != FERRO_IPPROTO_TCP)
 		return 0;
 	if (ctx->oldstate == FERRO_TCP_CLOSE && newstate == FERRO_TCP_SYN_SENT) {
@@ -161,7 +166,8 @@ int state_change(struct trace_event_raw_inet_sock_set_state *ctx)
 		e->err = BPF_CORE_READ(s, sk_err);
 		e->outcome = e->err ? TCPCONNECT_FAILED : TCPCONNECT_ABORTED;
 	}
-	ferro_emit(ctx, e, sizeof(*e));
+	if (emit_phases & TCPCONNECT_OUTCOME)
+		ferro_emit(ctx, e, sizeof(*e));
 	bpf_map_delete_elem(&conns, &sk);
 	return 0;
 }
@@ -173,6 +179,7 @@ int exit_connect(struct syscall_trace_exit *ctx)
 	struct tcpconnect_event *e;
 	__u64 *skp, sk;
 
+	FERRO_FLOOR_GUARD();
 	skp = bpf_map_lookup_elem(&by_tid, &tid);
 	if (!skp)
 		return 0;
@@ -205,6 +212,7 @@ int syn_retransmit(struct ferro_tcp_retransmit_rec *ctx)
 	__u64 sk = (__u64)ctx->skaddr;
 	struct tcpconnect_event *e;
 
+	FERRO_FLOOR_GUARD();
 	if (ctx->state != FERRO_TCP_SYN_SENT)
 		return 0;
 	e = bpf_map_lookup_elem(&conns, &sk);
@@ -246,12 +254,14 @@ static __always_inline void connected(void *ctx, struct sock *sk, int ret)
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
 	e.phase = TCPCONNECT_ATTEMPT;
 	bpf_map_update_elem(&conns, &key, &e, BPF_ANY);
-	ferro_emit(ctx, &e, sizeof(e));
+	if (emit_phases & TCPCONNECT_ATTEMPT)
+		ferro_emit(ctx, &e, sizeof(e));
 }
 
 SEC("fexit/tcp_v4_connect")
 int BPF_PROG(fexit_v4, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
 {
+	FERRO_FLOOR_GUARD();
 	connected(ctx, sk, ret);
 	return 0;
 }
@@ -259,6 +269,7 @@ int BPF_PROG(fexit_v4, struct sock *sk, struct sockaddr *uaddr, int addr_len, in
 SEC("fexit/tcp_v6_connect")
 int BPF_PROG(fexit_v6, struct sock *sk, struct sockaddr *uaddr, int addr_len, int ret)
 {
+	FERRO_FLOOR_GUARD();
 	connected(ctx, sk, ret);
 	return 0;
 }
@@ -295,24 +306,28 @@ static __always_inline int kprobe_return(void *ctx, int ret)
 SEC("kprobe/tcp_v4_connect")
 int BPF_KPROBE(kprobe_v4, struct sock *sk)
 {
+	FERRO_FLOOR_GUARD();
 	return kprobe_entry(sk);
 }
 
 SEC("kretprobe/tcp_v4_connect")
 int BPF_KRETPROBE(kretprobe_v4, int ret)
 {
+	FERRO_FLOOR_GUARD();
 	return kprobe_return(ctx, ret);
 }
 
 SEC("kprobe/tcp_v6_connect")
 int BPF_KPROBE(kprobe_v6, struct sock *sk)
 {
+	FERRO_FLOOR_GUARD();
 	return kprobe_entry(sk);
 }
 
 SEC("kretprobe/tcp_v6_connect")
 int BPF_KRETPROBE(kretprobe_v6, int ret)
 {
+	FERRO_FLOOR_GUARD();
 	return kprobe_return(ctx, ret);
 }
 

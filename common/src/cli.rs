@@ -26,6 +26,10 @@ pub struct CommonArgs {
     /// Say which hooks and buffer were chosen (-vv: libbpf's debug log too)
     #[arg(short = 'v', long = "verbose", action = ArgAction::Count)]
     pub verbose: u8,
+
+    /// Attach the same hooks with programs that return at once (benchmark floor)
+    #[arg(long, hide = true)]
+    pub floor: bool,
 }
 
 /// Options of the tools that stream events.

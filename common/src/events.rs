@@ -160,7 +160,9 @@ impl<'a> EventStream<'a> {
     /// Wait up to `timeout` for events and handle all that are ready.
     pub fn poll(&self, timeout: Duration) -> Result<()> {
         let r = match &self.reader {
-            Reader::Ring(rb) => rb.poll(timeout),
+            // Small batches are written without a wakeup (see events.bpf.h), so a poll that
+            // timed out may still leave records to collect.
+            Reader::Ring(rb) => rb.poll(timeout).and_then(|()| rb.consume()),
             Reader::Perf(pb) => pb.poll(timeout),
         };
         match r {

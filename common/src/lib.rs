@@ -14,3 +14,8 @@ pub mod signal;
 pub mod time;
 
 pub use error::{Error, Result};
+
+/// The skeleton's read-only data, which only a mis-built object lacks.
+pub fn rodata<T>(data: Option<&mut T>) -> Result<&mut T> {
+    data.ok_or_else(|| Error::fatal("BPF object has no read-only data section"))
+}

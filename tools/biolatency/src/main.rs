@@ -137,11 +137,8 @@ fn run() -> Result<()> {
         .open(&mut storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
     {
-        let ro = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
         ro.targ_per_disk = args.disks;
         ro.targ_per_flag = args.flags;
         ro.targ_queued = args.queued;

@@ -114,11 +114,8 @@ fn run() -> Result<()> {
         &mut open.maps.events_pb,
     )?;
     {
-        let ro = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
         ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
         ro.targ_tgid = args.pid.unwrap_or(0);
         ro.targ_tid = args.tid.unwrap_or(0);

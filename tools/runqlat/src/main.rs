@@ -116,11 +116,8 @@ fn run() -> Result<()> {
         .open(&mut storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
     {
-        let ro = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
         ro.key_by = key_by(&args);
         ro.targ_ms = args.hist.milliseconds;
         ro.targ_tgid = args.pid.unwrap_or(0);

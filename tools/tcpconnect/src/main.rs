@@ -188,13 +188,11 @@ fn open_and_load<'obj>(
         &mut open.maps.events_pb,
     )?;
     {
-        let ro = open
-            .maps
-            .rodata_data
-            .as_deref_mut()
-            .ok_or_else(|| Error::fatal("BPF object has no read-only data section"))?;
+        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
         ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
         ro.register_at_syn_sent = hooks == Hooks::Tracepoints;
+        ro.emit_phases = wanted_phase(args);
         ro.targ_tgid = args.pid.unwrap_or(0);
         if let Some(uid) = args.uid {
             ro.filter_uid = true;
@@ -228,6 +226,16 @@ fn open_and_load<'obj>(
         Error::from(e).context(format!("loading the BPF programs ({})", hooks.name()))
     })?;
     Ok((skel, hooks, kind))
+}
+
+/// JSON and the outcome column report a connect when its handshake ends; plain rows and
+/// counts when the SYN goes out, as libbpf-tools does. Only that record is sent.
+fn wanted_phase(args: &Args) -> u8 {
+    if args.common.json || args.outcome {
+        OUTCOME
+    } else {
+        ATTEMPT
+    }
 }
 
 fn main() -> ExitCode {
@@ -279,13 +287,7 @@ fn run() -> Result<()> {
     let printer = Printer::new();
     let clock = WallClock::new();
     let json = args.common.json;
-    // JSON and the outcome column report a connect when its handshake ends; plain rows and
-    // counts when the SYN goes out, as libbpf-tools does.
-    let want = if json || args.outcome {
-        OUTCOME
-    } else {
-        ATTEMPT
-    };
+    let want = wanted_phase(&args);
     let first_ts = Cell::new(0u64);
     let counts: RefCell<HashMap<CountKey, u64>> = RefCell::new(HashMap::new());
     let mut line = String::with_capacity(160);

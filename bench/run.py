@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+"""Benchmark: what each tool costs the traced system, side by side with libbpf-tools.
+
+For each tool, a workload runs with no tracer, with ferroscope's tool, with ferroscope's tool in
+--floor mode (same hooks, programs that return at once: the least any tracer on these hooks can
+cost) and with libbpf-tools' tool, in interleaved rounds. Measured: workload ns/op, the
+overhead each tracer adds per operation, events seen against events caused (output to a file),
+tracer CPU time, time from start to attached, and peak RSS. Prints a table and writes JSON.
+
+Run as root from the repository: bench/run.py [--rounds N] [--json PATH] [TOOL...]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TICK = os.sysconf("SC_CLK_TCK")
+
+# tool -> (workload mode, ops, ferroscope args, libbpf-tools args, what marks our events)
+TOOLS = {
+    "opensnoop": ("open", 300_000, [], [], "path"),
+    "execsnoop": ("exec", 1_500, [], [], "ferrobench-marker"),
+    "tcpconnect": ("connect", 10_000, [], [], "port"),
+    "biolatency": ("dread", 20_000, [], [], None),
+    "runqlat": ("pingpong", 100_000, [], [], None),
+}
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def proc_stats(pid):
+    """(cpu ms, peak RSS KiB) of a live process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu_ms = (int(fields[11]) + int(fields[12])) * 1000 // TICK
+    hwm = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+    return cpu_ms, hwm
+
+
+class Tracer:
+    """A tracer started with output to a file, waited on until attached."""
+
+    def __init__(self, argv, ready_on_stderr, workdir):
+        self.out_path = os.path.join(workdir, "trace.out")
+        self.err_path = os.path.join(workdir, "trace.err")
+        self.out = open(self.out_path, "wb")
+        self.err = open(self.err_path, "wb")
+        start = time.monotonic()
+        self.p = subprocess.Popen(argv, stdout=self.out, stderr=self.err)
+        self.attach_ms = None
+        self.failed = None
+        watch = self.err_path if ready_on_stderr else self.out_path
+        while time.monotonic() - start < 60:
+            if self.p.poll() is not None:
+                self.failed = open(self.err_path, "rb").read().decode(errors="replace").strip()
+                return
+            with open(watch, "rb") as f:
+                data = f.read()
+            if (b"attached" in data) if ready_on_stderr else data:
+                self.attach_ms = (time.monotonic() - start) * 1000
+                return
+            time.sleep(0.001)
+        self.failed = "did not attach within 60 s"
+
+    def stop(self):
+        cpu_ms, rss = proc_stats(self.p.pid)
+        self.p.send_signal(signal.SIGINT)
+        try:
+            self.p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+        self.out.close()
+        self.err.close()
+        return cpu_ms, rss
+
+    def lines(self):
+        with open(self.out_path, "rb") as f:
+            return f.read().decode(errors="replace").splitlines()
+
+    def lost_reported(self):
+        text = open(self.err_path, "rb").read().decode(errors="replace")
+        total = 0
+        for line in text.splitlines():
+            if "events lost in total" in line:
+                total = int(line.split(":")[1].split()[0])
+            elif line.startswith("Lost ") and "events on CPU" in line:  # libbpf-tools
+                total += int(line.split()[1])
+        return total
+
+
+def run_workload(workload, mode, ops, path):
+    p = subprocess.Popen([workload, mode, str(ops), path], stdout=subprocess.PIPE, text=True)
+    port = None
+    out = []
+    for line in p.stdout:
+        if line.startswith("port "):
+            port = int(line.split()[1])
+        else:
+            out.append(line)
+    p.wait()
+    n, ns = out[-1].split()
+    return int(n), int(ns), port
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench.json"))
+    ap.add_argument("tools", nargs="*", default=list(TOOLS))
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("bench: run as root")
+
+    sh(["cargo", "build", "--release", "--locked", "-q", "--workspace"], cwd=ROOT)
+    work = tempfile.mkdtemp(prefix="ferrobench-", dir="/var/tmp")
+    workload = os.path.join(work, "workload")
+    sh(["cc", "-O2", "-pthread", "-o", workload, os.path.join(ROOT, "bench", "workload.c")])
+    # O_DIRECT reads need a file on a real disk; /var/tmp is on the root filesystem.
+    data = os.path.join(work, "data")
+    sh(["dd", "if=/dev/urandom", f"of={data}", "bs=4096", "count=256", "status=none"])
+    target = os.path.join(work, "open-target")
+    open(target, "w").close()
+
+    results = {}
+    for tool in args.tools:
+        mode, ops, ours_args, ref_args, marker = TOOLS[tool]
+        path = data if mode == "dread" else target
+        ours = os.path.join(ROOT, "target", "release", tool)
+        ref = shutil.which(tool, path="/usr/sbin")
+        configs = {
+            "none": None,
+            "ferroscope": ([ours, "-v"] + ours_args, True),
+            "floor": ([ours, "-v", "--floor"] + ours_args, True),
+            "libbpf-tools": (["stdbuf", "-oL", ref] + ref_args, False) if ref else None,
+        }
+        runs = {name: [] for name in configs}
+        notes = {}
+        for _ in range(args.rounds):
+            for name, cfg in configs.items():
+                if name != "none" and cfg is None:
+                    notes[name] = "not installed"
+                    continue
+                tracer = None
+                if cfg is not None:
+                    tdir = tempfile.mkdtemp(dir=work)
+                    tracer = Tracer(cfg[0], cfg[1], tdir)
+                    if tracer.failed is not None:
+                        notes[name] = "failed to attach: " + tracer.failed.splitlines()[-1][:120]
+                        continue
+                n, ns, port = run_workload(workload, mode, ops, path)
+                rec = {"ns_per_op": ns / n}
+                if tracer is not None:
+                    time.sleep(0.3)  # let the last events drain to the file
+                    cpu_ms, rss = tracer.stop()
+                    rec.update(cpu_ms=cpu_ms, rss_kib=rss, attach_ms=round(tracer.attach_ms, 1))
+                    if marker and name != "floor":
+                        if marker == "path":
+                            key = target
+                        elif marker == "port":
+                            key = f" {port}"
+                        else:
+                            key = marker
+                        seen = sum(1 for line in tracer.lines() if key in line)
+                        rec.update(seen=seen, expected=n, lost_reported=tracer.lost_reported())
+                    shutil.rmtree(tdir, ignore_errors=True)
+                runs[name].append(rec)
+        base = statistics.median(r["ns_per_op"] for r in runs["none"])
+        summary = {"workload": mode, "ops": ops, "none_ns_per_op": round(base, 1)}
+        for name in ("ferroscope", "floor", "libbpf-tools"):
+            rs = runs[name]
+            if not rs:
+                summary[name] = {"note": notes.get(name, "no runs")}
+                continue
+            med = statistics.median(r["ns_per_op"] for r in rs)
+            s = {
+                "ns_per_op": round(med, 1),
+                "overhead_ns_per_op": round(med - base, 1),
+                "cpu_ms": statistics.median(r["cpu_ms"] for r in rs),
+                "attach_ms": statistics.median(r["attach_ms"] for r in rs),
+                "peak_rss_kib": max(r["rss_kib"] for r in rs),
+            }
+            if "seen" in rs[0]:
+                s["events_seen"] = min(r["seen"] for r in rs)
+                s["events_expected"] = rs[0]["expected"]
+                s["lost_reported"] = max(r["lost_reported"] for r in rs)
+            summary[name] = s
+        results[tool] = summary
+
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump({"kernel": os.uname().release, "cpus": os.cpu_count(),
+                   "rounds": args.rounds, "tools": results}, f, indent=2)
+    shutil.rmtree(work, ignore_errors=True)
+
+    hdr = f"{'tool':<11} {'tracer':<13} {'ns/op':>9} {'+ns/op':>9} {'events seen':>17} {'lost':>6} {'cpu ms':>7} {'attach ms':>9} {'RSS KiB':>8}"
+    print(hdr)
+    for tool, s in results.items():
+        print(f"{tool:<11} {'none':<13} {s['none_ns_per_op']:>9.1f}")
+        for name in ("ferroscope", "floor", "libbpf-tools"):
+            r = s[name]
+            if "note" in r:
+                print(f"{'':<11} {name:<13} {r['note']}")
+                continue
+            seen = f"{r['events_seen']}/{r['events_expected']}" if "events_seen" in r else "-"
+            lost = str(r.get("lost_reported", "-"))
+            print(f"{'':<11} {name:<13} {r['ns_per_op']:>9.1f} {r['overhead_ns_per_op']:>9.1f} "
+                  f"{seen:>17} {lost:>6} {r['cpu_ms']:>7} {r['attach_ms']:>9} {r['peak_rss_kib']:>8}")
+    print(f"\nJSON: {args.json}")
+
+
+if __name__ == "__main__":
+    main()
