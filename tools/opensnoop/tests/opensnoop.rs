@@ -304,6 +304,31 @@ fn root_escape_bytes_in_file_names() {
 }
 
 #[test]
+fn root_hostile_names_in_json() {
+    if !bpf_ready("root_hostile_names_in_json") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-jsonesc");
+    let mut raw = dir.path().as_os_str().as_bytes().to_vec();
+    raw.extend_from_slice(b"/q\"\x1b[2J\nx\xff");
+    let path = Path::new(OsStr::from_bytes(&raw));
+    let t = Tool::spawn(BIN, &["--json", "-v", "-p", &me()]).ready();
+    touch_open(path);
+    t.wait_line("x\\\\xff");
+    let out = t.interrupt().success();
+    assert!(
+        !out.stdout.contains('\x1b'),
+        "raw escape byte in JSON output: {out}"
+    );
+    let want = format!("{}/q\"\x1b[2J\nx\\xff", dir.path().display());
+    let found = out.lines().any(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+        v["path"] == want.as_str()
+    });
+    assert!(found, "want path {want:?} in {out}");
+}
+
+#[test]
 fn root_callers_name_functions_of_the_caller() {
     if !bpf_ready("root_callers_name_functions_of_the_caller") {
         return;

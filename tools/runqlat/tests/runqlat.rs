@@ -184,6 +184,26 @@ fn root_json_and_percentiles() {
 }
 
 #[test]
+fn root_cumulative_keeps_counting() {
+    if !bpf_ready("root_cumulative_keeps_counting") {
+        return;
+    }
+    let out = run_once(&["--cumulative", "--json", "-p", &me(), "1", "2"]);
+    let counts: Vec<u64> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            v["count"].as_u64().expect("count")
+        })
+        .collect();
+    assert_eq!(counts.len(), 2, "{out}");
+    assert!(
+        counts[1] > counts[0],
+        "second interval must include the first: {counts:?}"
+    );
+}
+
+#[test]
 fn root_sigint_prints_the_final_histogram() {
     if !bpf_ready("root_sigint_prints_the_final_histogram") {
         return;
