@@ -243,6 +243,16 @@ impl Printer {
         out.flush()
     }
 
+    /// Write and flush at once; `Ok(false)` when the reader has closed the pipe, which ends a
+    /// tool quietly.
+    pub fn emit_or_closed(&self, bytes: &[u8]) -> Result<bool> {
+        match self.emit_now(bytes) {
+            Ok(()) => Ok(true),
+            Err(e) if is_broken_pipe(&e) => Ok(false),
+            Err(e) => Err(Error::fatal(format!("writing output: {e}"))),
+        }
+    }
+
     pub fn flush(&self) -> io::Result<()> {
         if let Some(e) = self.error.borrow_mut().take() {
             return Err(e);

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Local};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::events::Printer;
-use crate::output::{JsonLine, is_broken_pipe};
+use crate::output::JsonLine;
 use crate::signal;
 use crate::time::hms;
 
@@ -37,13 +37,7 @@ pub fn run_intervals(
     mut render: impl FnMut(&DateTime<Local>, &mut Vec<u8>) -> Result<()>,
 ) -> Result<()> {
     let printer = Printer::new();
-    let out = |bytes: &[u8]| -> Result<bool> {
-        match printer.emit_now(bytes) {
-            Ok(()) => Ok(true),
-            Err(e) if is_broken_pipe(&e) => Ok(false),
-            Err(e) => Err(Error::fatal(format!("writing output: {e}"))),
-        }
-    };
+    let out = |bytes: &[u8]| printer.emit_or_closed(bytes);
     if !s.json && !out(format!("{banner}\n").as_bytes())? {
         return Ok(());
     }

@@ -72,6 +72,19 @@ pub fn tracepoint_exists(category: &str, name: &str) -> Result<bool> {
         .exists())
 }
 
+/// Which of `syscalls` have both their `sys_enter_*` and `sys_exit_*` tracepoints here.
+pub fn traceable_syscalls<'a>(syscalls: &[&'a str]) -> Result<Vec<&'a str>> {
+    let mut found = Vec::new();
+    for &sc in syscalls {
+        if tracepoint_exists("syscalls", &format!("sys_enter_{sc}"))?
+            && tracepoint_exists("syscalls", &format!("sys_exit_{sc}"))?
+        {
+            found.push(sc);
+        }
+    }
+    Ok(found)
+}
+
 /// The kernel's own BTF, which every CO-RE program needs.
 pub fn require_btf() -> Result<()> {
     if Path::new("/sys/kernel/btf/vmlinux").exists() {

@@ -141,13 +141,7 @@ fn run() -> Result<()> {
     }
     let mut failure_hooks = Vec::new();
     if args.fails {
-        for sc in ["execve", "execveat"] {
-            if probe::tracepoint_exists("syscalls", &format!("sys_enter_{sc}"))?
-                && probe::tracepoint_exists("syscalls", &format!("sys_exit_{sc}"))?
-            {
-                failure_hooks.push(sc);
-            }
-        }
+        failure_hooks = probe::traceable_syscalls(&["execve", "execveat"])?;
         if failure_hooks.is_empty() {
             return Err(Error::fatal(
                 "-x needs the execve syscall tracepoints (CONFIG_FTRACE_SYSCALLS)",
@@ -275,12 +269,8 @@ fn run() -> Result<()> {
         },
         kind.name()
     ));
-    if !json && let Err(e) = printer.emit_now(cols.header().as_bytes()) {
-        return if common::output::is_broken_pipe(&e) {
-            Ok(())
-        } else {
-            Err(e.into())
-        };
+    if !json && !printer.emit_or_closed(cols.header().as_bytes())? {
+        return Ok(());
     }
     events::run(TOOL, &stream, &printer, None)?;
     drop(links);

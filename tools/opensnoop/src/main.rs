@@ -88,14 +88,7 @@ fn run() -> Result<()> {
     probe::require_privileges()?;
     probe::require_btf()?;
 
-    let mut hooks = Vec::new();
-    for sc in SYSCALLS {
-        let present = probe::tracepoint_exists("syscalls", &format!("sys_enter_{sc}"))?
-            && probe::tracepoint_exists("syscalls", &format!("sys_exit_{sc}"))?;
-        if present {
-            hooks.push(sc);
-        }
-    }
+    let hooks = probe::traceable_syscalls(&SYSCALLS)?;
     if hooks.is_empty() {
         return Err(Error::fatal(
             "no open syscall tracepoints on this kernel (needs CONFIG_FTRACE_SYSCALLS)",
@@ -213,14 +206,8 @@ fn run() -> Result<()> {
         kind.name()
     ));
 
-    if !args.common.json
-        && let Err(e) = printer.emit_now(cols.header().as_bytes())
-    {
-        return if common::output::is_broken_pipe(&e) {
-            Ok(())
-        } else {
-            Err(e.into())
-        };
+    if !args.common.json && !printer.emit_or_closed(cols.header().as_bytes())? {
+        return Ok(());
     }
 
     let deadline = args

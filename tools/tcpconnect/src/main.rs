@@ -363,15 +363,8 @@ fn run() -> Result<()> {
         kind.name()
     ));
     // Count mode prints only its table, at the end, as libbpf-tools does.
-    if !args.count
-        && !json
-        && let Err(e) = printer.emit_now(cols.header().as_bytes())
-    {
-        return if common::output::is_broken_pipe(&e) {
-            Ok(())
-        } else {
-            Err(e.into())
-        };
+    if !args.count && !json && !printer.emit_or_closed(cols.header().as_bytes())? {
+        return Ok(());
     }
     let ended = events::run(TOOL, &stream, &printer, None)?;
     drop(links);
