@@ -51,6 +51,24 @@ fn unsafe_geteuid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// This test process's PID, as the tools' `-p` and PID columns show it.
+pub fn me() -> String {
+    std::process::id().to_string()
+}
+
+/// The whitespace-separated columns of an output row.
+pub fn columns(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
+/// The counts of the rows of log2 histograms in `text` (`  4 -> 7  : 12  |***|`).
+pub fn hist_row_counts(text: &str) -> Vec<u64> {
+    text.lines()
+        .filter(|l| l.contains(" -> ") && l.contains('|'))
+        .filter_map(|l| l.split(':').nth(1)?.split('|').next()?.trim().parse().ok())
+        .collect()
+}
+
 /// A name no other test or process will use: `<prefix>-<pid>-<n>-<nanos>`.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);

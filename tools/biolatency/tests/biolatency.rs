@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use testkit::{TempDir, Tool, bpf_ready};
+use testkit::{TempDir, Tool, bpf_ready, hist_row_counts};
 
 const BIN: &str = env!("CARGO_BIN_EXE_biolatency");
 const BLOCK: usize = 4096;
@@ -106,13 +106,6 @@ impl Drop for DirectIo {
     }
 }
 
-fn row_counts(text: &str) -> Vec<u64> {
-    text.lines()
-        .filter(|l| l.contains(" -> ") && l.contains('|'))
-        .filter_map(|l| l.split(':').nth(1)?.split('|').next()?.trim().parse().ok())
-        .collect()
-}
-
 fn run_with_io(args: &[&str]) -> (testkit::Finished, String) {
     let io = DirectIo::start();
     let disk = io.disk();
@@ -139,7 +132,10 @@ fn root_direct_io_gives_a_histogram() {
             .contains("     usecs               : count    distribution\n"),
         "{out}"
     );
-    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+    assert!(
+        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
+        "{out}"
+    );
 }
 
 #[test]
@@ -283,7 +279,10 @@ fn root_queued_time_and_extension() {
         return;
     }
     let (out, _) = run_with_io(&["-Q", "-e", "--percentiles", "1", "1"]);
-    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+    assert!(
+        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
+        "{out}"
+    );
     assert!(
         out.lines()
             .any(|l| l.starts_with("avg = ") && l.contains(" usecs, total: ")),
@@ -323,7 +322,10 @@ fn root_sigint_prints_the_final_histogram() {
     thread::sleep(Duration::from_millis(800));
     let out = t.interrupt().success();
     drop(io);
-    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+    assert!(
+        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
+        "{out}"
+    );
 }
 
 #[test]
@@ -335,7 +337,7 @@ fn root_signals_pipes_and_privileges() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let out = testkit::assert_signal_ends_cleanly(BIN, &["-v"], sig);
         assert!(
-            row_counts(&out.stdout).iter().sum::<u64>() > 0,
+            hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
             "final histogram: {out}"
         );
     }
@@ -378,5 +380,8 @@ fn root_hook_choice_follows_the_probe() {
     };
     let (out, _) = run_with_io(&["-v", "1", "1"]);
     assert!(out.stderr.contains(want), "{want}: {out}");
-    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+    assert!(
+        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
+        "{out}"
+    );
 }

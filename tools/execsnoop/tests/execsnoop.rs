@@ -7,13 +7,9 @@ use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use testkit::{TempDir, Tool, bpf_ready, settle, unique};
+use testkit::{TempDir, Tool, bpf_ready, columns, me, settle, unique};
 
 const BIN: &str = env!("CARGO_BIN_EXE_execsnoop");
-
-fn me() -> String {
-    std::process::id().to_string()
-}
 
 fn true_bin() -> &'static str {
     if Path::new("/usr/bin/true").exists() {
@@ -29,10 +25,6 @@ fn run_true(args: &[&str]) {
         .status()
         .expect("run true");
     assert!(st.success());
-}
-
-fn columns(line: &str) -> Vec<&str> {
-    line.split_whitespace().collect()
 }
 
 #[test]

@@ -11,13 +11,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use testkit::{Tool, bpf_ready, settle, unique};
+use testkit::{Tool, bpf_ready, columns, me, settle, unique};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opensnoop");
-
-fn me() -> String {
-    std::process::id().to_string()
-}
 
 /// Open `path` read-only from this process; failure is fine, the attempt is the event.
 fn touch_open(path: &Path) {
@@ -26,10 +22,6 @@ fn touch_open(path: &Path) {
 
 fn tmp(name: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(name)
-}
-
-fn columns(line: &str) -> Vec<&str> {
-    line.split_whitespace().collect()
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use testkit::{Tool, bpf_ready};
+use testkit::{Tool, bpf_ready, hist_row_counts, me};
 
 const BIN: &str = env!("CARGO_BIN_EXE_runqlat");
 
@@ -51,18 +51,6 @@ impl Drop for Spinners {
     }
 }
 
-fn me() -> String {
-    std::process::id().to_string()
-}
-
-/// Counts of the histogram rows in `text` (lines like `  4 -> 7  : 12  |***|`).
-fn row_counts(text: &str) -> Vec<u64> {
-    text.lines()
-        .filter(|l| l.contains(" -> ") && l.contains('|'))
-        .filter_map(|l| l.split(':').nth(1)?.split('|').next()?.trim().parse().ok())
-        .collect()
-}
-
 fn run_once(args: &[&str]) -> testkit::Finished {
     let _load = Spinners::start();
     Tool::spawn(BIN, args)
@@ -86,7 +74,10 @@ fn root_busy_threads_give_a_histogram() {
             .contains("     usecs               : count    distribution\n"),
         "{out}"
     );
-    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+    assert!(
+        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
+        "{out}"
+    );
 }
 
 #[test]
@@ -213,7 +204,10 @@ fn root_sigint_prints_the_final_histogram() {
     thread::sleep(Duration::from_millis(800));
     let out = t.interrupt().success();
     drop(load);
-    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+    assert!(
+        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
+        "{out}"
+    );
 }
 
 #[test]
@@ -266,7 +260,10 @@ fn root_hook_choice_follows_the_probe() {
     };
     let out = run_once(&["-v", "-p", &me(), "1", "1"]);
     assert!(out.stderr.contains(want), "{want}: {out}");
-    assert!(row_counts(&out.stdout).iter().sum::<u64>() > 0, "{out}");
+    assert!(
+        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
+        "{out}"
+    );
 }
 
 fn common_disabled(feature: &str) -> bool {
@@ -282,7 +279,7 @@ fn root_signals_pipes_and_privileges() {
     for sig in [libc::SIGINT, libc::SIGTERM] {
         let out = testkit::assert_signal_ends_cleanly(BIN, &["-v", "-p", &me()], sig);
         assert!(
-            row_counts(&out.stdout).iter().sum::<u64>() > 0,
+            hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
             "final histogram: {out}"
         );
     }

@@ -5,17 +5,9 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use testkit::{Tool, bpf_ready, settle, unique};
+use testkit::{Tool, bpf_ready, columns, me, settle, unique};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tcpconnect");
-
-fn me() -> String {
-    std::process::id().to_string()
-}
-
-fn columns(line: &str) -> Vec<&str> {
-    line.split_whitespace().collect()
-}
 
 fn listener(addr: &str) -> (TcpListener, u16) {
     let l = TcpListener::bind(addr).expect("bind");
