@@ -6,6 +6,7 @@
 //! side computes the slot with log2 and clamps it to the last slot.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::time::Duration;
 
 use chrono::{DateTime, Local};
@@ -23,6 +24,28 @@ pub struct Schedule {
     pub count: Option<u64>,
     pub timestamp: bool,
     pub json: bool,
+}
+
+/// Says once, on stderr, that the BPF side dropped measurements because a map was full, so a
+/// busy host's histograms are not silently short. `dropped` pairs counts with what they count.
+#[derive(Debug, Default)]
+pub struct FullMapWarning {
+    warned: bool,
+}
+
+impl FullMapWarning {
+    pub fn check(&mut self, tool: &str, dropped: &[(u64, &str)], hint: &str) {
+        if self.warned || dropped.iter().all(|(n, _)| *n == 0) {
+            return;
+        }
+        self.warned = true;
+        let what: Vec<String> = dropped.iter().map(|(n, w)| format!("{n} {w}")).collect();
+        let _ = writeln!(
+            std::io::stderr(),
+            "{tool}: a BPF map is full: {} were not counted{hint}",
+            what.join(" and ")
+        );
+    }
 }
 
 /// libbpf-tools' default interval and count: in effect, once, at Ctrl-C.

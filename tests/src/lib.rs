@@ -69,6 +69,15 @@ pub fn hist_row_counts(text: &str) -> Vec<u64> {
         .collect()
 }
 
+/// Is `s` an `HH:MM:SS` time, as `-T` prints it?
+pub fn is_hms(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 8
+        && b[2] == b':'
+        && b[5] == b':'
+        && [0, 1, 3, 4, 6, 7].iter().all(|&i| b[i].is_ascii_digit())
+}
+
 /// A name no other test or process will use: `<prefix>-<pid>-<n>-<nanos>`.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);

@@ -175,7 +175,7 @@ fn run() -> Result<()> {
     let dev_names: HashMap<u32, String> = disks.iter().map(|d| (d.dev(), d.name.clone())).collect();
     let unit = args.hist.unit();
     let schedule = args.hist.schedule(args.common.json);
-    let mut warned = false;
+    let mut full = hist::FullMapWarning::default();
     hist::run_intervals(
         "Tracing block device I/O... Hit Ctrl-C to end.",
         &schedule,
@@ -198,16 +198,11 @@ fn run() -> Result<()> {
             for (k, h) in &rows {
                 view.render(k, h, &rfc3339(now), text);
             }
-            if !warned
-                && let Some(bss) = skel.maps.bss_data.as_deref()
-                && (bss.start_full > 0 || bss.hists_full > 0)
-            {
-                warned = true;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{TOOL}: a BPF map is full: {} requests and {} latencies were not counted",
-                    bss.start_full,
-                    bss.hists_full
+            if let Some(bss) = skel.maps.bss_data.as_deref() {
+                full.check(
+                    TOOL,
+                    &[(bss.start_full, "requests"), (bss.hists_full, "latencies")],
+                    "",
                 );
             }
             Ok(())

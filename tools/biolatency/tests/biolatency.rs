@@ -266,10 +266,7 @@ fn root_interval_count_units_and_timestamps() {
         2,
         "{out}"
     );
-    let stamps = out
-        .lines()
-        .filter(|l| l.len() == 8 && l.as_bytes()[2] == b':' && l.as_bytes()[5] == b':')
-        .count();
+    let stamps = out.lines().filter(|l| testkit::is_hms(l)).count();
     assert_eq!(stamps, 2, "{out}");
 }
 

@@ -6,7 +6,6 @@ mod bpf {
     include!(concat!(env!("OUT_DIR"), "/runqlat.skel.rs"));
 }
 
-use std::io::Write as _;
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
@@ -146,7 +145,7 @@ fn run() -> Result<()> {
 
     let unit = args.hist.unit();
     let schedule = args.hist.schedule(args.common.json);
-    let mut warned = false;
+    let mut full = hist::FullMapWarning::default();
     hist::run_intervals(
         "Tracing run queue latency... Hit Ctrl-C to end.",
         &schedule,
@@ -157,17 +156,11 @@ fn run() -> Result<()> {
             for (k, h) in &hists {
                 render(&args, key_u32(k), h, unit, &rfc3339(now), text);
             }
-            if !warned
-                && let Some(bss) = skel.maps.bss_data.as_deref()
-                && (bss.start_full > 0 || bss.hists_full > 0)
-            {
-                warned = true;
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "{TOOL}: a BPF map is full: {} wakeups and {} latencies were not counted \
-                     (too many threads at once)",
-                    bss.start_full,
-                    bss.hists_full
+            if let Some(bss) = skel.maps.bss_data.as_deref() {
+                full.check(
+                    TOOL,
+                    &[(bss.start_full, "wakeups"), (bss.hists_full, "latencies")],
+                    " (too many threads at once)",
                 );
             }
             Ok(())
