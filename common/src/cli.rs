@@ -105,8 +105,13 @@ fn parse_buffer_kib(s: &str) -> Result<u32, String> {
 static VERBOSE: AtomicU8 = AtomicU8::new(0);
 
 /// Parse the command line. Help and version go to stdout with status 0; anything else the
-/// parser rejects becomes one line on stderr and status 2.
-pub fn parse<T: Parser>(tool: &str) -> Result<T, Error> {
+/// parser rejects becomes one line on stderr and status 2. `manual` is the tool's hand-written
+/// roff, for the hidden `--generate` (see [`crate::manual`]), which also exits here.
+pub fn parse<T: Parser>(tool: &str, manual: &str) -> Result<T, Error> {
+    if let Some(done) = crate::manual::intercept::<T>(tool, manual) {
+        done?;
+        std::process::exit(0);
+    }
     match T::try_parse() {
         Ok(args) => Ok(args),
         Err(e) => match e.kind() {

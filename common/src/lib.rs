@@ -7,6 +7,7 @@ pub mod decode;
 pub mod error;
 pub mod events;
 pub mod hist;
+pub mod manual;
 pub mod maps;
 pub mod output;
 pub mod probe;

@@ -12,6 +12,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod docs;
+
 /// How long a tool may take to attach (a cold debug build on a loaded 2-CPU VM is slow).
 pub const ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an event may take to show up once triggered.
@@ -25,21 +27,27 @@ fn in_ci() -> bool {
 /// with the reason printed; in CI it fails the test, so a broken runner cannot pass silently.
 pub fn bpf_ready(test: &str) -> bool {
     let reason = if unsafe_geteuid() != 0 {
-        Some("not running as root")
+        Some("not running as root".to_owned())
     } else if !Path::new("/sys/kernel/btf/vmlinux").exists() {
-        Some("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
+        Some("the kernel has no BTF (/sys/kernel/btf/vmlinux)".to_owned())
     } else {
         None
     };
-    match reason {
+    prerequisite(test, reason)
+}
+
+/// Whether `test` can run: `missing` names what it lacks. Outside CI that skips the test with
+/// the reason printed; in CI it fails it.
+pub fn prerequisite(test: &str, missing: Option<String>) -> bool {
+    match missing {
         None => true,
-        Some(r) if in_ci() => panic!("{test}: cannot run BPF tests in CI: {r}"),
+        Some(r) if in_ci() => panic!("{test}: cannot run in CI: {r}"),
         Some(r) => {
             // Straight to stderr: the test harness hides eprintln! output of passing tests.
             use std::io::Write;
             let _ = writeln!(
                 std::io::stderr(),
-                "SKIPPED {test}: {r} (run the suite as root to include it)"
+                "SKIPPED {test}: {r} (run the suite as root, after scripts/deps, to include it)"
             );
             false
         }

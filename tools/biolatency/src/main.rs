@@ -26,6 +26,8 @@ use crate::blk::{Disk, ReqNames};
 use crate::bpf::{BiolatencySkelBuilder, types};
 
 const TOOL: &str = "biolatency";
+/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
+const MANUAL: &str = include_str!("../../../man/sections/biolatency.roff");
 
 // SAFETY: plain integers with explicit padding.
 unsafe impl plain::Plain for types::biolat_hist {}
@@ -109,7 +111,7 @@ fn find_disk(disks: &[Disk], name: &str) -> Result<Disk> {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL)?;
+    let args: Args = cli::parse(TOOL, MANUAL)?;
     let disks = blk::partitions();
     let target = args
         .disk

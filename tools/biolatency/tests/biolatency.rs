@@ -382,3 +382,8 @@ fn root_hook_choice_follows_the_probe() {
         "{out}"
     );
 }
+
+#[test]
+fn manual_completions_help_and_version() {
+    testkit::docs::assert_docs(BIN, "biolatency");
+}

@@ -24,6 +24,8 @@ use crate::bpf::{ExecsnoopSkelBuilder, types};
 use crate::format::Columns;
 
 const TOOL: &str = "execsnoop";
+/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
+const MANUAL: &str = include_str!("../../../man/sections/execsnoop.roff");
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::execsnoop_event {}
@@ -120,7 +122,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL)?;
+    let args: Args = cli::parse(TOOL, MANUAL)?;
     for (flag, v) in [("-n", &args.name), ("-l", &args.line)] {
         if v.as_deref() == Some("") {
             return Err(Error::usage(format!("{flag} needs a non-empty value")));

@@ -29,6 +29,8 @@ use crate::bpf::{OpensnoopSkelBuilder, types};
 use crate::format::Columns;
 
 const TOOL: &str = "opensnoop";
+/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
+const MANUAL: &str = include_str!("../../../man/sections/opensnoop.roff");
 
 // SAFETY: the generated event type is plain integers and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::opensnoop_event {}
@@ -81,7 +83,7 @@ fn plan(args: Args) -> Result<Plan> {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL)?;
+    let args: Args = cli::parse(TOOL, MANUAL)?;
     let plan = plan(args)?;
     let args = &plan.args;
     cli::init_logging(args.common.verbose);

@@ -555,3 +555,8 @@ fn root_rows_match_libbpf_tools() {
         );
     }
 }
+
+#[test]
+fn manual_completions_help_and_version() {
+    testkit::docs::assert_docs(BIN, "opensnoop");
+}

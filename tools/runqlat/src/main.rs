@@ -21,6 +21,8 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use crate::bpf::{RunqlatSkelBuilder, types};
 
 const TOOL: &str = "runqlat";
+/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
+const MANUAL: &str = include_str!("../../../man/sections/runqlat.roff");
 
 // SAFETY: plain integers and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::runqlat_hist {}
@@ -98,7 +100,7 @@ fn key_by(a: &Args) -> i32 {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL)?;
+    let args: Args = cli::parse(TOOL, MANUAL)?;
     let cgroup = args
         .cgroup
         .as_deref()

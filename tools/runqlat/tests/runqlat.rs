@@ -303,3 +303,8 @@ fn bad_input_exits_2_with_one_line() {
         ],
     );
 }
+
+#[test]
+fn manual_completions_help_and_version() {
+    testkit::docs::assert_docs(BIN, "runqlat");
+}

@@ -27,6 +27,8 @@ use crate::bpf::{TcpconnectSkelBuilder, types};
 use crate::format::{ATTEMPT, Columns, CountKey, OUTCOME};
 
 const TOOL: &str = "tcpconnect";
+/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
+const MANUAL: &str = include_str!("../../../man/sections/tcpconnect.roff");
 const MAX_PORTS: usize = 64;
 
 // SAFETY: plain integers and byte arrays.
@@ -243,7 +245,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL)?;
+    let args: Args = cli::parse(TOOL, MANUAL)?;
     let cgroup = args
         .cgroup
         .as_deref()

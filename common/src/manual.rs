@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Manual pages and shell completions, generated from the same clap definitions the tools parse
+//! their command lines with, so the documented options cannot drift from the real ones.
+//!
+//! `TOOL --generate man|bash|zsh|fish [NAME]` prints one of them. It is hidden from `--help`:
+//! `make man` and `make install` call it. NAME renames the command the completions register
+//! for (an install with `APP_PREFIX`).
+
+use std::io::Write;
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::error::Error;
+
+/// The flag, recognised only as the first argument so it can never collide with a tool's own
+/// options or positional arguments.
+pub const FLAG: &str = "--generate";
+
+/// Marks where the generated OPTIONS section goes in a tool's hand-written sections.
+const OPTIONS_MARK: &str = ".\\\" @OPTIONS@\n";
+/// Marks where the sections every tool shares (ENVIRONMENT, EXIT STATUS) go.
+const COMMON_MARK: &str = ".\\\" @COMMON@\n";
+
+/// What the roff crate puts at the top of everything it writes: `\*(Aq` as a plain quote.
+const ROFF_PREAMBLE: &str = ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n";
+
+const COMMON_SECTIONS: &str = include_str!("../../man/sections/common.roff");
+
+/// What `--generate` was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Man,
+    Shell(Shell),
+}
+
+impl Kind {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "man" => Self::Man,
+            "bash" => Self::Shell(Shell::Bash),
+            "zsh" => Self::Shell(Shell::Zsh),
+            "fish" => Self::Shell(Shell::Fish),
+            _ => return None,
+        })
+    }
+}
+
+/// Handle `--generate` if it is the first argument: Some(result) when it was, None otherwise.
+pub(crate) fn intercept<T: CommandFactory>(
+    tool: &str,
+    sections: &str,
+) -> Option<Result<(), Error>> {
+    let mut args = std::env::args().skip(1);
+    if args.next().as_deref() != Some(FLAG) {
+        return None;
+    }
+    let usage = |what: String| Error::usage(format!("{what} (see '{tool} --help')"));
+    let kind = match args.next() {
+        None => {
+            return Some(Err(usage(format!(
+                "{FLAG} needs a value: man, bash, zsh or fish"
+            ))));
+        }
+        Some(k) => match Kind::parse(&k) {
+            Some(kind) => kind,
+            None => {
+                return Some(Err(usage(format!(
+                    "invalid value '{k}' for '{FLAG}': expected man, bash, zsh or fish"
+                ))));
+            }
+        },
+    };
+    let name = args.next().unwrap_or_else(|| tool.to_owned());
+    if let Some(extra) = args.next() {
+        return Some(Err(usage(format!("unexpected argument '{extra}'"))));
+    }
+    let text = match kind {
+        Kind::Man => man_page(T::command(), sections),
+        Kind::Shell(shell) => completions(T::command(), shell, &name),
+    };
+    Some(text.and_then(|t| {
+        std::io::stdout()
+            .lock()
+            .write_all(&t)
+            .map_err(|e| Error::fatal(format!("writing to stdout: {e}")))
+    }))
+}
+
+/// The manual page: clap's NAME, SYNOPSIS and OPTIONS around the tool's hand-written roff, in
+/// section 8 like BCC's pages.
+pub fn man_page(cmd: clap::Command, sections: &str) -> Result<Vec<u8>, Error> {
+    let (head, tail) = sections
+        .split_once(OPTIONS_MARK)
+        .ok_or_else(|| Error::fatal("the manual's sections have no @OPTIONS@ mark"))?;
+    let tail = tail.replacen(COMMON_MARK, COMMON_SECTIONS, 1);
+    let source = format!(
+        "ferroscope {}",
+        cmd.get_version().unwrap_or(env!("CARGO_PKG_VERSION"))
+    );
+    let man = clap_mangen::Man::new(cmd)
+        .section("8")
+        .source(source)
+        .manual("System Manager's Manual");
+    // Each render call writes roff's quote-string preamble; the page needs it once, on top.
+    let part = |render: &dyn Fn(&mut Vec<u8>) -> std::io::Result<()>| -> Result<String, Error> {
+        let mut buf = Vec::new();
+        render(&mut buf).map_err(|e| Error::fatal(format!("rendering the manual: {e}")))?;
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        Ok(match text.strip_prefix(ROFF_PREAMBLE) {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        })
+    };
+    let mut page = String::from(ROFF_PREAMBLE);
+    page += &part(&|w| man.render_title(w))?;
+    page += &part(&|w| man.render_name_section(w))?;
+    page += &part(&|w| man.render_synopsis_section(w))?;
+    page += head;
+    page += &part(&|w| man.render_options_section(w))?;
+    page += &tail;
+    Ok(page.into_bytes())
+}
+
+/// A completion script for `shell`, registered for the command `name`.
+pub fn completions(mut cmd: clap::Command, shell: Shell, name: &str) -> Result<Vec<u8>, Error> {
+    // clap_complete offers hidden options too; rebuild the command from the visible ones
+    // (help and version included, as clap added them at build time).
+    cmd.build();
+    let visible: Vec<clap::Arg> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .cloned()
+        .collect();
+    let mut shown = clap::Command::new(cmd.get_name().to_owned())
+        .version(cmd.get_version().unwrap_or_default().to_owned())
+        .disable_help_flag(true)
+        .disable_version_flag(true)
+        .args(visible);
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut shown, name, &mut out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// A small stand-in for a tool's options.
+    #[derive(Parser)]
+    #[command(name = "demo", version = "1.2.3", about = "Trace demo events")]
+    struct Demo {
+        /// Print timestamp
+        #[arg(short = 'T', long = "timestamp")]
+        timestamp: bool,
+        /// Not for users
+        #[arg(long, hide = true)]
+        secret: bool,
+    }
+
+    const SECTIONS: &str = ".SH DESCRIPTION\nDemo.\n.\\\" @OPTIONS@\n.SH EXAMPLES\nx\n.\\\" @COMMON@\n.SH SEE ALSO\ny\n";
+
+    fn man() -> String {
+        String::from_utf8(man_page(Demo::command(), SECTIONS).expect("renders")).expect("utf-8")
+    }
+
+    #[test]
+    fn man_page_orders_generated_and_written_sections() {
+        let m = man();
+        assert!(
+            m.starts_with(&format!(
+                "{ROFF_PREAMBLE}.TH demo 8  \"ferroscope 1.2.3\" \"System Manager's Manual\"\n"
+            )),
+            "{m}"
+        );
+        assert_eq!(m.matches(".ds Aq").count(), 2, "one preamble:\n{m}");
+        let order = [
+            ".SH NAME",
+            ".SH SYNOPSIS",
+            ".SH DESCRIPTION",
+            ".SH OPTIONS",
+            ".SH EXAMPLES",
+            ".SH ENVIRONMENT",
+            ".SH \"EXIT STATUS\"",
+            ".SH SEE ALSO",
+        ];
+        let at: Vec<usize> = order
+            .iter()
+            .map(|s| m.find(s).unwrap_or_else(|| panic!("{s} missing in\n{m}")))
+            .collect();
+        assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}\n{m}");
+        assert!(m.contains("\\-\\-timestamp"), "{m}");
+        assert!(!m.contains("secret"), "hidden options stay out:\n{m}");
+        assert!(!m.contains("@OPTIONS@") && !m.contains("@COMMON@"));
+    }
+
+    #[test]
+    fn sections_without_a_mark_are_refused() {
+        assert!(man_page(Demo::command(), ".SH DESCRIPTION\nDemo.\n").is_err());
+    }
+
+    #[test]
+    fn completions_name_the_command_and_skip_hidden_options() {
+        let bash =
+            String::from_utf8(completions(Demo::command(), Shell::Bash, "bpf-demo").unwrap())
+                .unwrap();
+        assert!(
+            bash.contains("complete -F _bpf__demo -o nosort -o bashdefault -o default bpf-demo\n"),
+            "{bash}"
+        );
+        assert!(bash.contains("--timestamp") && !bash.contains("--secret"));
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(Kind::parse("man"), Some(Kind::Man));
+        assert_eq!(Kind::parse("fish"), Some(Kind::Shell(Shell::Fish)));
+        assert_eq!(Kind::parse("powershell"), None);
+    }
+}
