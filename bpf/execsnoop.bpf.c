@@ -14,6 +14,7 @@
 #include "events.bpf.h"
 #include "execsnoop.h"
 #include "floor.bpf.h"
+#include "syscalls.bpf.h"
 
 const volatile bool filter_uid = false;
 const volatile __u32 targ_uid = 0;
@@ -201,28 +202,28 @@ out:
 }
 
 SEC("tracepoint/syscalls/sys_enter_execve")
-int enter_execve(struct syscall_trace_enter *ctx)
+int enter_execve(struct ferro_sys_enter *ctx)
 {
 	FERRO_FLOOR_GUARD();
 	return enter((const char *)ctx->args[0], (const char *const *)ctx->args[1]);
 }
 
 SEC("tracepoint/syscalls/sys_enter_execveat")
-int enter_execveat(struct syscall_trace_enter *ctx)
+int enter_execveat(struct ferro_sys_enter *ctx)
 {
 	FERRO_FLOOR_GUARD();
 	return enter((const char *)ctx->args[1], (const char *const *)ctx->args[2]);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execve")
-int exit_execve(struct syscall_trace_exit *ctx)
+int exit_execve(struct ferro_sys_exit *ctx)
 {
 	FERRO_FLOOR_GUARD();
 	return exit_failed(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_execveat")
-int exit_execveat(struct syscall_trace_exit *ctx)
+int exit_execveat(struct ferro_sys_exit *ctx)
 {
 	FERRO_FLOOR_GUARD();
 	return exit_failed(ctx, ctx->ret);

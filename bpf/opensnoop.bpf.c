@@ -6,6 +6,7 @@
 #include "events.bpf.h"
 #include "opensnoop.h"
 #include "floor.bpf.h"
+#include "syscalls.bpf.h"
 
 #define FERRO_AT_FDCWD -100
 #define FERRO_O_ACCMODE 3
@@ -22,7 +23,6 @@ const volatile bool filter_flags = false;
 const volatile __u32 targ_flag_bits = 0;
 const volatile __u8 targ_accmodes = 0; /* bit n set: O_ACCMODE value n accepted */
 const volatile bool filter_cgroup = false;
-const volatile bool full_path = false;
 const volatile bool want_callers = false;
 
 struct args_t {
@@ -187,7 +187,9 @@ static __always_inline void walk_dir(struct opensnoop_event *e, int dirfd, __u32
 	e->dir_flags |= OPENSNOOP_DIR_RESOLVED;
 }
 
-static __always_inline int trace_exit(void *ctx, long ret)
+/* `full` is a constant in each program: the -F programs carry the directory walk and its
+ * CO-RE relocations, the others neither (libbpf relocates only programs it loads). */
+static __always_inline int trace_exit(void *ctx, long ret, bool full)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id, zero = 0;
@@ -224,7 +226,7 @@ static __always_inline int trace_exit(void *ctx, long ret)
 		len = 1;
 	}
 	e->fname_len = len;
-	if (full_path && e->path[0] != '/')
+	if (full && e->path[0] != '/')
 		walk_dir(e, args->dirfd, len & (OPENSNOOP_PATH_MAX - 1));
 	if (want_callers) {
 		/* stack[0] is inside the libc syscall wrapper; its callers follow. */
@@ -246,48 +248,52 @@ cleanup:
 }
 
 SEC("tracepoint/syscalls/sys_enter_open")
-int enter_open(struct syscall_trace_enter *ctx)
+int enter_open(struct ferro_sys_enter *ctx)
 {
 	FERRO_FLOOR_GUARD();
 	return trace_enter((const char *)ctx->args[0], ctx->args[1], ctx->args[2], FERRO_AT_FDCWD);
 }
 
 SEC("tracepoint/syscalls/sys_enter_openat")
-int enter_openat(struct syscall_trace_enter *ctx)
+int enter_openat(struct ferro_sys_enter *ctx)
 {
 	FERRO_FLOOR_GUARD();
 	return trace_enter((const char *)ctx->args[1], ctx->args[2], ctx->args[3], (int)ctx->args[0]);
 }
 
+/* struct open_how is user-space ABI (include/uapi/linux/openat2.h): no CO-RE needed. */
+struct ferro_open_how {
+	__u64 flags;
+	__u64 mode;
+	__u64 resolve;
+};
+
 SEC("tracepoint/syscalls/sys_enter_openat2")
-int enter_openat2(struct syscall_trace_enter *ctx)
+int enter_openat2(struct ferro_sys_enter *ctx)
 {
-	struct open_how how = {};
+	struct ferro_open_how how = {};
 
 	FERRO_FLOOR_GUARD();
 	bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]);
 	return trace_enter((const char *)ctx->args[1], how.flags, how.mode, (int)ctx->args[0]);
 }
 
-SEC("tracepoint/syscalls/sys_exit_open")
-int exit_open(struct syscall_trace_exit *ctx)
-{
-	FERRO_FLOOR_GUARD();
-	return trace_exit(ctx, ctx->ret);
-}
+#define EXIT_PROGRAMS(syscall)                                      \
+	SEC("tracepoint/syscalls/sys_exit_" #syscall)               \
+	int exit_##syscall(struct ferro_sys_exit *ctx)              \
+	{                                                           \
+		FERRO_FLOOR_GUARD();                                \
+		return trace_exit(ctx, ctx->ret, false);            \
+	}                                                           \
+	SEC("tracepoint/syscalls/sys_exit_" #syscall)               \
+	int exit_##syscall##_full(struct ferro_sys_exit *ctx)       \
+	{                                                           \
+		FERRO_FLOOR_GUARD();                                \
+		return trace_exit(ctx, ctx->ret, true);             \
+	}
 
-SEC("tracepoint/syscalls/sys_exit_openat")
-int exit_openat(struct syscall_trace_exit *ctx)
-{
-	FERRO_FLOOR_GUARD();
-	return trace_exit(ctx, ctx->ret);
-}
-
-SEC("tracepoint/syscalls/sys_exit_openat2")
-int exit_openat2(struct syscall_trace_exit *ctx)
-{
-	FERRO_FLOOR_GUARD();
-	return trace_exit(ctx, ctx->ret);
-}
+EXIT_PROGRAMS(open)
+EXIT_PROGRAMS(openat)
+EXIT_PROGRAMS(openat2)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

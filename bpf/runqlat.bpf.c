@@ -20,7 +20,6 @@
 const volatile int key_by = KEY_ALL;
 const volatile bool targ_ms = false;
 const volatile __u32 targ_tgid = 0;
-const volatile bool filter_cgroup = false;
 const volatile __u64 targ_cgid = 0;
 const volatile int targ_cg_level = 0;
 
@@ -44,8 +43,14 @@ struct {
 
 static struct runqlat_hist zero_hist;
 
-/* Filters test `p`, the task whose wait is measured, never `current` (the waker). */
-static __always_inline int enqueue(struct task_struct *p)
+/*
+ * Filters test `p`, the task whose wait is measured, never `current` (the waker).
+ * `cg` (the cgroup filter) and `ns` (keys by PID namespace) are constants in
+ * each program: the features' CO-RE relocations are then only in the programs
+ * that use them, and libbpf relocates only the programs it loads. Every
+ * distinct CO-RE type costs a scan of all vmlinux BTF at start-up.
+ */
+static __always_inline int enqueue(struct task_struct *p, bool cg)
 {
 	__u32 pid = BPF_CORE_READ(p, pid);
 	__u64 ts;
@@ -54,7 +59,7 @@ static __always_inline int enqueue(struct task_struct *p)
 		return 0;
 	if (targ_tgid && BPF_CORE_READ(p, tgid) != targ_tgid)
 		return 0;
-	if (filter_cgroup && !ferro_task_in_cgroup(p, targ_cgid, targ_cg_level))
+	if (cg && !ferro_task_in_cgroup(p, targ_cgid, targ_cg_level))
 		return 0;
 	ts = bpf_ktime_get_ns();
 	if (bpf_map_update_elem(&start, &pid, &ts, BPF_ANY))
@@ -72,14 +77,15 @@ static __always_inline __u32 pidns_of(struct task_struct *t)
 	return BPF_CORE_READ(up.ns, ns.inum);
 }
 
-static __always_inline int switched(struct task_struct *prev, struct task_struct *next)
+static __always_inline int switched(struct task_struct *prev, struct task_struct *next, bool cg,
+				    bool ns)
 {
 	struct runqlat_hist *h;
 	__u64 *tsp, delta;
 	__u32 pid, key;
 
 	if (ferro_task_state(prev) == FERRO_TASK_RUNNING)
-		enqueue(prev);
+		enqueue(prev, cg);
 
 	pid = BPF_CORE_READ(next, pid);
 	tsp = bpf_map_lookup_elem(&start, &pid);
@@ -98,7 +104,7 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 		key = pid;
 		break;
 	case KEY_PIDNS:
-		key = pidns_of(next);
+		key = ns ? pidns_of(next) : 0;
 		break;
 	case KEY_CPU:
 		key = bpf_get_smp_processor_id();
@@ -126,46 +132,44 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 	return 0;
 }
 
-SEC("tp_btf/sched_wakeup")
-int BPF_PROG(btf_wakeup, struct task_struct *p)
-{
-	FERRO_FLOOR_GUARD();
-	return enqueue(p);
-}
+/* Each hook as tp_btf (5.5+) and as a raw tracepoint, for every feature set. */
+#define WAKEUP_PROGS(tp, suffix, cg)                                          \
+	SEC("tp_btf/" #tp)                                                    \
+	int BPF_PROG(btf_##tp##suffix, struct task_struct *p)                 \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return enqueue(p, cg);                                        \
+	}                                                                     \
+	SEC("raw_tp/" #tp)                                                    \
+	int BPF_PROG(raw_##tp##suffix, struct task_struct *p)                 \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return enqueue(p, cg);                                        \
+	}
 
-SEC("tp_btf/sched_wakeup_new")
-int BPF_PROG(btf_wakeup_new, struct task_struct *p)
-{
-	FERRO_FLOOR_GUARD();
-	return enqueue(p);
-}
+#define SWITCH_PROGS(suffix, cg, ns)                                          \
+	SEC("tp_btf/sched_switch")                                            \
+	int BPF_PROG(btf_sched_switch##suffix, bool preempt,                  \
+		     struct task_struct *prev, struct task_struct *next)      \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return switched(prev, next, cg, ns);                          \
+	}                                                                     \
+	SEC("raw_tp/sched_switch")                                            \
+	int BPF_PROG(raw_sched_switch##suffix, bool preempt,                  \
+		     struct task_struct *prev, struct task_struct *next)      \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return switched(prev, next, cg, ns);                          \
+	}
 
-SEC("tp_btf/sched_switch")
-int BPF_PROG(btf_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	FERRO_FLOOR_GUARD();
-	return switched(prev, next);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(raw_wakeup, struct task_struct *p)
-{
-	FERRO_FLOOR_GUARD();
-	return enqueue(p);
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(raw_wakeup_new, struct task_struct *p)
-{
-	FERRO_FLOOR_GUARD();
-	return enqueue(p);
-}
-
-SEC("raw_tp/sched_switch")
-int BPF_PROG(raw_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	FERRO_FLOOR_GUARD();
-	return switched(prev, next);
-}
+WAKEUP_PROGS(sched_wakeup, , false)
+WAKEUP_PROGS(sched_wakeup, _cg, true)
+WAKEUP_PROGS(sched_wakeup_new, , false)
+WAKEUP_PROGS(sched_wakeup_new, _cg, true)
+SWITCH_PROGS(, false, false)
+SWITCH_PROGS(_cg, true, false)
+SWITCH_PROGS(_ns, false, true)
+SWITCH_PROGS(_cg_ns, true, true)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -20,6 +20,7 @@
 #include "events.bpf.h"
 #include "tcpconnect.h"
 #include "floor.bpf.h"
+#include "syscalls.bpf.h"
 
 #define FERRO_AF_INET 2
 #define FERRO_AF_INET6 10
@@ -173,7 +174,7 @@ int state_change(struct trace_event_raw_inet_sock_set_state *ctx)
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
-int exit_connect(struct syscall_trace_exit *ctx)
+int exit_connect(struct ferro_sys_exit *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct tcpconnect_event *e;

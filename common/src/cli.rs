@@ -153,8 +153,12 @@ pub fn verbose(msg: impl std::fmt::Display) {
     }
 }
 
-/// Silence libbpf while probing something that is expected to fail on some kernels.
+/// Silence libbpf while probing something that is expected to fail on some kernels (except
+/// at -vv, which asked for all of libbpf's log).
 pub fn quietly<R>(f: impl FnOnce() -> R) -> R {
+    if VERBOSE.load(Ordering::Relaxed) >= 2 {
+        return f();
+    }
     let prev = libbpf_rs::set_print(None);
     let r = f();
     libbpf_rs::set_print(prev);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 //! Runtime shared by the ferroscope tools.
 
+pub mod btf;
 pub mod cgroup;
 pub mod cli;
 pub mod decode;
@@ -19,4 +20,21 @@ pub use error::{Error, Result};
 /// The skeleton's read-only data, which only a mis-built object lacks.
 pub fn rodata<T>(data: Option<&mut T>) -> Result<&mut T> {
     data.ok_or_else(|| Error::fatal("BPF object has no read-only data section"))
+}
+
+/// Load only the programs named in `wanted`; report a name that the object lacks (a tool and
+/// its BPF object out of step). Programs left out are neither verified nor CO-RE relocated.
+pub fn load_only(obj: &mut libbpf_rs::OpenObject, wanted: &[String]) -> Result<()> {
+    let mut found = 0;
+    for mut prog in obj.progs_mut() {
+        let on = wanted.iter().any(|w| prog.name() == w.as_str());
+        found += usize::from(on);
+        prog.set_autoload(on);
+    }
+    if found != wanted.len() {
+        return Err(Error::fatal(format!(
+            "BPF object lacks some of the programs {wanted:?}"
+        )));
+    }
+    Ok(())
 }

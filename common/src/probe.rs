@@ -9,6 +9,7 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use crate::btf::{self, KernelBtf};
 use crate::error::{Error, Result};
 
 /// Features listed in `FERROSCOPE_DISABLE` (comma-separated: `ringbuf`, `tp_btf`, `fentry`,
@@ -167,11 +168,19 @@ fn load_tracing_prog(attach_type: libbpf_sys::bpf_attach_type, btf_id: u32) -> O
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn vmlinux_btf_id(name: &str, attach_type: libbpf_sys::bpf_attach_type) -> Option<u32> {
-    let name = CString::new(name).ok()?;
-    // SAFETY: valid NUL-terminated name.
-    let id = unsafe { libbpf_sys::libbpf_find_vmlinux_btf_id(name.as_ptr(), attach_type) };
-    u32::try_from(id).ok().filter(|&id| id > 0)
+thread_local! {
+    /// vmlinux BTF, read at most once per process by the probes and by biolatency's name
+    /// tables (see [`crate::btf`] for why not through libbpf).
+    static VMLINUX: std::cell::OnceCell<Option<KernelBtf>> = const { std::cell::OnceCell::new() };
+}
+
+/// Run `f` with the running kernel's BTF (None when it cannot be read).
+pub fn with_vmlinux_btf<R>(f: impl FnOnce(Option<&KernelBtf>) -> R) -> R {
+    VMLINUX.with(|cell| f(cell.get_or_init(KernelBtf::vmlinux).as_ref()))
+}
+
+fn vmlinux_btf_id(name: &str, kind: u32) -> Option<u32> {
+    with_vmlinux_btf(|btf| btf?.find(kind, name))
 }
 
 /// Can a `tp_btf` program be loaded for tracepoint `name` (e.g. `sched_switch`)?
@@ -179,7 +188,7 @@ pub fn tp_btf(name: &str) -> bool {
     if disabled("tp_btf") {
         return false;
     }
-    let Some(id) = vmlinux_btf_id(name, libbpf_sys::BPF_TRACE_RAW_TP) else {
+    let Some(id) = vmlinux_btf_id(&format!("btf_trace_{name}"), btf::KIND_TYPEDEF) else {
         return false;
     };
     load_tracing_prog(libbpf_sys::BPF_TRACE_RAW_TP, id).is_some()
@@ -191,7 +200,7 @@ pub fn fentry(func: &str) -> bool {
     if disabled("fentry") {
         return false;
     }
-    let Some(id) = vmlinux_btf_id(func, libbpf_sys::BPF_TRACE_FENTRY) else {
+    let Some(id) = vmlinux_btf_id(func, btf::KIND_FUNC) else {
         return false;
     };
     let Some(prog) = load_tracing_prog(libbpf_sys::BPF_TRACE_FENTRY, id) else {

@@ -128,10 +128,13 @@ fn run() -> Result<()> {
     probe::require_btf()?;
     signal::install()?;
 
-    let btf = libbpf_rs::btf::Btf::from_vmlinux()
-        .map_err(|e| Error::from(e).context("reading the kernel's BTF"))?;
-    let names = ReqNames::from_kernel(&btf);
-    let single = blk::rq_tracepoints_single_arg(&btf);
+    let (names, single) = probe::with_vmlinux_btf(|btf| {
+        let btf = btf.ok_or_else(|| Error::fatal("cannot read the kernel's BTF"))?;
+        Ok::<_, Error>((
+            ReqNames::from_kernel(btf),
+            blk::rq_tracepoints_single_arg(btf),
+        ))
+    })?;
     let tp_btf = cli::quietly(|| probe::tp_btf("block_rq_issue"));
 
     let mut storage = MaybeUninit::uninit();

@@ -129,18 +129,36 @@ fn run() -> Result<()> {
             ro.targ_accmodes = f.accmodes;
         }
         ro.filter_cgroup = plan.cgroup.is_some();
-        ro.full_path = args.full_path;
         ro.want_callers = args.callers;
     }
+    // Each exit has a -F twin that walks directories; loading only the one in use spares
+    // libbpf the CO-RE relocations (and start-up time) of the other.
+    let full = args.full_path;
     let progs = &mut open.progs;
-    for (sc, enter, exit) in [
-        ("open", &mut progs.enter_open, &mut progs.exit_open),
-        ("openat", &mut progs.enter_openat, &mut progs.exit_openat),
-        ("openat2", &mut progs.enter_openat2, &mut progs.exit_openat2),
+    for (sc, enter, exit, exit_full) in [
+        (
+            "open",
+            &mut progs.enter_open,
+            &mut progs.exit_open,
+            &mut progs.exit_open_full,
+        ),
+        (
+            "openat",
+            &mut progs.enter_openat,
+            &mut progs.exit_openat,
+            &mut progs.exit_openat_full,
+        ),
+        (
+            "openat2",
+            &mut progs.enter_openat2,
+            &mut progs.exit_openat2,
+            &mut progs.exit_openat2_full,
+        ),
     ] {
         let on = hooks.contains(&sc);
         enter.set_autoload(on);
-        exit.set_autoload(on);
+        exit.set_autoload(on && !full);
+        exit_full.set_autoload(on && full);
     }
     let skel = open.load().map_err(load_error)?;
     if let Some(cg) = &plan.cgroup {
@@ -188,14 +206,30 @@ fn run() -> Result<()> {
     // before its per-CPU buffers are in place.
     let progs = &skel.progs;
     let mut links = Vec::new();
-    for (sc, enter, exit) in [
-        ("open", &progs.enter_open, &progs.exit_open),
-        ("openat", &progs.enter_openat, &progs.exit_openat),
-        ("openat2", &progs.enter_openat2, &progs.exit_openat2),
+    for (sc, enter, exit, exit_full) in [
+        (
+            "open",
+            &progs.enter_open,
+            &progs.exit_open,
+            &progs.exit_open_full,
+        ),
+        (
+            "openat",
+            &progs.enter_openat,
+            &progs.exit_openat,
+            &progs.exit_openat_full,
+        ),
+        (
+            "openat2",
+            &progs.enter_openat2,
+            &progs.exit_openat2,
+            &progs.exit_openat2_full,
+        ),
     ] {
         if !hooks.contains(&sc) {
             continue;
         }
+        let exit = if full { exit_full } else { exit };
         for p in [enter, exit] {
             links.push(p.attach().map_err(|e| {
                 Error::from(e).context(format!("attaching to the {sc} syscall tracepoints"))

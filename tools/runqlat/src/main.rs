@@ -99,6 +99,41 @@ fn key_by(a: &Args) -> i32 {
     }
 }
 
+/// Open the object, configure it, and load the programs for these options: tp_btf or raw
+/// tracepoints, with the cgroup filter and PID-namespace keys compiled in only when asked for.
+fn load<'obj>(
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+    args: &Args,
+    cgroup: Option<&common::cgroup::CgroupV2>,
+    tp_btf: bool,
+) -> Result<bpf::RunqlatSkel<'obj>> {
+    let mut open = RunqlatSkelBuilder::default()
+        .open(storage)
+        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    {
+        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
+        ro.key_by = key_by(args);
+        ro.targ_ms = args.hist.milliseconds;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        if let Some(cg) = cgroup {
+            ro.targ_cgid = cg.id;
+            ro.targ_cg_level = i32::try_from(cg.level).unwrap_or(i32::MAX);
+        }
+    }
+    let kind = if tp_btf { "btf" } else { "raw" };
+    let cg = if cgroup.is_some() { "_cg" } else { "" };
+    let ns = if args.pidnss { "_ns" } else { "" };
+    let wanted = [
+        format!("{kind}_sched_wakeup{cg}"),
+        format!("{kind}_sched_wakeup_new{cg}"),
+        format!("{kind}_sched_switch{cg}{ns}"),
+    ];
+    common::load_only(open.open_object_mut(), &wanted)?;
+    open.load()
+        .map_err(|e| Error::from(e).context("loading the BPF programs"))
+}
+
 fn run() -> Result<()> {
     let args: Args = cli::parse(TOOL, MANUAL)?;
     let cgroup = args
@@ -111,33 +146,16 @@ fn run() -> Result<()> {
     probe::require_btf()?;
     signal::install()?;
 
-    let tp_btf = cli::quietly(|| probe::tp_btf("sched_wakeup"));
-    let mut storage = MaybeUninit::uninit();
-    let mut open = RunqlatSkelBuilder::default()
-        .open(&mut storage)
-        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
-    {
-        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.key_by = key_by(&args);
-        ro.targ_ms = args.hist.milliseconds;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        if let Some(cg) = &cgroup {
-            ro.filter_cgroup = true;
-            ro.targ_cgid = cg.id;
-            ro.targ_cg_level = i32::try_from(cg.level).unwrap_or(i32::MAX);
-        }
-    }
-    let p = &mut open.progs;
-    for prog in [&mut p.btf_wakeup, &mut p.btf_wakeup_new, &mut p.btf_switch] {
-        prog.set_autoload(tp_btf);
-    }
-    for prog in [&mut p.raw_wakeup, &mut p.raw_wakeup_new, &mut p.raw_switch] {
-        prog.set_autoload(!tp_btf);
-    }
-    let mut skel = open
-        .load()
-        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    // Try tp_btf first and fall back to raw tracepoints if the load fails: probing first
+    // would parse vmlinux BTF once more, a few milliseconds of start-up on every run.
+    let mut first = MaybeUninit::uninit();
+    let mut second = MaybeUninit::uninit();
+    let attempt = (!probe::disabled("tp_btf"))
+        .then(|| cli::quietly(|| load(&mut first, &args, cgroup.as_ref(), true)));
+    let (mut skel, tp_btf) = match attempt {
+        Some(Ok(skel)) => (skel, true),
+        _ => (load(&mut second, &args, cgroup.as_ref(), false)?, false),
+    };
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the sched tracepoints"))?;
     cli::verbose(format_args!(

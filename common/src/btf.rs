@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! A small reader of the kernel's BTF (`/sys/kernel/btf/vmlinux`) for the few lookups the
+//! tools make before loading their programs: a type id by kind and name (for the tp_btf and
+//! fentry probes), a function prototype's arity, an enum's values.
+//!
+//! Why not libbpf's parser: it indexes and validates all ~150,000 types, several milliseconds
+//! that every run pays again when the skeleton loads (libbpf parses vmlinux BTF itself for
+//! CO-RE and cannot be handed a parsed copy). Walking the type section once for a name costs a
+//! fraction of that. Anything this reader does not understand makes it return nothing, and the
+//! callers then act as if the type were absent.
+
+use std::ops::Range;
+
+pub const KIND_INT: u32 = 1;
+pub const KIND_PTR: u32 = 2;
+pub const KIND_ARRAY: u32 = 3;
+pub const KIND_STRUCT: u32 = 4;
+pub const KIND_UNION: u32 = 5;
+pub const KIND_ENUM: u32 = 6;
+pub const KIND_FWD: u32 = 7;
+pub const KIND_TYPEDEF: u32 = 8;
+pub const KIND_VOLATILE: u32 = 9;
+pub const KIND_CONST: u32 = 10;
+pub const KIND_RESTRICT: u32 = 11;
+pub const KIND_FUNC: u32 = 12;
+pub const KIND_FUNC_PROTO: u32 = 13;
+pub const KIND_VAR: u32 = 14;
+pub const KIND_DATASEC: u32 = 15;
+pub const KIND_FLOAT: u32 = 16;
+pub const KIND_DECL_TAG: u32 = 17;
+pub const KIND_TYPE_TAG: u32 = 18;
+pub const KIND_ENUM64: u32 = 19;
+
+const MAGIC: u16 = 0xeb9f;
+/// name_off, info, size/type: the part every type record starts with.
+const HEADER: usize = 12;
+
+/// The bytes of a BTF blob: mapped from sysfs (which hands out `read()`s one page at a
+/// time: 1,300 system calls for vmlinux) or owned.
+enum Blob {
+    Owned(Vec<u8>),
+    Mapped { ptr: *mut libc::c_void, len: usize },
+}
+
+impl std::ops::Deref for Blob {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Self::Owned(v) => v,
+            // SAFETY: a live read-only private mapping of `len` bytes, unmapped only in drop.
+            Self::Mapped { ptr, len } => unsafe { std::slice::from_raw_parts(ptr.cast(), *len) },
+        }
+    }
+}
+
+impl Drop for Blob {
+    fn drop(&mut self) {
+        if let Self::Mapped { ptr, len } = *self {
+            // SAFETY: the mapping made in `map_file`, not used after this.
+            unsafe { libc::munmap(ptr, len) };
+        }
+    }
+}
+
+fn map_file(path: &str) -> Option<Blob> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(path).ok()?;
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    if len == 0 {
+        return None;
+    }
+    // SAFETY: mapping a file we hold open, read-only and private; checked for failure.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ,
+            libc::MAP_PRIVATE,
+            file.as_raw_fd(),
+            0,
+        )
+    };
+    (ptr != libc::MAP_FAILED).then_some(Blob::Mapped { ptr, len })
+}
+
+/// One BTF blob, with the byte offset of each type record (type id `n` at `offsets[n - 1]`).
+pub struct KernelBtf {
+    data: Blob,
+    strings: Range<usize>,
+    offsets: Vec<u32>,
+}
+
+impl KernelBtf {
+    /// The running kernel's BTF, or None where there is none (or it cannot be read).
+    pub fn vmlinux() -> Option<Self> {
+        Self::index(map_file("/sys/kernel/btf/vmlinux")?)
+    }
+
+    /// Index a raw BTF blob in the machine's byte order.
+    pub fn parse(data: Vec<u8>) -> Option<Self> {
+        Self::index(Blob::Owned(data))
+    }
+
+    fn index(data: Blob) -> Option<Self> {
+        let u32_at = |at: usize| read_u32(&data, at);
+        if data.len() < 24 || u16::from_ne_bytes([data[0], data[1]]) != MAGIC {
+            return None;
+        }
+        let hdr_len = u32_at(4)? as usize;
+        let type_off = hdr_len.checked_add(u32_at(8)? as usize)?;
+        let types = type_off..type_off.checked_add(u32_at(12)? as usize)?;
+        let str_off = hdr_len.checked_add(u32_at(16)? as usize)?;
+        let strings = str_off..str_off.checked_add(u32_at(20)? as usize)?;
+        if types.end > data.len() || strings.end > data.len() {
+            return None;
+        }
+        let mut offsets = Vec::with_capacity(types.len() / 24);
+        let mut at = types.start;
+        while at < types.end {
+            let info = u32_at(at + 4)?;
+            let vlen = (info & 0xffff) as usize;
+            let extra = match (info >> 24) & 0x1f {
+                KIND_INT | KIND_VAR | KIND_DECL_TAG => 4,
+                KIND_PTR | KIND_FWD | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT
+                | KIND_FUNC | KIND_FLOAT | KIND_TYPE_TAG => 0,
+                KIND_ARRAY => 12,
+                KIND_STRUCT | KIND_UNION | KIND_DATASEC | KIND_ENUM64 => 12 * vlen,
+                KIND_ENUM | KIND_FUNC_PROTO => 8 * vlen,
+                _ => return None,
+            };
+            offsets.push(u32::try_from(at).ok()?);
+            at += HEADER + extra;
+        }
+        (at == types.end).then_some(Self {
+            data,
+            strings,
+            offsets,
+        })
+    }
+
+    fn record(&self, id: u32) -> Option<usize> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.offsets.get(i).map(|&o| o as usize)
+    }
+
+    fn str_at(&self, off: u32) -> Option<&[u8]> {
+        let start = self.strings.start.checked_add(off as usize)?;
+        let rest = self.data.get(start..self.strings.end)?;
+        let len = rest.iter().position(|&b| b == 0)?;
+        Some(&rest[..len])
+    }
+
+    /// The id of the first type of `kind` named `name`.
+    pub fn find(&self, kind: u32, name: &str) -> Option<u32> {
+        let name = name.as_bytes();
+        self.offsets.iter().enumerate().find_map(|(i, &at)| {
+            let at = at as usize;
+            let info = read_u32(&self.data, at + 4)?;
+            if (info >> 24) & 0x1f != kind {
+                return None;
+            }
+            (self.str_at(read_u32(&self.data, at)?)? == name)
+                .then(|| u32::try_from(i + 1).ok())
+                .flatten()
+        })
+    }
+
+    pub fn kind(&self, id: u32) -> Option<u32> {
+        Some((read_u32(&self.data, self.record(id)? + 4)? >> 24) & 0x1f)
+    }
+
+    /// Members, parameters or values.
+    pub fn vlen(&self, id: u32) -> Option<usize> {
+        Some((read_u32(&self.data, self.record(id)? + 4)? & 0xffff) as usize)
+    }
+
+    /// The type a pointer, typedef, modifier, function or variable refers to.
+    pub fn referenced(&self, id: u32) -> Option<u32> {
+        match self.kind(id)? {
+            KIND_PTR | KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_FUNC
+            | KIND_VAR | KIND_TYPE_TAG | KIND_DECL_TAG => {
+                read_u32(&self.data, self.record(id)? + 8)
+            }
+            _ => None,
+        }
+    }
+
+    /// The named values of the enum (or 64-bit enum) `name`; empty when there is no such enum.
+    pub fn enum_values(&self, name: &str) -> Vec<(String, i64)> {
+        let (id, wide) = match self.find(KIND_ENUM, name) {
+            Some(id) => (id, false),
+            None => match self.find(KIND_ENUM64, name) {
+                Some(id) => (id, true),
+                None => return Vec::new(),
+            },
+        };
+        let (Some(at), Some(n)) = (self.record(id), self.vlen(id)) else {
+            return Vec::new();
+        };
+        let signed = read_u32(&self.data, at + 4).is_some_and(|info| info & (1 << 31) != 0);
+        let step = if wide { 12 } else { 8 };
+        (0..n)
+            .filter_map(|i| {
+                let m = at + HEADER + i * step;
+                let name = self.str_at(read_u32(&self.data, m)?)?;
+                let lo = read_u32(&self.data, m + 4)?;
+                let value = if wide {
+                    let hi = read_u32(&self.data, m + 8)?;
+                    ((u64::from(hi) << 32) | u64::from(lo)) as i64
+                } else if signed {
+                    i64::from(lo as i32)
+                } else {
+                    i64::from(lo)
+                };
+                Some((String::from_utf8_lossy(name).into_owned(), value))
+            })
+            .collect()
+    }
+}
+
+fn read_u32(data: &[u8], at: usize) -> Option<u32> {
+    let b = data.get(at..at.checked_add(4)?)?;
+    Some(u32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A blob with: [1] int "int", [2] typedef "t" -> 1, [3] enum "e" {A = 1, B = -2} signed,
+    /// [4] func_proto (2 params) returning 1, [5] ptr -> 4.
+    fn blob() -> Vec<u8> {
+        let strings = b"\0int\0t\0e\0A\0B\0".to_vec();
+        let s = |name: &str| -> u32 {
+            let pat = format!("\0{name}\0");
+            (strings
+                .windows(pat.len())
+                .position(|w| w == pat.as_bytes())
+                .expect("string")
+                + 1) as u32
+        };
+        let info = |kind: u32, vlen: u32| (kind << 24) | vlen;
+        let mut t: Vec<u32> = Vec::new();
+        t.extend([s("int"), info(KIND_INT, 0), 4, 32]);
+        t.extend([s("t"), info(KIND_TYPEDEF, 0), 1]);
+        t.extend([
+            s("e"),
+            info(KIND_ENUM, 2) | (1 << 31),
+            4,
+            s("A"),
+            1,
+            s("B"),
+            (-2i32) as u32,
+        ]);
+        t.extend([0, info(KIND_FUNC_PROTO, 2), 1, 0, 1, 0, 1]);
+        t.extend([0, info(KIND_PTR, 0), 4]);
+        let types: Vec<u8> = t.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let mut out = Vec::new();
+        out.extend(MAGIC.to_ne_bytes());
+        out.extend([1u8, 0]);
+        for v in [
+            24u32,
+            0,
+            types.len() as u32,
+            types.len() as u32,
+            strings.len() as u32,
+        ] {
+            out.extend(v.to_ne_bytes());
+        }
+        out.extend(types);
+        out.extend(strings);
+        out
+    }
+
+    #[test]
+    fn finds_types_follows_references_and_reads_enums() {
+        let b = KernelBtf::parse(blob()).expect("parses");
+        assert_eq!(b.find(KIND_TYPEDEF, "t"), Some(2));
+        assert_eq!(b.find(KIND_STRUCT, "t"), None);
+        assert_eq!(b.find(KIND_TYPEDEF, "missing"), None);
+        assert_eq!(b.referenced(2), Some(1));
+        assert_eq!(b.referenced(5), Some(4));
+        assert_eq!(b.kind(4), Some(KIND_FUNC_PROTO));
+        assert_eq!(b.vlen(4), Some(2));
+        assert_eq!(
+            b.enum_values("e"),
+            [("A".to_owned(), 1), ("B".to_owned(), -2)]
+        );
+        assert!(b.enum_values("t").is_empty());
+        assert_eq!(b.kind(99), None);
+    }
+
+    #[test]
+    fn damaged_blobs_are_refused() {
+        let good = blob();
+        assert!(KernelBtf::parse(good[..good.len() - 20].to_vec()).is_none());
+        let mut bad_magic = good.clone();
+        bad_magic[0] ^= 0xff;
+        assert!(KernelBtf::parse(bad_magic).is_none());
+        let mut unknown_kind = good;
+        unknown_kind[24 + 7] = 31; // first type's kind byte
+        assert!(KernelBtf::parse(unknown_kind).is_none());
+    }
+
+    #[test]
+    fn agrees_with_libbpf_on_this_kernel() {
+        // vmlinux BTF is world-readable where the kernel has it.
+        let (Some(ours), Ok(libbpf)) = (KernelBtf::vmlinux(), libbpf_rs::btf::Btf::from_vmlinux())
+        else {
+            return;
+        };
+        use libbpf_rs::AsRawLibbpf;
+        for (kind, name) in [
+            (KIND_TYPEDEF, "btf_trace_sched_switch"),
+            (KIND_FUNC, "tcp_v4_connect"),
+            (KIND_STRUCT, "task_struct"),
+            (KIND_ENUM, "req_op"),
+        ] {
+            let c = std::ffi::CString::new(name).expect("name");
+            // SAFETY: a valid BTF object and a NUL-terminated name.
+            let id = unsafe {
+                libbpf_sys::btf__find_by_name_kind(
+                    libbpf.as_libbpf_object().as_ptr(),
+                    c.as_ptr(),
+                    kind,
+                )
+            };
+            assert_eq!(ours.find(kind, name), u32::try_from(id).ok(), "{name}");
+        }
+        assert_eq!(
+            ours.offsets.len(),
+            libbpf.len() - 1,
+            "type count (libbpf counts void)"
+        );
+    }
+}
