@@ -35,8 +35,8 @@ const MAGIC: u16 = 0xeb9f;
 /// name_off, info, size/type: the part every type record starts with.
 const HEADER: usize = 12;
 
-/// The bytes of a BTF blob: mapped from sysfs (which hands out `read()`s one page at a
-/// time: 1,300 system calls for vmlinux) or owned.
+/// The bytes of a BTF blob: mapped from sysfs where the kernel allows it (which hands out
+/// `read()`s one page at a time: 1,300 system calls for vmlinux) or owned.
 enum Blob {
     Owned(Vec<u8>),
     Mapped { ptr: *mut libc::c_void, len: usize },
@@ -93,7 +93,10 @@ pub struct KernelBtf {
 impl KernelBtf {
     /// The running kernel's BTF, or None where there is none (or it cannot be read).
     pub fn vmlinux() -> Option<Self> {
-        Self::index(map_file("/sys/kernel/btf/vmlinux")?)
+        const PATH: &str = "/sys/kernel/btf/vmlinux";
+        // Kernels before 6.16 cannot mmap it; read it a page at a time there.
+        let blob = map_file(PATH).or_else(|| std::fs::read(PATH).ok().map(Blob::Owned))?;
+        Self::index(blob)
     }
 
     /// Index a raw BTF blob in the machine's byte order.

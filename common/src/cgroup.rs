@@ -36,6 +36,11 @@ impl CgroupV2 {
     }
 }
 
+/// [`open`] for an optional `--cgroup PATH`.
+pub fn open_opt(path: Option<&Path>) -> Result<Option<CgroupV2>> {
+    path.map(open).transpose()
+}
+
 /// Open `path`, which must be a cgroup v2 directory; bad paths are usage errors (exit 2).
 pub fn open(path: &Path) -> Result<CgroupV2> {
     let file =

@@ -38,3 +38,12 @@ pub fn load_only(obj: &mut libbpf_rs::OpenObject, wanted: &[String]) -> Result<(
     }
     Ok(())
 }
+
+/// Once the options are checked, before any BPF work: route libbpf's log at the verbosity
+/// asked for, and stop early, saying how to fix it, without the privileges or the BTF every
+/// tool needs.
+pub fn prepare(verbose: u8) -> Result<()> {
+    cli::init_logging(verbose);
+    probe::require_privileges()?;
+    probe::require_btf()
+}

@@ -118,14 +118,8 @@ fn run() -> Result<()> {
         .as_deref()
         .map(|n| find_disk(&disks, n))
         .transpose()?;
-    let cgroup = args
-        .cgroup
-        .as_deref()
-        .map(common::cgroup::open)
-        .transpose()?;
-    cli::init_logging(args.common.verbose);
-    probe::require_privileges()?;
-    probe::require_btf()?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    common::prepare(args.common.verbose)?;
     signal::install()?;
 
     let (names, single) = probe::with_vmlinux_btf(|btf| {

@@ -128,14 +128,8 @@ fn run() -> Result<()> {
             return Err(Error::usage(format!("{flag} needs a non-empty value")));
         }
     }
-    let cgroup = args
-        .cgroup
-        .as_deref()
-        .map(common::cgroup::open)
-        .transpose()?;
-    cli::init_logging(args.common.verbose);
-    probe::require_privileges()?;
-    probe::require_btf()?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    common::prepare(args.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exec")? {
         return Err(Error::fatal(
             "the sched:sched_process_exec tracepoint is missing (needs CONFIG_TRACEPOINTS)",

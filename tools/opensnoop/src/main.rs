@@ -70,10 +70,7 @@ fn plan(args: Args) -> Result<Plan> {
             Some(c)
         }
     };
-    let cgroup = match &args.cgroup {
-        None => None,
-        Some(p) => Some(common::cgroup::open(p)?),
-    };
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
     Ok(Plan {
         args,
         flag_filter,
@@ -86,9 +83,7 @@ fn run() -> Result<()> {
     let args: Args = cli::parse(TOOL, MANUAL)?;
     let plan = plan(args)?;
     let args = &plan.args;
-    cli::init_logging(args.common.verbose);
-    probe::require_privileges()?;
-    probe::require_btf()?;
+    common::prepare(args.common.verbose)?;
 
     let hooks = probe::traceable_syscalls(&SYSCALLS)?;
     if hooks.is_empty() {

@@ -136,14 +136,8 @@ fn load<'obj>(
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(TOOL, MANUAL)?;
-    let cgroup = args
-        .cgroup
-        .as_deref()
-        .map(common::cgroup::open)
-        .transpose()?;
-    cli::init_logging(args.common.verbose);
-    probe::require_privileges()?;
-    probe::require_btf()?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    common::prepare(args.common.verbose)?;
     signal::install()?;
 
     // Try tp_btf first and fall back to raw tracepoints if the load fails: probing first

@@ -246,14 +246,8 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(TOOL, MANUAL)?;
-    let cgroup = args
-        .cgroup
-        .as_deref()
-        .map(common::cgroup::open)
-        .transpose()?;
-    cli::init_logging(args.common.verbose);
-    probe::require_privileges()?;
-    probe::require_btf()?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    common::prepare(args.common.verbose)?;
     if !probe::tracepoint_exists("sock", "inet_sock_set_state")? {
         return Err(Error::fatal(
             "tracepoint sock:inet_sock_set_state is missing on this kernel (needs Linux 4.16+)",
