@@ -57,10 +57,10 @@ struct task_struct___pre514 {
 	long state;
 } __attribute__((preserve_access_index));
 
-static __always_inline long ferro_task_state(struct task_struct *t)
+static __always_inline long ferro_task_state(struct task_struct *t, bool direct)
 {
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
+		return direct ? t->__state : BPF_CORE_READ(t, __state);
 	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
 }
 

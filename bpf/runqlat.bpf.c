@@ -50,14 +50,17 @@ static struct runqlat_hist zero_hist;
  * that use them, and libbpf relocates only the programs it loads. Every
  * distinct CO-RE type costs a scan of all vmlinux BTF at start-up.
  */
-static __always_inline int enqueue(struct task_struct *p, bool cg)
+/* tp_btf programs may load through `p` directly (a BTF pointer); raw_tp ones must copy. */
+#define TASK_READ(direct, t, field) ((direct) ? (t)->field : BPF_CORE_READ(t, field))
+
+static __always_inline int enqueue(struct task_struct *p, bool cg, bool direct)
 {
-	__u32 pid = BPF_CORE_READ(p, pid);
+	__u32 pid = TASK_READ(direct, p, pid);
 	__u64 ts;
 
 	if (!pid)
 		return 0;
-	if (targ_tgid && BPF_CORE_READ(p, tgid) != targ_tgid)
+	if (targ_tgid && TASK_READ(direct, p, tgid) != targ_tgid)
 		return 0;
 	if (cg && !ferro_task_in_cgroup(p, targ_cgid, targ_cg_level))
 		return 0;
@@ -78,16 +81,16 @@ static __always_inline __u32 pidns_of(struct task_struct *t)
 }
 
 static __always_inline int switched(struct task_struct *prev, struct task_struct *next, bool cg,
-				    bool ns)
+				    bool ns, bool direct)
 {
 	struct runqlat_hist *h;
 	__u64 *tsp, delta;
 	__u32 pid, key;
 
-	if (ferro_task_state(prev) == FERRO_TASK_RUNNING)
-		enqueue(prev, cg);
+	if (ferro_task_state(prev, direct) == FERRO_TASK_RUNNING)
+		enqueue(prev, cg, direct);
 
-	pid = BPF_CORE_READ(next, pid);
+	pid = TASK_READ(direct, next, pid);
 	tsp = bpf_map_lookup_elem(&start, &pid);
 	if (!tsp)
 		return 0;
@@ -98,7 +101,7 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 
 	switch (key_by) {
 	case KEY_PROCESS:
-		key = BPF_CORE_READ(next, tgid);
+		key = TASK_READ(direct, next, tgid);
 		break;
 	case KEY_THREAD:
 		key = pid;
@@ -138,13 +141,13 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 	int BPF_PROG(btf_##tp##suffix, struct task_struct *p)                 \
 	{                                                                     \
 		FERRO_FLOOR_GUARD();                                          \
-		return enqueue(p, cg);                                        \
+		return enqueue(p, cg, true);                                  \
 	}                                                                     \
 	SEC("raw_tp/" #tp)                                                    \
 	int BPF_PROG(raw_##tp##suffix, struct task_struct *p)                 \
 	{                                                                     \
 		FERRO_FLOOR_GUARD();                                          \
-		return enqueue(p, cg);                                        \
+		return enqueue(p, cg, false);                                 \
 	}
 
 #define SWITCH_PROGS(suffix, cg, ns)                                          \
@@ -153,14 +156,14 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 		     struct task_struct *prev, struct task_struct *next)      \
 	{                                                                     \
 		FERRO_FLOOR_GUARD();                                          \
-		return switched(prev, next, cg, ns);                          \
+		return switched(prev, next, cg, ns, true);                    \
 	}                                                                     \
 	SEC("raw_tp/sched_switch")                                            \
 	int BPF_PROG(raw_sched_switch##suffix, bool preempt,                  \
 		     struct task_struct *prev, struct task_struct *next)      \
 	{                                                                     \
 		FERRO_FLOOR_GUARD();                                          \
-		return switched(prev, next, cg, ns);                          \
+		return switched(prev, next, cg, ns, false);                   \
 	}
 
 WAKEUP_PROGS(sched_wakeup, , false)
