@@ -207,15 +207,23 @@ complete_word --
             Command::new("zsh").args([
                 "-f",
                 "-c",
+                // compinit replaces its dump file even with -D: never point it at /dev/null
+                // (that turned /dev/null into a regular file for every later process).
                 &format!(
-                    "autoload -Uz compinit && compinit -u -D -d /dev/null && source {} && \
+                    "autoload -Uz compinit && compinit -u -D -d {} && source {} && \
                      print -r -- ${{_comps[{tool}]}}",
+                    dir.path().join("zcompdump").display(),
                     zsh.display()
                 ),
             ]),
             "zsh completion",
         );
         assert_eq!(out.trim(), format!("_{tool}"), "zsh did not register it");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            std::fs::metadata("/dev/null").is_ok_and(|m| m.file_type().is_char_device()),
+            "/dev/null is no longer a device"
+        );
     }
 
     if prerequisite("fish completion", shell_missing("fish")) {
