@@ -38,9 +38,8 @@ fn generate(bin: &str, what: &[&str]) -> String {
     )
 }
 
-/// The long options `--help` lists (the hidden ones are not there).
-pub fn visible_long_options(bin: &str) -> Vec<String> {
-    let help = clean_output(Command::new(bin).arg("--help"), "--help");
+/// The long options a `--help` text lists (the hidden ones are not there).
+fn visible_long_options(help: &str) -> Vec<String> {
     help.lines()
         .take_while(|l| !l.starts_with("EXAMPLES"))
         .filter_map(|l| {
@@ -64,8 +63,7 @@ pub fn visible_long_options(bin: &str) -> Vec<String> {
 const HIDDEN: [&str; 3] = ["--generate", "--floor", "--buffer"];
 
 /// `--help` ends with BCC-style examples of this tool and `--version` prints its version.
-pub fn assert_help_and_version(bin: &str, tool: &str) {
-    let help = clean_output(Command::new(bin).arg("--help"), "--help");
+fn assert_help_and_version(bin: &str, tool: &str, help: &str, opts: &[String]) {
     let examples = help
         .split_once("\nEXAMPLES:\n")
         .unwrap_or_else(|| panic!("--help has no EXAMPLES block:\n{help}"))
@@ -75,7 +73,6 @@ pub fn assert_help_and_version(bin: &str, tool: &str) {
         lines.len() >= 3 && lines.iter().all(|l| l.trim_start().starts_with(tool)),
         "every line after EXAMPLES: should be a {tool} command:\n{examples}"
     );
-    let opts = visible_long_options(bin);
     for h in HIDDEN {
         assert!(!opts.iter().any(|o| o == h), "{h} shows in --help");
     }
@@ -88,7 +85,7 @@ pub fn assert_help_and_version(bin: &str, tool: &str) {
 }
 
 /// The committed `man/man8/<tool>.8` is exactly what the binary generates now.
-pub fn assert_manual_current(bin: &str, tool: &str) {
+fn assert_manual_current(bin: &str, tool: &str) {
     let path = repo_root().join(format!("man/man8/{tool}.8"));
     let committed = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("{}: {e}; run `make man`", path.display()));
@@ -109,7 +106,7 @@ pub fn assert_manual_current(bin: &str, tool: &str) {
 
 /// The committed manual renders with no groff warning, has every section the BCC tradition
 /// asks for, and documents every option `--help` shows.
-pub fn assert_manual_renders(bin: &str, tool: &str) {
+fn assert_manual_renders(tool: &str, opts: &[String]) {
     let path = repo_root().join(format!("man/man8/{tool}.8"));
     clean_output(
         Command::new("groff")
@@ -143,7 +140,7 @@ pub fn assert_manual_renders(bin: &str, tool: &str) {
         );
     }
     let roff = std::fs::read_to_string(&path).expect("read the manual");
-    for opt in visible_long_options(bin) {
+    for opt in opts {
         let escaped = opt.replace('-', "\\-");
         assert!(roff.contains(&escaped), "{tool}.8 does not document {opt}");
     }
@@ -157,7 +154,7 @@ pub fn assert_manual_renders(bin: &str, tool: &str) {
 
 /// The completion scripts load in bash, zsh and fish, complete this tool's options, and leave
 /// the hidden ones out.
-pub fn assert_completions(bin: &str, tool: &str) {
+fn assert_completions(bin: &str, tool: &str, opts: &[String]) {
     let dir = TempDir::new("completions");
 
     let bash = dir.path().join(tool);
@@ -193,12 +190,7 @@ complete_word --
         "bash: --js did not complete:\n{out}"
     );
     let all: Vec<&str> = out.lines().skip(2).collect();
-    for opt in visible_long_options(bin) {
-        assert!(all.contains(&opt.as_str()), "bash does not offer {opt}");
-    }
-    for h in HIDDEN {
-        assert!(!all.contains(&h), "bash offers hidden {h}");
-    }
+    assert_offers("bash", &all, opts);
 
     if prerequisite("zsh completion", shell_missing("zsh")) {
         let zsh = dir.path().join(format!("_{tool}"));
@@ -249,12 +241,20 @@ complete_word --
             .lines()
             .map(|l| l.split('\t').next().unwrap_or(""))
             .collect();
-        for opt in visible_long_options(bin) {
-            assert!(offered.contains(&opt.as_str()), "fish does not offer {opt}");
-        }
-        for h in HIDDEN {
-            assert!(!offered.contains(&h), "fish offers hidden {h}");
-        }
+        assert_offers("fish", &offered, opts);
+    }
+}
+
+/// A shell completing `--` offers every visible option and none of the hidden ones.
+fn assert_offers(shell: &str, offered: &[&str], opts: &[String]) {
+    for opt in opts {
+        assert!(
+            offered.contains(&opt.as_str()),
+            "{shell} does not offer {opt}"
+        );
+    }
+    for h in HIDDEN {
+        assert!(!offered.contains(&h), "{shell} offers hidden {h}");
     }
 }
 
@@ -266,8 +266,10 @@ fn shell_missing(shell: &str) -> Option<String> {
 
 /// Everything above, for one tool.
 pub fn assert_docs(bin: &str, tool: &str) {
-    assert_help_and_version(bin, tool);
+    let help = clean_output(Command::new(bin).arg("--help"), "--help");
+    let opts = visible_long_options(&help);
+    assert_help_and_version(bin, tool, &help, &opts);
     assert_manual_current(bin, tool);
-    assert_manual_renders(bin, tool);
-    assert_completions(bin, tool);
+    assert_manual_renders(tool, &opts);
+    assert_completions(bin, tool, &opts);
 }

@@ -272,15 +272,21 @@ fn root_timestamp_column() {
     assert!(testkit::is_hms(ts), "{line}");
 }
 
+/// `dir` followed by raw bytes (escape sequences, newlines, invalid UTF-8) as a path.
+fn hostile_path(dir: &testkit::TempDir, tail: &[u8]) -> std::path::PathBuf {
+    let mut raw = dir.path().as_os_str().as_bytes().to_vec();
+    raw.extend_from_slice(tail);
+    OsStr::from_bytes(&raw).into()
+}
+
 #[test]
 fn root_escape_bytes_in_file_names() {
     if !bpf_ready("root_escape_bytes_in_file_names") {
         return;
     }
     let dir = testkit::TempDir::new("opensnoop-esc");
-    let mut raw = dir.path().as_os_str().as_bytes().to_vec();
-    raw.extend_from_slice(b"/evil\x1b[31mred\nline\xff");
-    let path = Path::new(OsStr::from_bytes(&raw));
+    let path = hostile_path(&dir, b"/evil\x1b[31mred\nline\xff");
+    let path = path.as_path();
     let t = Tool::spawn(BIN, &["-p", &me()]).ready();
     touch_open(path);
     let expect = format!("{}/evil\\e[31mred\\nline\\xff", dir.path().display());
@@ -298,9 +304,8 @@ fn root_hostile_names_in_json() {
         return;
     }
     let dir = testkit::TempDir::new("opensnoop-jsonesc");
-    let mut raw = dir.path().as_os_str().as_bytes().to_vec();
-    raw.extend_from_slice(b"/q\"\x1b[2J\nx\xff");
-    let path = Path::new(OsStr::from_bytes(&raw));
+    let path = hostile_path(&dir, b"/q\"\x1b[2J\nx\xff");
+    let path = path.as_path();
     let t = Tool::spawn(BIN, &["--json", "-v", "-p", &me()]).ready();
     touch_open(path);
     t.wait_line("x\\\\xff");
