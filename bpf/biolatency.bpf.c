@@ -42,7 +42,75 @@ struct {
 	__type(value, struct biolat_hist);
 } hists SEC(".maps");
 
+/* The histogram when not split by disk or flags: one per-CPU entry, summed in user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct biolat_hist);
+} hist_cpu SEC(".maps");
+
 static struct biolat_hist zero_hist;
+
+/*
+ * Issue times of requests in flight, for kernels with BPF atomics (5.12+):
+ * a direct-mapped table indexed by a hash of the request's address, claimed
+ * with compare-and-swap, so an issue and a completion cost one array slot
+ * each instead of a hash map update (hash, bucket lock, free-list pop) and a
+ * delete. A request whose slot is taken by another in-flight request goes to
+ * the `start` hash instead, so nothing is lost. Requests come from fixed
+ * per-queue pools, so a slot left by a request that never completed is
+ * reclaimed when that request is issued again.
+ */
+#define INFLIGHT_BITS 12
+
+struct inflight {
+	__u64 rq;
+	__u64 ts;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << INFLIGHT_BITS);
+	__type(key, __u32);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+/* Only raw_tp programs see the request as a number (tp_btf's is a pointer the verifier guards). */
+static __always_inline struct inflight *slot_of(__u64 rq)
+{
+	__u32 idx = (rq * 0x9E3779B97F4A7C15ULL) >> (64 - INFLIGHT_BITS);
+
+	return bpf_map_lookup_elem(&inflight, &idx);
+}
+
+static __always_inline bool slot_claim(__u64 rq, __u64 ts)
+{
+	struct inflight *s = slot_of(rq);
+	__u64 cur;
+
+	if (!s)
+		return false;
+	cur = s->rq;
+	if (cur != rq && (cur || __sync_val_compare_and_swap(&s->rq, 0, rq) != 0))
+		return false;
+	s->ts = ts;
+	return true;
+}
+
+/* Issue time of `rq` from its slot, freeing it; 0 if it is not there. */
+static __always_inline __u64 slot_take(__u64 rq)
+{
+	struct inflight *s = slot_of(rq);
+	__u64 ts;
+
+	if (!s || s->rq != rq)
+		return 0;
+	ts = s->ts;
+	/* Only this request's completion frees its slot; the atomic orders the read of ts first. */
+	__sync_val_compare_and_swap(&s->rq, rq, 0);
+	return ts;
+}
 
 /* The request's disk moved from rq->rq_disk to rq->q->disk in 5.16 (commit f3fa33acca9f). */
 struct request___pre516 {
@@ -63,7 +131,7 @@ static __always_inline __u32 rq_dev(struct request *rq)
 	return ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
 }
 
-static __always_inline int rq_start(struct request *rq, bool issue)
+static __always_inline int rq_start(struct request *rq, bool issue, bool slots)
 {
 	__u64 ts;
 
@@ -76,24 +144,40 @@ static __always_inline int rq_start(struct request *rq, bool issue)
 	if (filter_dev && rq_dev(rq) != targ_dev)
 		return 0;
 	ts = bpf_ktime_get_ns();
+	if (slots && slot_claim((__u64)rq, ts))
+		return 0;
 	if (bpf_map_update_elem(&start, &rq, &ts, BPF_ANY))
 		__sync_fetch_and_add(&start_full, 1);
 	return 0;
 }
 
-static __always_inline int rq_done(struct request *rq)
+static __always_inline int rq_done(struct request *rq, bool slots)
 {
 	struct biolat_key key = {};
 	struct biolat_hist *h;
-	__u64 *tsp, delta;
+	__u64 *tsp, delta, ts = 0;
 
-	tsp = bpf_map_lookup_elem(&start, &rq);
-	if (!tsp)
-		return 0;
-	delta = bpf_ktime_get_ns() - *tsp;
-	bpf_map_delete_elem(&start, &rq);
+	if (slots)
+		ts = slot_take((__u64)rq);
+	if (!ts) {
+		tsp = bpf_map_lookup_elem(&start, &rq);
+		if (!tsp)
+			return 0;
+		ts = *tsp;
+		bpf_map_delete_elem(&start, &rq);
+	}
+	delta = bpf_ktime_get_ns() - ts;
 	if ((__s64)delta < 0)
 		return 0;
+	delta /= targ_ms ? 1000000U : 1000U;
+	if (!targ_per_disk && !targ_per_flag) {
+		__u32 zero = 0;
+
+		h = bpf_map_lookup_elem(&hist_cpu, &zero);
+		if (h)
+			FERRO_HIST_ADD_CPU(h, delta, BIOLAT_MAX_SLOTS);
+		return 0;
+	}
 	if (targ_per_disk)
 		key.dev = rq_dev(rq);
 	if (targ_per_flag)
@@ -107,7 +191,6 @@ static __always_inline int rq_done(struct request *rq)
 			return 0;
 		}
 	}
-	delta /= targ_ms ? 1000000U : 1000U;
 	FERRO_HIST_ADD(h, delta, BIOLAT_MAX_SLOTS);
 	return 0;
 }
@@ -117,46 +200,33 @@ static __always_inline struct request *rq_arg(__u64 *ctx)
 	return targ_single ? (struct request *)ctx[0] : (struct request *)ctx[1];
 }
 
-SEC("tp_btf/block_rq_insert")
-int btf_insert(__u64 *ctx)
-{
-	FERRO_FLOOR_GUARD();
-	return rq_start(rq_arg(ctx), false);
-}
+/*
+ * Each hook three ways: tp_btf (5.5+) and raw tracepoints keeping issue times
+ * in the `start` hash, and raw tracepoints with the in-flight table (BPF
+ * atomics, 5.12+). User space loads one set.
+ */
+#define BLOCK_PROGS(kind, sec, slots)                                         \
+	SEC(sec "/block_rq_insert")                                           \
+	int kind##_insert(__u64 *ctx)                                         \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return rq_start(rq_arg(ctx), false, slots);                   \
+	}                                                                     \
+	SEC(sec "/block_rq_issue")                                            \
+	int kind##_issue(__u64 *ctx)                                          \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return rq_start(rq_arg(ctx), true, slots);                    \
+	}                                                                     \
+	SEC(sec "/block_rq_complete")                                         \
+	int kind##_complete(__u64 *ctx)                                       \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return rq_done((struct request *)ctx[0], slots);              \
+	}
 
-SEC("tp_btf/block_rq_issue")
-int btf_issue(__u64 *ctx)
-{
-	FERRO_FLOOR_GUARD();
-	return rq_start(rq_arg(ctx), true);
-}
-
-SEC("tp_btf/block_rq_complete")
-int BPF_PROG(btf_complete, struct request *rq)
-{
-	FERRO_FLOOR_GUARD();
-	return rq_done(rq);
-}
-
-SEC("raw_tp/block_rq_insert")
-int raw_insert(__u64 *ctx)
-{
-	FERRO_FLOOR_GUARD();
-	return rq_start(rq_arg(ctx), false);
-}
-
-SEC("raw_tp/block_rq_issue")
-int raw_issue(__u64 *ctx)
-{
-	FERRO_FLOOR_GUARD();
-	return rq_start(rq_arg(ctx), true);
-}
-
-SEC("raw_tp/block_rq_complete")
-int BPF_PROG(raw_complete, struct request *rq)
-{
-	FERRO_FLOOR_GUARD();
-	return rq_done(rq);
-}
+BLOCK_PROGS(btf, "tp_btf", false)
+BLOCK_PROGS(raw, "raw_tp", false)
+BLOCK_PROGS(slot, "raw_tp", true)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -36,18 +36,39 @@ static __always_inline __u64 ferro_log2(__u64 v)
 }
 
 /*
- * Count `v` in a histogram struct with slots[], count, sum and max. Several
- * CPUs update one histogram at once: the counters are atomic; max may lose a
- * race and be one update stale, which a maximum tolerates.
+ * Count `v` in a histogram struct with slots[], count, sum and max.
+ *
+ * FERRO_HIST_ADD is for a histogram several CPUs update at once (a hash map
+ * keyed by process, disk, ...): the counters are atomic; max may lose a race
+ * and be one update stale, which a maximum tolerates.
+ *
+ * FERRO_HIST_ADD_CPU is for this CPU's copy in a per-CPU map: plain adds, no
+ * locked instructions and no cache line shared between CPUs. A program does
+ * not run nested in itself on one CPU (the kernel skips such a run and counts
+ * a recursion miss), so nothing else writes that copy meanwhile.
  */
+#define FERRO_HIST_SLOT(v, nslots)                                    \
+	({                                                            \
+		__u64 __s = ferro_log2(v);                            \
+		__s < (nslots) ? __s : (nslots) - 1;                  \
+	})
+
 #define FERRO_HIST_ADD(h, v, nslots)                                  \
 	({                                                            \
-		__u64 __slot = ferro_log2(v);                         \
-		if (__slot >= (nslots))                               \
-			__slot = (nslots) - 1;                        \
+		__u64 __slot = FERRO_HIST_SLOT(v, nslots);            \
 		__sync_fetch_and_add(&(h)->slots[__slot], 1);         \
 		__sync_fetch_and_add(&(h)->count, 1);                 \
 		__sync_fetch_and_add(&(h)->sum, (v));                 \
+		if ((v) > (h)->max)                                   \
+			(h)->max = (v);                               \
+	})
+
+#define FERRO_HIST_ADD_CPU(h, v, nslots)                              \
+	({                                                            \
+		__u64 __slot = FERRO_HIST_SLOT(v, nslots);            \
+		(h)->slots[__slot]++;                                 \
+		(h)->count++;                                         \
+		(h)->sum += (v);                                      \
 		if ((v) > (h)->max)                                   \
 			(h)->max = (v);                               \
 	})

@@ -22,6 +22,15 @@ const volatile bool targ_ms = false;
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 targ_cgid = 0;
 const volatile int targ_cg_level = 0;
+/*
+ * Wakeup times in task-local storage rather than the `start` hash: no hashing
+ * and no bucket lock per event. User space sets it only on tp_btf (the storage
+ * helpers need a trusted task pointer) and only where the kernel allocates
+ * that storage without taking locks (bpf_mem_alloc, 6.4+): the first wakeup of
+ * a task allocates while the runqueue lock is held, and an allocation that
+ * can wake kswapd there can deadlock on that lock.
+ */
+const volatile bool use_task_storage = false;
 
 /* Wakeups not measured because `start` was full; user space warns once. */
 __u64 start_full = 0;
@@ -40,6 +49,21 @@ struct {
 	__type(key, __u32);
 	__type(value, struct runqlat_hist);
 } hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} start_task SEC(".maps");
+
+/* Histograms keyed by nothing (the default) or by CPU: one per-CPU entry, summed in user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct runqlat_hist);
+} hist_cpu SEC(".maps");
 
 static struct runqlat_hist zero_hist;
 
@@ -65,9 +89,40 @@ static __always_inline int enqueue(struct task_struct *p, bool cg, bool direct)
 	if (cg && !ferro_task_in_cgroup(p, targ_cgid, targ_cg_level))
 		return 0;
 	ts = bpf_ktime_get_ns();
+	if (direct && use_task_storage) {
+		__u64 *tsp = bpf_task_storage_get(&start_task, p, 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+		if (tsp)
+			*tsp = ts;
+		else
+			__sync_fetch_and_add(&start_full, 1);
+		return 0;
+	}
 	if (bpf_map_update_elem(&start, &pid, &ts, BPF_ANY))
 		__sync_fetch_and_add(&start_full, 1);
 	return 0;
+}
+
+/* When `next` was made runnable, forgotten once read; 0 if that was not seen. */
+static __always_inline __u64 take_start(struct task_struct *next, __u32 pid, bool direct)
+{
+	__u64 *tsp, ts;
+
+	if (direct && use_task_storage) {
+		tsp = bpf_task_storage_get(&start_task, next, 0, 0);
+		if (!tsp)
+			return 0;
+		ts = *tsp;
+		*tsp = 0;
+		return ts;
+	}
+	tsp = bpf_map_lookup_elem(&start, &pid);
+	if (!tsp)
+		return 0;
+	ts = *tsp;
+	bpf_map_delete_elem(&start, &pid);
+	return ts;
 }
 
 static __always_inline __u32 pidns_of(struct task_struct *t)
@@ -84,20 +139,27 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 				    bool ns, bool direct)
 {
 	struct runqlat_hist *h;
-	__u64 *tsp, delta;
-	__u32 pid, key;
+	__u64 start_ns, delta;
+	__u32 pid, key = 0;
 
 	if (ferro_task_state(prev, direct) == FERRO_TASK_RUNNING)
 		enqueue(prev, cg, direct);
 
 	pid = TASK_READ(direct, next, pid);
-	tsp = bpf_map_lookup_elem(&start, &pid);
-	if (!tsp)
+	start_ns = take_start(next, pid, direct);
+	if (!start_ns)
 		return 0;
-	delta = bpf_ktime_get_ns() - *tsp;
-	bpf_map_delete_elem(&start, &pid);
+	delta = bpf_ktime_get_ns() - start_ns;
 	if ((__s64)delta < 0)
 		return 0;
+	delta /= targ_ms ? 1000000U : 1000U;
+
+	if (key_by == KEY_ALL || key_by == KEY_CPU) {
+		h = bpf_map_lookup_elem(&hist_cpu, &key);
+		if (h)
+			FERRO_HIST_ADD_CPU(h, delta, RUNQLAT_MAX_SLOTS);
+		return 0;
+	}
 
 	switch (key_by) {
 	case KEY_PROCESS:
@@ -109,11 +171,6 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 	case KEY_PIDNS:
 		key = ns ? pidns_of(next) : 0;
 		break;
-	case KEY_CPU:
-		key = bpf_get_smp_processor_id();
-		break;
-	default:
-		key = 0;
 	}
 	h = bpf_map_lookup_elem(&hists, &key);
 	if (!h) {
@@ -130,7 +187,6 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 		else
 			BPF_CORE_READ_STR_INTO(&h->comm, next, comm);
 	}
-	delta /= targ_ms ? 1000000U : 1000U;
 	FERRO_HIST_ADD(h, delta, RUNQLAT_MAX_SLOTS);
 	return 0;
 }

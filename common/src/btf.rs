@@ -188,6 +188,21 @@ impl KernelBtf {
         }
     }
 
+    /// Does struct `name` have a member called `member`?
+    pub fn has_member(&self, name: &str, member: &str) -> bool {
+        let member = member.as_bytes();
+        let Some(id) = self.find(KIND_STRUCT, name) else {
+            return false;
+        };
+        let (Some(at), Some(n)) = (self.record(id), self.vlen(id)) else {
+            return false;
+        };
+        (0..n).any(|i| {
+            read_u32(&self.data, at + HEADER + i * 12).and_then(|off| self.str_at(off))
+                == Some(member)
+        })
+    }
+
     /// The named values of the enum (or 64-bit enum) `name`; empty when there is no such enum.
     pub fn enum_values(&self, name: &str) -> Vec<(String, i64)> {
         let (id, wide) = match self.find(KIND_ENUM, name) {
@@ -231,9 +246,9 @@ mod tests {
     use super::*;
 
     /// A blob with: [1] int "int", [2] typedef "t" -> 1, [3] enum "e" {A = 1, B = -2} signed,
-    /// [4] func_proto (2 params) returning 1, [5] ptr -> 4.
+    /// [4] func_proto (2 params) returning 1, [5] ptr -> 4, [6] struct "s" { int A; int B; }.
     fn blob() -> Vec<u8> {
-        let strings = b"\0int\0t\0e\0A\0B\0".to_vec();
+        let strings = b"\0int\0t\0e\0A\0B\0s\0".to_vec();
         let s = |name: &str| -> u32 {
             let pat = format!("\0{name}\0");
             (strings
@@ -257,6 +272,7 @@ mod tests {
         ]);
         t.extend([0, info(KIND_FUNC_PROTO, 2), 1, 0, 1, 0, 1]);
         t.extend([0, info(KIND_PTR, 0), 4]);
+        t.extend([s("s"), info(KIND_STRUCT, 2), 8, s("A"), 1, 0, s("B"), 1, 32]);
         let types: Vec<u8> = t.iter().flat_map(|v| v.to_ne_bytes()).collect();
         let mut out = Vec::new();
         out.extend(MAGIC.to_ne_bytes());
@@ -290,6 +306,9 @@ mod tests {
             [("A".to_owned(), 1), ("B".to_owned(), -2)]
         );
         assert!(b.enum_values("t").is_empty());
+        assert!(b.has_member("s", "B"));
+        assert!(!b.has_member("s", "C"));
+        assert!(!b.has_member("e", "A"));
         assert_eq!(b.kind(99), None);
     }
 

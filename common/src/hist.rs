@@ -161,6 +161,49 @@ pub struct Totals {
     pub max: u64,
 }
 
+/// A histogram as a BPF program lays it out: u32 slots plus the totals.
+pub trait Log2Source {
+    fn slots(&self) -> &[u32];
+    fn totals(&self) -> Totals;
+}
+
+/// Slots and totals as printed: one BPF histogram, or the sum of its per-CPU copies.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Hist {
+    pub slots: Vec<u64>,
+    pub totals: Totals,
+}
+
+impl Hist {
+    pub fn of(h: &impl Log2Source) -> Self {
+        Self::sum(std::iter::once(h))
+    }
+
+    /// Per-CPU copies added up; the maximum is the largest of theirs.
+    pub fn sum<'a, T: Log2Source + 'a>(copies: impl IntoIterator<Item = &'a T>) -> Self {
+        let mut out = Self::default();
+        for h in copies {
+            let slots = h.slots();
+            if out.slots.len() < slots.len() {
+                out.slots.resize(slots.len(), 0);
+            }
+            for (a, &b) in out.slots.iter_mut().zip(slots) {
+                *a = a.saturating_add(u64::from(b));
+            }
+            let t = h.totals();
+            out.totals.count = out.totals.count.saturating_add(t.count);
+            out.totals.sum = out.totals.sum.saturating_add(t.sum);
+            out.totals.max = out.totals.max.max(t.max);
+        }
+        out
+    }
+
+    /// Nothing was counted: libbpf-tools prints no histogram then.
+    pub fn is_empty(&self) -> bool {
+        self.slots.iter().all(|&n| n == 0)
+    }
+}
+
 /// `p50 <= 15 p90 <= 63 p99 <= 255 max 312 (usecs)` — printed under a histogram on request.
 pub fn percentiles_line(slots: &[u64], totals: &Totals, unit: &str) -> String {
     let mut s = String::new();
@@ -242,6 +285,32 @@ pub enum SectionValue<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Raw([u32; 3], Totals);
+    impl Log2Source for Raw {
+        fn slots(&self) -> &[u32] {
+            &self.0
+        }
+        fn totals(&self) -> Totals {
+            self.1
+        }
+    }
+
+    #[test]
+    fn per_cpu_copies_add_up() {
+        let t = |count, sum, max| Totals { count, sum, max };
+        let cpus = [
+            Raw([1, 0, u32::MAX], t(1, 5, 5)),
+            Raw([0, 0, 0], t(0, 0, 0)),
+            Raw([2, 3, 1], t(6, 40, 9)),
+        ];
+        let h = Hist::sum(&cpus);
+        assert_eq!(h.slots, [3, 3, u64::from(u32::MAX) + 1]);
+        assert_eq!(h.totals, t(7, 45, 9));
+        assert!(!h.is_empty());
+        assert!(Hist::of(&cpus[1]).is_empty());
+        assert_eq!(Hist::of(&cpus[0]).slots, [1, 0, u64::from(u32::MAX)]);
+    }
 
     #[test]
     fn empty_histogram_prints_nothing() {

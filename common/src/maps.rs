@@ -36,3 +36,22 @@ pub fn key_u32(k: &[u8]) -> u32 {
         .map(u32::from_ne_bytes)
         .unwrap_or(0)
 }
+
+/// Entry 0 of a per-CPU array, one value per possible CPU (index = CPU number); with `clear`,
+/// zeroed after reading, so the next interval starts from zero.
+pub fn read_percpu<T: Plain + Default>(map: &dyn MapCore, clear: bool) -> Result<Vec<T>> {
+    let key = 0u32.to_ne_bytes();
+    let per_cpu = map
+        .lookup_percpu(&key, MapFlags::ANY)
+        .map_err(|e| Error::from(e).context("reading a histogram"))?
+        .unwrap_or_default();
+    if clear {
+        let zeros: Vec<Vec<u8>> = per_cpu.iter().map(|v| vec![0; v.len()]).collect();
+        map.update_percpu(&key, &zeros, MapFlags::ANY)
+            .map_err(|e| Error::from(e).context("clearing a histogram"))?;
+    }
+    Ok(per_cpu
+        .iter()
+        .map(|b| copy_prefix::<T>(b, std::mem::size_of::<T>()).unwrap_or_default())
+        .collect())
+}

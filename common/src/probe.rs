@@ -13,7 +13,7 @@ use crate::btf::{self, KernelBtf};
 use crate::error::{Error, Result};
 
 /// Features listed in `FERROSCOPE_DISABLE` (comma-separated: `ringbuf`, `tp_btf`, `fentry`,
-/// `kprobes`) probe as absent, so every fallback path can be tested on a kernel that has it all.
+/// `kprobes`, `task_storage`, `atomics`) probe as absent, so every fallback path can be tested on a kernel that has it all.
 pub fn disabled(feature: &str) -> bool {
     std::env::var("FERROSCOPE_DISABLE")
         .map(|v| v.split(',').any(|f| f.trim() == feature))
@@ -141,10 +141,43 @@ pub fn ringbuf() -> bool {
     }
 }
 
+/// Does the verifier accept BPF atomics beyond add (compare-and-swap, 5.12+)? Programs that
+/// use them need a fallback before that.
+pub fn bpf_atomics() -> bool {
+    if disabled("atomics") {
+        return false;
+    }
+    // r1 = 0; *(u64 *)(r10 - 8) = r1; r0 = 0; r1 = 1;
+    // r0 = cmpxchg_64(r10 - 8, r0, r1); exit
+    const PROG: [[u8; 8]; 6] = [
+        [0xb7, 0x01, 0, 0, 0, 0, 0, 0],
+        [0x7b, 0x1a, 0xf8, 0xff, 0, 0, 0, 0],
+        [0xb7, 0x00, 0, 0, 0, 0, 0, 0],
+        [0xb7, 0x01, 0, 0, 1, 0, 0, 0],
+        [0xdb, 0x1a, 0xf8, 0xff, 0xf1, 0, 0, 0],
+        [0x95, 0, 0, 0, 0, 0, 0, 0],
+    ];
+    load_prog(libbpf_sys::BPF_PROG_TYPE_SOCKET_FILTER, &PROG, 0, 0).is_some()
+}
+
 /// `r0 = 0; exit`: the smallest program the verifier accepts.
 const RETURN_ZERO: [[u8; 8]; 2] = [[0xb7, 0, 0, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]];
 
 fn load_tracing_prog(attach_type: libbpf_sys::bpf_attach_type, btf_id: u32) -> Option<OwnedFd> {
+    load_prog(
+        libbpf_sys::BPF_PROG_TYPE_TRACING,
+        &RETURN_ZERO,
+        attach_type,
+        btf_id,
+    )
+}
+
+fn load_prog(
+    prog_type: libbpf_sys::bpf_prog_type,
+    insns: &[[u8; 8]],
+    attach_type: libbpf_sys::bpf_attach_type,
+    btf_id: u32,
+) -> Option<OwnedFd> {
     let opts = libbpf_sys::bpf_prog_load_opts {
         sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
         expected_attach_type: attach_type,
@@ -153,14 +186,14 @@ fn load_tracing_prog(attach_type: libbpf_sys::bpf_attach_type, btf_id: u32) -> O
     };
     let mut opts = opts;
     let license = c"GPL";
-    // SAFETY: the instructions are two valid 8-byte bpf_insn records; pointers outlive the call.
+    // SAFETY: the instructions are valid 8-byte bpf_insn records; pointers outlive the call.
     let fd = unsafe {
         libbpf_sys::bpf_prog_load(
-            libbpf_sys::BPF_PROG_TYPE_TRACING,
+            prog_type,
             std::ptr::null(),
             license.as_ptr(),
-            RETURN_ZERO.as_ptr().cast(),
-            RETURN_ZERO.len() as _,
+            insns.as_ptr().cast(),
+            insns.len() as _,
             &mut opts,
         )
     };
@@ -217,6 +250,17 @@ pub fn fentry(func: &str) -> bool {
     true
 }
 
+/// May programs on scheduler hooks keep data in task-local storage? The first use for a task
+/// allocates it, and those hooks run with a runqueue lock held. Since 6.4 the kernel takes that
+/// memory from bpf_mem_alloc's per-CPU caches (marked by `bpf_local_storage_map.bpf_ma`);
+/// before, it called kmalloc there, which can wake kswapd and so take a runqueue lock again.
+pub fn lockless_task_storage() -> bool {
+    !disabled("task_storage")
+        && with_vmlinux_btf(|btf| {
+            btf.is_some_and(|b| b.has_member("bpf_local_storage_map", "bpf_ma"))
+        })
+}
+
 /// Does the kernel have kprobes? The kprobe PMU is what libbpf attaches through (with the
 /// legacy `kprobe_events` file as its fallback); a symbol in /proc/kallsyms is not enough.
 pub fn kprobes() -> bool {
@@ -238,5 +282,21 @@ mod tests {
     #[test]
     fn capability_parse_of_this_process_does_not_panic() {
         let _ = effective_caps();
+    }
+
+    /// A mis-encoded probe program would send every kernel down the fallback path unseen.
+    #[test]
+    fn atomics_probe_passes_on_a_kernel_that_has_them() {
+        let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let mut v = release
+            .split(['.', '-'])
+            .map(|p| p.parse::<u32>().unwrap_or(0));
+        let (major, minor) = (v.next().unwrap_or(0), v.next().unwrap_or(0));
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 || (major, minor) < (5, 12) || disabled("atomics") {
+            eprintln!("skipped: needs root and a 5.12+ kernel (have {release:?})");
+            return;
+        }
+        assert!(bpf_atomics(), "cmpxchg probe refused on {release:?}");
     }
 }

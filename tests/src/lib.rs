@@ -86,6 +86,21 @@ pub fn is_hms(s: &str) -> bool {
         && [0, 1, 3, 4, 6, 7].iter().all(|&i| b[i].is_ascii_digit())
 }
 
+/// Is `feature` listed in FERROSCOPE_DISABLE (scripts/test forces fallback paths with it)?
+pub fn feature_disabled(feature: &str) -> bool {
+    std::env::var("FERROSCOPE_DISABLE").is_ok_and(|v| v.split(',').any(|f| f.trim() == feature))
+}
+
+/// Is the running kernel at least `major.minor`? The tests' own oracle for which hooks and maps
+/// a tool should choose, independent of the tool's probes.
+pub fn kernel_at_least(major: u32, minor: u32) -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut v = release
+        .split(['.', '-'])
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    (v.next().unwrap_or(0), v.next().unwrap_or(0)) >= (major, minor)
+}
+
 /// A name no other test or process will use: `<prefix>-<pid>-<n>-<nanos>`.
 pub fn unique(prefix: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);

@@ -16,8 +16,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
 use common::error::{Error, Result};
-use common::hist::{self, SectionValue, Totals};
-use common::maps::read_hash;
+use common::hist::{self, Hist, Log2Source, SectionValue, Totals};
+use common::maps::{read_hash, read_percpu};
 use common::time::rfc3339;
 use common::{probe, signal};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
@@ -33,6 +33,19 @@ const MANUAL: &str = include_str!("../../../man/sections/biolatency.roff");
 unsafe impl plain::Plain for types::biolat_hist {}
 // SAFETY: plain integers.
 unsafe impl plain::Plain for types::biolat_key {}
+
+impl Log2Source for types::biolat_hist {
+    fn slots(&self) -> &[u32] {
+        &self.slots
+    }
+    fn totals(&self) -> Totals {
+        Totals {
+            count: self.count,
+            sum: self.sum,
+            max: self.max,
+        }
+    }
+}
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -129,7 +142,14 @@ fn run() -> Result<()> {
             blk::rq_tracepoints_single_arg(btf),
         ))
     })?;
-    let tp_btf = cli::quietly(|| probe::tp_btf("block_rq_issue"));
+    // The in-flight table needs BPF atomics and raw tracepoints; without atomics, tp_btf.
+    let atomics = probe::bpf_atomics();
+    let tp_btf = !atomics && cli::quietly(|| probe::tp_btf("block_rq_issue"));
+    let kind = match (atomics, tp_btf) {
+        (true, _) => "slot",
+        (_, true) => "btf",
+        _ => "raw",
+    };
 
     let mut storage = MaybeUninit::uninit();
     let mut open = BiolatencySkelBuilder::default()
@@ -149,13 +169,22 @@ fn run() -> Result<()> {
         }
         ro.filter_cgroup = cgroup.is_some();
     }
-    let p = &mut open.progs;
-    p.btf_insert.set_autoload(tp_btf && args.queued);
-    p.btf_issue.set_autoload(tp_btf);
-    p.btf_complete.set_autoload(tp_btf);
-    p.raw_insert.set_autoload(!tp_btf && args.queued);
-    p.raw_issue.set_autoload(!tp_btf);
-    p.raw_complete.set_autoload(!tp_btf);
+    let mut wanted = vec![format!("{kind}_issue"), format!("{kind}_complete")];
+    if args.queued {
+        wanted.push(format!("{kind}_insert"));
+    }
+    common::load_only(open.open_object_mut(), &wanted)?;
+    // One histogram is kept per CPU; split ones in a shared hash. The other is not created.
+    let per_cpu = !args.disks && !args.flags;
+    let m = &mut open.maps;
+    for (map, used) in [
+        (&mut m.hists, !per_cpu),
+        (&mut m.hist_cpu, per_cpu),
+        (&mut m.inflight, atomics),
+    ] {
+        map.set_autocreate(used)
+            .map_err(|e| Error::from(e).context("configuring the BPF maps"))?;
+    }
     let mut skel = open
         .load()
         .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
@@ -165,10 +194,15 @@ fn run() -> Result<()> {
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the block tracepoints"))?;
     cli::verbose(format_args!(
-        "{TOOL}: attached to block_rq_{{{}issue,complete}} as {} ({} argument layout)",
+        "{TOOL}: attached to block_rq_{{{}issue,complete}} as {} ({} argument layout); issue times in {}",
         if args.queued { "insert," } else { "" },
         if tp_btf { "tp_btf" } else { "raw tracepoints" },
-        if single { "5.11+" } else { "pre-5.11" }
+        if single { "5.11+" } else { "pre-5.11" },
+        if atomics {
+            "an in-flight table"
+        } else {
+            "a hash map"
+        }
     ));
 
     let dev_names: HashMap<u32, String> = disks.iter().map(|d| (d.dev(), d.name.clone())).collect();
@@ -179,14 +213,23 @@ fn run() -> Result<()> {
         "Tracing block device I/O... Hit Ctrl-C to end.",
         &schedule,
         |now, text| {
-            let mut hists =
-                read_hash::<types::biolat_hist>(&skel.maps.hists, !args.hist.cumulative)?;
-            let mut rows: Vec<(types::biolat_key, types::biolat_hist)> = hists
-                .drain(..)
-                .filter_map(|(k, h)| {
-                    common::decode::copy_prefix::<types::biolat_key>(&k, k.len()).map(|k| (k, h))
-                })
-                .collect();
+            let clear = !args.hist.cumulative;
+            let mut rows: Vec<(types::biolat_key, Hist)> = if per_cpu {
+                let cpus = read_percpu::<types::biolat_hist>(&skel.maps.hist_cpu, clear)?;
+                let h = Hist::sum(&cpus);
+                (!h.is_empty())
+                    .then(|| (types::biolat_key::default(), h))
+                    .into_iter()
+                    .collect()
+            } else {
+                read_hash::<types::biolat_hist>(&skel.maps.hists, clear)?
+                    .iter()
+                    .filter_map(|(k, h)| {
+                        common::decode::copy_prefix::<types::biolat_key>(k, k.len())
+                            .map(|k| (k, Hist::of(h)))
+                    })
+                    .collect()
+            };
             rows.sort_by_key(|(k, _)| (k.dev, k.cmd_flags));
             let view = View {
                 args: &args,
@@ -221,13 +264,8 @@ impl View<'_> {
         self.dev_names.get(&dev).map_or("Unknown", String::as_str)
     }
 
-    fn render(&self, k: &types::biolat_key, h: &types::biolat_hist, time: &str, out: &mut Vec<u8>) {
-        let slots: Vec<u64> = h.slots.iter().map(|&v| u64::from(v)).collect();
-        let totals = Totals {
-            count: h.count,
-            sum: h.sum,
-            max: h.max,
-        };
+    fn render(&self, k: &types::biolat_key, h: &Hist, time: &str, out: &mut Vec<u8>) {
+        let (slots, totals) = (&h.slots, &h.totals);
         if self.args.common.json {
             let flags = self.names.describe(k.cmd_flags);
             let mut sections: Vec<(&str, SectionValue<'_>)> = Vec::new();
@@ -238,7 +276,7 @@ impl View<'_> {
                 sections.push(("flags", SectionValue::Str(flags.as_bytes())));
                 sections.push(("cmd_flags", SectionValue::Num(k.cmd_flags.into())));
             }
-            hist::json_line(out, time, &sections, self.unit, &slots, &totals);
+            hist::json_line(out, time, &sections, self.unit, slots, totals);
             return;
         }
         if self.args.disks {
@@ -248,12 +286,12 @@ impl View<'_> {
             let _ = write!(out, "flags = {}", self.names.describe(k.cmd_flags));
         }
         out.push(b'\n');
-        out.extend_from_slice(hist::log2_text(&slots, self.unit).as_bytes());
+        out.extend_from_slice(hist::log2_text(slots, self.unit).as_bytes());
         if self.args.extension {
-            out.extend_from_slice(hist::extension_line(&totals, self.unit).as_bytes());
+            out.extend_from_slice(hist::extension_line(totals, self.unit).as_bytes());
         }
         if self.args.hist.percentiles && totals.count > 0 {
-            out.extend_from_slice(hist::percentiles_line(&slots, &totals, self.unit).as_bytes());
+            out.extend_from_slice(hist::percentiles_line(slots, totals, self.unit).as_bytes());
         }
     }
 }
@@ -307,7 +345,7 @@ mod tests {
         let mut h = types::biolat_hist::default();
         h.slots[0] = 1;
         let mut out = Vec::new();
-        view.render(&key, &h, "", &mut out);
+        view.render(&key, &Hist::of(&h), "", &mut out);
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "\ndisk = vda\tflags = Sync-Write

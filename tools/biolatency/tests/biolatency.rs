@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use testkit::{TempDir, Tool, bpf_ready, hist_row_counts};
+use testkit::{TempDir, Tool, bpf_ready, feature_disabled, hist_row_counts, kernel_at_least};
 
 const BIN: &str = env!("CARGO_BIN_EXE_biolatency");
 const BLOCK: usize = 4096;
@@ -361,16 +361,18 @@ fn bad_input_exits_2_with_one_line() {
     );
 }
 
-/// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf: the raw tracepoint path
-/// must then be the one measuring.
+/// The hooks and the issue-time store follow the kernel: the in-flight table on raw tracepoints
+/// with BPF atomics (5.12+), else a hash map on tp_btf, else on raw tracepoints. scripts/test
+/// reruns the root tests with FERROSCOPE_DISABLE ruling the better ones out.
 #[test]
 fn root_hook_choice_follows_the_probe() {
     if !bpf_ready("root_hook_choice_follows_the_probe") {
         return;
     }
-    let raw = std::env::var("FERROSCOPE_DISABLE")
-        .is_ok_and(|v| v.split(',').any(|f| f.trim() == "tp_btf"));
-    let want = if raw {
+    let atomics = kernel_at_least(5, 12) && !feature_disabled("atomics");
+    let want = if atomics {
+        "as raw tracepoints (5.11+ argument layout); issue times in an in-flight table"
+    } else if feature_disabled("tp_btf") {
         "as raw tracepoints"
     } else {
         "as tp_btf"

@@ -12,8 +12,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
 use common::error::{Error, Result};
-use common::hist::{self, SectionValue, Totals};
-use common::maps::{key_u32, read_hash};
+use common::hist::{self, Hist, Log2Source, SectionValue, Totals};
+use common::maps::{key_u32, read_hash, read_percpu};
 use common::time::rfc3339;
 use common::{probe, signal};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
@@ -26,6 +26,19 @@ const MANUAL: &str = include_str!("../../../man/sections/runqlat.roff");
 
 // SAFETY: plain integers and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::runqlat_hist {}
+
+impl Log2Source for types::runqlat_hist {
+    fn slots(&self) -> &[u32] {
+        &self.slots
+    }
+    fn totals(&self) -> Totals {
+        Totals {
+            count: self.count,
+            sum: self.sum,
+            max: self.max,
+        }
+    }
+}
 
 // Mirrors of KEY_* in bpf/runqlat.bpf.c.
 const KEY_ALL: i32 = 0;
@@ -99,14 +112,22 @@ fn key_by(a: &Args) -> i32 {
     }
 }
 
+/// One histogram, or one per CPU: kept per CPU in the kernel (no shared counters to update).
+fn per_cpu_hists(a: &Args) -> bool {
+    matches!(key_by(a), KEY_ALL | KEY_CPU)
+}
+
 /// Open the object, configure it, and load the programs for these options: tp_btf or raw
 /// tracepoints, with the cgroup filter and PID-namespace keys compiled in only when asked for.
+/// Maps the options leave unused are not created (libbpf turns the code that would use them,
+/// dead for these constants, into an invalid call the verifier then drops).
 fn load<'obj>(
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
     args: &Args,
     cgroup: Option<&common::cgroup::CgroupV2>,
     tp_btf: bool,
-) -> Result<bpf::RunqlatSkel<'obj>> {
+) -> Result<(bpf::RunqlatSkel<'obj>, bool)> {
+    let task_storage = tp_btf && probe::lockless_task_storage();
     let mut open = RunqlatSkelBuilder::default()
         .open(storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
@@ -116,6 +137,7 @@ fn load<'obj>(
         ro.key_by = key_by(args);
         ro.targ_ms = args.hist.milliseconds;
         ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.use_task_storage = task_storage;
         if let Some(cg) = cgroup {
             ro.targ_cgid = cg.id;
             ro.targ_cg_level = i32::try_from(cg.level).unwrap_or(i32::MAX);
@@ -130,8 +152,21 @@ fn load<'obj>(
         format!("{kind}_sched_switch{cg}{ns}"),
     ];
     common::load_only(open.open_object_mut(), &wanted)?;
-    open.load()
-        .map_err(|e| Error::from(e).context("loading the BPF programs"))
+    let per_cpu = per_cpu_hists(args);
+    let m = &mut open.maps;
+    for (map, used) in [
+        (&mut m.start, !task_storage),
+        (&mut m.start_task, task_storage),
+        (&mut m.hists, !per_cpu),
+        (&mut m.hist_cpu, per_cpu),
+    ] {
+        map.set_autocreate(used)
+            .map_err(|e| Error::from(e).context("configuring the BPF maps"))?;
+    }
+    let skel = open
+        .load()
+        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    Ok((skel, task_storage))
 }
 
 fn run() -> Result<()> {
@@ -146,15 +181,20 @@ fn run() -> Result<()> {
     let mut second = MaybeUninit::uninit();
     let attempt = (!probe::disabled("tp_btf"))
         .then(|| cli::quietly(|| load(&mut first, &args, cgroup.as_ref(), true)));
-    let (mut skel, tp_btf) = match attempt {
-        Some(Ok(skel)) => (skel, true),
+    let ((mut skel, task_storage), tp_btf) = match attempt {
+        Some(Ok(loaded)) => (loaded, true),
         _ => (load(&mut second, &args, cgroup.as_ref(), false)?, false),
     };
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the sched tracepoints"))?;
     cli::verbose(format_args!(
-        "{TOOL}: attached to sched_wakeup, sched_wakeup_new, sched_switch as {}",
-        if tp_btf { "tp_btf" } else { "raw tracepoints" }
+        "{TOOL}: attached to sched_wakeup, sched_wakeup_new, sched_switch as {}; wakeup times in {}",
+        if tp_btf { "tp_btf" } else { "raw tracepoints" },
+        if task_storage {
+            "task storage"
+        } else {
+            "a hash map"
+        }
     ));
 
     let unit = args.hist.unit();
@@ -164,11 +204,25 @@ fn run() -> Result<()> {
         "Tracing run queue latency... Hit Ctrl-C to end.",
         &schedule,
         |now, text| {
-            let mut hists =
-                read_hash::<types::runqlat_hist>(&skel.maps.hists, !args.hist.cumulative)?;
-            hists.sort_by_key(|(k, _)| key_u32(k));
-            for (k, h) in &hists {
-                render(&args, key_u32(k), h, unit, &rfc3339(now), text);
+            let time = rfc3339(now);
+            let clear = !args.hist.cumulative;
+            if per_cpu_hists(&args) {
+                let cpus = read_percpu::<types::runqlat_hist>(&skel.maps.hist_cpu, clear)?;
+                let rows: Vec<(u32, Hist)> = if key_by(&args) == KEY_CPU {
+                    (0u32..).zip(cpus.iter().map(Hist::of)).collect()
+                } else {
+                    vec![(0, Hist::sum(&cpus))]
+                };
+                for (cpu, h) in rows.iter().filter(|(_, h)| !h.is_empty()) {
+                    render(&args, *cpu, h, b"", unit, &time, text);
+                }
+            } else {
+                let mut hists = read_hash::<types::runqlat_hist>(&skel.maps.hists, clear)?;
+                hists.sort_by_key(|(k, _)| key_u32(k));
+                for (k, h) in &hists {
+                    let comm = common::decode::c_bytes(&h.comm);
+                    render(&args, key_u32(k), &Hist::of(h), comm, unit, &time, text);
+                }
             }
             if let Some(bss) = skel.maps.bss_data.as_deref() {
                 full.check(
@@ -182,21 +236,8 @@ fn run() -> Result<()> {
     )
 }
 
-fn render(
-    args: &Args,
-    key: u32,
-    h: &types::runqlat_hist,
-    unit: &str,
-    time: &str,
-    out: &mut Vec<u8>,
-) {
-    let slots: Vec<u64> = h.slots.iter().map(|&v| u64::from(v)).collect();
-    let totals = Totals {
-        count: h.count,
-        sum: h.sum,
-        max: h.max,
-    };
-    let comm = common::decode::c_bytes(&h.comm);
+fn render(args: &Args, key: u32, h: &Hist, comm: &[u8], unit: &str, time: &str, out: &mut Vec<u8>) {
+    let (slots, totals) = (&h.slots, &h.totals);
     let kb = key_by(args);
     if args.common.json {
         let mut sections: Vec<(&str, SectionValue<'_>)> = Vec::new();
@@ -210,7 +251,7 @@ fn render(
         if matches!(kb, KEY_PROCESS | KEY_THREAD | KEY_PIDNS) {
             sections.push(("comm", SectionValue::Str(comm)));
         }
-        hist::json_line(out, time, &sections, unit, &slots, &totals);
+        hist::json_line(out, time, &sections, unit, slots, totals);
         return;
     }
     let comm = common::output::escaped(comm);
@@ -224,9 +265,9 @@ fn render(
     if let Some(s) = section {
         out.extend_from_slice(s.as_bytes());
     }
-    out.extend_from_slice(hist::log2_text(&slots, unit).as_bytes());
+    out.extend_from_slice(hist::log2_text(slots, unit).as_bytes());
     if args.hist.percentiles && totals.count > 0 {
-        out.extend_from_slice(hist::percentiles_line(&slots, &totals, unit).as_bytes());
+        out.extend_from_slice(hist::percentiles_line(slots, totals, unit).as_bytes());
     }
 }
 
@@ -262,10 +303,9 @@ mod tests {
         let mut h = types::runqlat_hist::default();
         h.slots[1] = 2;
         h.count = 2;
-        h.comm[..4].copy_from_slice(b"bash");
         let a = Args::try_parse_from(["runqlat", "-P"]).expect("parses");
         let mut out = Vec::new();
-        render(&a, 42, &h, "usecs", "", &mut out);
+        render(&a, 42, &Hist::of(&h), b"bash", "usecs", "", &mut out);
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "\npid = 42 bash

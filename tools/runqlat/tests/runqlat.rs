@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use testkit::{Tool, bpf_ready, hist_row_counts, me};
+use testkit::{Tool, bpf_ready, feature_disabled, hist_row_counts, kernel_at_least, me};
 
 const BIN: &str = env!("CARGO_BIN_EXE_runqlat");
 
@@ -250,10 +250,13 @@ fn root_hook_choice_follows_the_probe() {
     if !bpf_ready("root_hook_choice_follows_the_probe") {
         return;
     }
-    let want = if common_disabled("tp_btf") {
-        "as raw tracepoints"
+    // Task storage where its allocation takes no locks (6.4+), and only on tp_btf.
+    let want = if feature_disabled("tp_btf") {
+        "as raw tracepoints; wakeup times in a hash map"
+    } else if kernel_at_least(6, 4) && !feature_disabled("task_storage") {
+        "as tp_btf; wakeup times in task storage"
     } else {
-        "as tp_btf"
+        "as tp_btf; wakeup times in a hash map"
     };
     let out = run_once(&["-v", "-p", &me(), "1", "1"]);
     assert!(out.stderr.contains(want), "{want}: {out}");
@@ -261,10 +264,6 @@ fn root_hook_choice_follows_the_probe() {
         hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
         "{out}"
     );
-}
-
-fn common_disabled(feature: &str) -> bool {
-    std::env::var("FERROSCOPE_DISABLE").is_ok_and(|v| v.split(',').any(|f| f.trim() == feature))
 }
 
 #[test]
