@@ -219,6 +219,17 @@ def measure(args, workload, data, target, work):
                 s["events_expected"] = rs[0]["expected"]
                 s["lost_reported"] = max(r["lost_reported"] for r in rs)
             summary[name] = s
+        # BPF time above the floor: what the programs' own work costs, without the hook's
+        # dispatch and bpf_stats' own clock reads, which every tracer on these hooks pays.
+        floor = summary["floor"].get("bpf_ns_per_op")
+        for name in ("ferroscope", "libbpf-tools"):
+            if floor is not None and "bpf_ns_per_op" in summary[name]:
+                summary[name]["bpf_net_ns_per_op"] = round(summary[name]["bpf_ns_per_op"] - floor, 1)
+        ours, ref = summary["ferroscope"], summary["libbpf-tools"]
+        if ref.get("bpf_ns_per_op") and "bpf_ns_per_op" in ours:
+            summary["bpf_ratio"] = round(ours["bpf_ns_per_op"] / ref["bpf_ns_per_op"], 2)
+            if ref.get("bpf_net_ns_per_op", 0) > 0:
+                summary["bpf_net_ratio"] = round(ours["bpf_net_ns_per_op"] / ref["bpf_net_ns_per_op"], 2)
         results[tool] = summary
     return results
 
@@ -258,7 +269,7 @@ def main():
                    "rounds": args.rounds, "tools": results}, f, indent=2)
     shutil.rmtree(work, ignore_errors=True)
 
-    hdr = f"{'tool':<11} {'tracer':<13} {'ns/op':>9} {'+ns/op':>9} {'bpf ns/op':>9} {'events seen':>17} {'lost':>6} {'cpu ms':>7} {'attach ms':>9} {'RSS KiB':>8}"
+    hdr = f"{'tool':<11} {'tracer':<13} {'ns/op':>9} {'+ns/op':>9} {'bpf ns/op':>9} {'net':>6} {'events seen':>17} {'lost':>6} {'cpu ms':>7} {'attach ms':>9} {'RSS KiB':>8}"
     print(hdr)
     for tool, s in results.items():
         print(f"{tool:<11} {'none':<13} {s['none_ns_per_op']:>9.1f}")
@@ -269,9 +280,13 @@ def main():
                 continue
             seen = f"{r['events_seen']}/{r['events_expected']}" if "events_seen" in r else "-"
             lost = str(r.get("lost_reported", "-"))
+            net = f"{r['bpf_net_ns_per_op']:.0f}" if "bpf_net_ns_per_op" in r else "-"
             print(f"{'':<11} {name:<13} {r['ns_per_op']:>9.1f} {r['overhead_ns_per_op']:>9.1f} "
-                  f"{r['bpf_ns_per_op']:>9.1f} "
+                  f"{r['bpf_ns_per_op']:>9.1f} {net:>6} "
                   f"{seen:>17} {lost:>6} {r['cpu_ms']:>7} {r['attach_ms']:>9} {r['peak_rss_kib']:>8}")
+        if "bpf_ratio" in s:
+            net = f", above the floor {s['bpf_net_ratio']:.2f}" if "bpf_net_ratio" in s else ""
+            print(f"{'':<11} ferroscope/libbpf-tools BPF time: {s['bpf_ratio']:.2f}{net}")
     print(f"\nJSON: {args.json}")
 
 

@@ -39,6 +39,19 @@ pub fn load_only(obj: &mut libbpf_rs::OpenObject, wanted: &[String]) -> Result<(
     Ok(())
 }
 
+/// Attach the loaded programs named in `wanted` (as given to [`load_only`]), for tools that
+/// attach later than the skeleton's load; the links detach when dropped.
+pub fn attach_only(obj: &libbpf_rs::Object, wanted: &[String]) -> Result<Vec<libbpf_rs::Link>> {
+    obj.progs_mut()
+        .filter(|p| wanted.iter().any(|w| p.name() == w.as_str()))
+        .map(|p| {
+            let name = p.name().to_string_lossy().into_owned();
+            p.attach()
+                .map_err(|e| Error::from(e).context(format!("program {name}")))
+        })
+        .collect()
+}
+
 /// Once the options are checked, before any BPF work: route libbpf's log at the verbosity
 /// asked for, and stop early, saying how to fix it, without the privileges or the BTF every
 /// tool needs.

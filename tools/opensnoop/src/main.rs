@@ -22,7 +22,7 @@ use common::error::{Error, Result};
 use common::events::{self, EventStream, Flow, Printer};
 use common::time::{WallClock, hms, rfc3339};
 use common::{probe, signal};
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 
 use crate::args::Args;
 use crate::bpf::{OpensnoopSkelBuilder, types};
@@ -128,33 +128,12 @@ fn run() -> Result<()> {
     }
     // Each exit has a -F twin that walks directories; loading only the one in use spares
     // libbpf the CO-RE relocations (and start-up time) of the other.
-    let full = args.full_path;
-    let progs = &mut open.progs;
-    for (sc, enter, exit, exit_full) in [
-        (
-            "open",
-            &mut progs.enter_open,
-            &mut progs.exit_open,
-            &mut progs.exit_open_full,
-        ),
-        (
-            "openat",
-            &mut progs.enter_openat,
-            &mut progs.exit_openat,
-            &mut progs.exit_openat_full,
-        ),
-        (
-            "openat2",
-            &mut progs.enter_openat2,
-            &mut progs.exit_openat2,
-            &mut progs.exit_openat2_full,
-        ),
-    ] {
-        let on = hooks.contains(&sc);
-        enter.set_autoload(on);
-        exit.set_autoload(on && !full);
-        exit_full.set_autoload(on && full);
-    }
+    let full = if args.full_path { "_full" } else { "" };
+    let wanted: Vec<String> = hooks
+        .iter()
+        .flat_map(|sc| [format!("enter_{sc}"), format!("exit_{sc}{full}")])
+        .collect();
+    common::load_only(open.open_object_mut(), &wanted)?;
     let skel = open.load().map_err(load_error)?;
     if let Some(cg) = &plan.cgroup {
         cg.install(&skel.maps.cgroup_map)?;
@@ -199,38 +178,12 @@ fn run() -> Result<()> {
     )?;
     // Attach only once the stream exists: a perf buffer drops, uncounted, what is emitted
     // before its per-CPU buffers are in place.
-    let progs = &skel.progs;
-    let mut links = Vec::new();
-    for (sc, enter, exit, exit_full) in [
-        (
-            "open",
-            &progs.enter_open,
-            &progs.exit_open,
-            &progs.exit_open_full,
-        ),
-        (
-            "openat",
-            &progs.enter_openat,
-            &progs.exit_openat,
-            &progs.exit_openat_full,
-        ),
-        (
-            "openat2",
-            &progs.enter_openat2,
-            &progs.exit_openat2,
-            &progs.exit_openat2_full,
-        ),
-    ] {
-        if !hooks.contains(&sc) {
-            continue;
-        }
-        let exit = if full { exit_full } else { exit };
-        for p in [enter, exit] {
-            links.push(p.attach().map_err(|e| {
-                Error::from(e).context(format!("attaching to the {sc} syscall tracepoints"))
-            })?);
-        }
-    }
+    let links = common::attach_only(skel.object(), &wanted).map_err(|e| {
+        e.context(format!(
+            "attaching to the {} syscall tracepoints",
+            hooks.join(", ")
+        ))
+    })?;
     cli::verbose(format_args!(
         "{TOOL}: attached to syscalls:sys_{{enter,exit}}_{{{}}} tracepoints; events through the {}",
         hooks.join(","),
