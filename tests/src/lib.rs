@@ -136,6 +136,40 @@ impl Drop for TempDir {
     }
 }
 
+/// A fresh cgroup v2 directory for the `-c` filter tests, removed on drop (which succeeds only
+/// once the tasks started in it have been reaped).
+pub struct Cgroup(PathBuf);
+
+impl Cgroup {
+    pub fn new(prefix: &str) -> Self {
+        let mount = cgroup2_mount().expect("no cgroup2 mount on this machine");
+        let dir = mount.join(unique(prefix));
+        std::fs::create_dir(&dir).expect("create cgroup");
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &str {
+        self.0.to_str().expect("cgroup path is UTF-8")
+    }
+
+    /// `shell -c script`, with the shell moving itself into this cgroup before the script runs,
+    /// so everything the script does (and `exec`s) happens inside it.
+    pub fn shell(&self, shell: &str, script: &str) -> Command {
+        let mut cmd = Command::new(shell);
+        cmd.arg("-c").arg(format!(
+            "echo $$ > {}/cgroup.procs && {script}",
+            self.path()
+        ));
+        cmd
+    }
+}
+
+impl Drop for Cgroup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
 #[derive(Default)]
 struct Captured {
     stdout: Vec<String>,
@@ -152,6 +186,19 @@ pub struct Finished {
 }
 
 impl Finished {
+    /// The `count` field of each line of `--json` histogram output, in order.
+    pub fn json_counts(&self) -> Vec<u64> {
+        self.lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l)
+                    .unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{self}"));
+                v["count"]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("no count: {l}\n{self}"))
+            })
+            .collect()
+    }
+
     pub fn lines(&self) -> impl Iterator<Item = &str> {
         self.stdout.lines()
     }

@@ -309,6 +309,43 @@ fn root_json_lines() {
     assert!(total > 0, "{out}");
 }
 
+/// `-c` counts the I/O submitted from the cgroup only, and without --cumulative each interval
+/// starts from zero: 200 direct reads made from a cgroup early in the first of three intervals,
+/// while other I/O goes on outside it, must leave the third interval empty (which prints nothing).
+#[test]
+fn root_cgroup_filter_and_intervals_start_from_zero() {
+    if !bpf_ready("root_cgroup_filter_and_intervals_start_from_zero") {
+        return;
+    }
+    const READS: u64 = 200;
+    let dir = TempDir::new("biolatency-cg");
+    let data = dir.path().join("data");
+    let mut f = std::fs::File::create(&data).expect("create");
+    f.write_all(&vec![0x5a; READS as usize * BLOCK])
+        .expect("write");
+    // Written back now, so the reads below are the only I/O on this file.
+    f.sync_all().expect("fsync");
+    let _outside = DirectIo::start();
+    let cg = testkit::Cgroup::new("ferroscope-biolatency");
+    let t = Tool::spawn(BIN, &["-v", "--json", "-c", cg.path(), "1", "3"]).ready();
+    let dd = format!(
+        "exec dd if={} of=/dev/null bs={BLOCK} count={READS} iflag=direct status=none",
+        data.display()
+    );
+    let st = cg.shell("sh", &dd).status().expect("sh");
+    assert!(st.success(), "dd failed");
+    let out = t.finish(Duration::from_secs(30)).success();
+    let counts = out.json_counts();
+    assert!(
+        !counts.is_empty() && counts.len() <= 2,
+        "I/O in the cgroup in the first interval only, so one or two intervals: {counts:?}\n{out}"
+    );
+    assert!(
+        counts.iter().sum::<u64>() >= READS,
+        "every one of the {READS} reads: {counts:?}\n{out}"
+    );
+}
+
 #[test]
 fn root_sigint_prints_the_final_histogram() {
     if !bpf_ready("root_sigint_prints_the_final_histogram") {

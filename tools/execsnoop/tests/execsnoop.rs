@@ -264,26 +264,16 @@ fn root_cgroup_filter() {
     if !bpf_ready("root_cgroup_filter") {
         return;
     }
-    let mount = testkit::cgroup2_mount().expect("cgroup2 mounted");
-    let cg = mount.join(unique("ferroscope-execsnoop"));
-    std::fs::create_dir(&cg).expect("create cgroup");
+    let cg = testkit::Cgroup::new("ferroscope-execsnoop");
     let inside = unique("in-cg");
-    let t = Tool::spawn(BIN, &["-c", cg.to_str().expect("utf8")]).ready();
+    let t = Tool::spawn(BIN, &["-c", cg.path()]).ready();
     run_true(&["outside-cg"]);
-    let script = format!(
-        "echo $$ > {}/cgroup.procs && {} {inside}",
-        cg.display(),
-        true_bin()
-    );
-    Command::new("sh")
-        .arg("-c")
-        .arg(&script)
+    cg.shell("sh", &format!("{} {inside}", true_bin()))
         .status()
         .expect("sh");
     t.wait_line(&inside);
     settle();
     let out = t.interrupt().success();
-    let _ = std::fs::remove_dir(&cg);
     assert!(!out.stdout.contains("outside-cg"), "{out}");
 }
 

@@ -371,29 +371,18 @@ fn root_cgroup_filter_tests_the_opening_task() {
     if !bpf_ready("root_cgroup_filter_tests_the_opening_task") {
         return;
     }
-    let Some(mount) = testkit::cgroup2_mount() else {
-        panic!("no cgroup2 mount on this machine");
-    };
-    let cg = mount.join(unique("ferroscope-test"));
-    std::fs::create_dir(&cg).expect("create cgroup");
+    let cg = testkit::Cgroup::new("ferroscope-opensnoop");
     let inside = tmp(&unique("opensnoop-cg-in"));
     let outside = tmp(&unique("opensnoop-cg-out"));
-    let t = Tool::spawn(BIN, &[OsStr::new("--cgroup"), cg.as_os_str()]).ready();
+    let t = Tool::spawn(BIN, &["--cgroup", cg.path()]).ready();
     touch_open(&outside);
-    let script = format!(
-        "echo $$ > {}/cgroup.procs && exec cat {}",
-        cg.display(),
-        inside.display()
-    );
-    let _ = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
+    let _ = cg
+        .shell("sh", &format!("exec cat {}", inside.display()))
         .output()
         .expect("sh");
     t.wait_line(inside.to_str().expect("utf8"));
     settle();
     let out = t.interrupt().success();
-    let _ = std::fs::remove_dir(&cg);
     assert!(
         !out.stdout.contains(outside.to_str().expect("utf8")),
         "{out}"

@@ -2,7 +2,6 @@
 //! runqlat against the real scheduler: tests keep more threads busy than there are CPUs, so
 //! tasks really wait on the run queue, and read the histograms the tool prints.
 
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -177,17 +176,36 @@ fn root_cumulative_keeps_counting() {
         return;
     }
     let out = run_once(&["--cumulative", "--json", "-p", &me(), "1", "2"]);
-    let counts: Vec<u64> = out
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
-            v["count"].as_u64().expect("count")
-        })
-        .collect();
+    let counts = out.json_counts();
     assert_eq!(counts.len(), 2, "{out}");
     assert!(
         counts[1] > counts[0],
         "second interval must include the first: {counts:?}"
+    );
+}
+
+/// Without --cumulative each interval starts from zero. A cgroup busy only in the first of three
+/// intervals must leave the third empty, which prints nothing; a histogram that was not cleared
+/// (all of whose per-CPU copies must be) would print its first-interval counts again.
+#[test]
+fn root_intervals_start_from_zero() {
+    if !bpf_ready("root_intervals_start_from_zero") {
+        return;
+    }
+    let cg = testkit::Cgroup::new("ferroscope-runqlat");
+    let t = Tool::spawn(BIN, &["-v", "--json", "-c", cg.path(), "1", "3"]).ready();
+    {
+        let _load = Spinners::start();
+        let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
+        thread::sleep(Duration::from_millis(600));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let out = t.finish(Duration::from_secs(30)).success();
+    let counts = out.json_counts();
+    assert!(
+        !counts.is_empty() && counts.len() <= 2 && counts.iter().all(|&c| c > 0),
+        "busy in the first interval only, so one or two intervals with counts: {counts:?}\n{out}"
     );
 }
 
@@ -212,25 +230,14 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
     if !bpf_ready("root_cgroup_filter_measures_tasks_in_the_cgroup") {
         return;
     }
-    let mount = testkit::cgroup2_mount().expect("cgroup2 mounted");
-    let cg = mount.join(testkit::unique("ferroscope-runqlat"));
-    std::fs::create_dir(&cg).expect("create cgroup");
-    let script = format!(
-        "echo $$ > {}/cgroup.procs && while :; do :; done",
-        cg.display()
-    );
+    let cg = testkit::Cgroup::new("ferroscope-runqlat");
     let _load = Spinners::start();
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(&script)
-        .spawn()
-        .expect("sh");
-    let out = Tool::spawn(BIN, &["-P", "-c", cg.to_str().expect("utf8"), "1", "1"])
+    let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
+    let out = Tool::spawn(BIN, &["-P", "-c", cg.path(), "1", "1"])
         .finish(Duration::from_secs(30))
         .success();
     let _ = child.kill();
     let _ = child.wait();
-    let _ = std::fs::remove_dir(&cg);
     let pids: Vec<&str> = out
         .lines()
         .filter_map(|l| l.strip_prefix("pid = "))

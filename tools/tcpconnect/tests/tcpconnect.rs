@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use testkit::{Tool, bpf_ready, columns, me, settle, unique};
+use testkit::{Tool, bpf_ready, columns, me, settle};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tcpconnect");
 
@@ -251,27 +251,19 @@ fn root_cgroup_filter() {
     if !bpf_ready("root_cgroup_filter") {
         return;
     }
-    let mount = testkit::cgroup2_mount().expect("cgroup2 mounted");
-    let cg = mount.join(unique("ferroscope-tcpconnect"));
-    std::fs::create_dir(&cg).expect("create cgroup");
+    let cg = testkit::Cgroup::new("ferroscope-tcpconnect");
     let (_a, inside) = listener("127.0.0.1:0");
     let (_b, outside) = listener("127.0.0.1:0");
-    let t = Tool::spawn(BIN, &["--cgroup", cg.to_str().expect("utf8")]).ready();
+    let t = Tool::spawn(BIN, &["--cgroup", cg.path()]).ready();
     let _o = TcpStream::connect(("127.0.0.1", outside)).expect("connect");
-    let script = format!(
-        "echo $$ > {}/cgroup.procs && exec 3<>/dev/tcp/127.0.0.1/{inside}",
-        cg.display()
-    );
-    let st = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
+    let st = cg
+        .shell("bash", &format!("exec 3<>/dev/tcp/127.0.0.1/{inside}"))
         .status()
         .expect("bash");
     assert!(st.success());
     t.wait_line(&format!(" {inside}"));
     settle();
     let out = t.interrupt().success();
-    let _ = std::fs::remove_dir(&cg);
     assert!(!out.stdout.contains(&format!(" {outside}")), "{out}");
 }
 
