@@ -167,6 +167,26 @@ pub trait Log2Source {
     fn totals(&self) -> Totals;
 }
 
+/// [`Log2Source`] for a skeleton's histogram type, which every tool lays out the same way
+/// (`bpf/bits.bpf.h`): `slots`, `count`, `sum`, `max`.
+#[macro_export]
+macro_rules! log2_source {
+    ($t:ty) => {
+        impl $crate::hist::Log2Source for $t {
+            fn slots(&self) -> &[u32] {
+                &self.slots
+            }
+            fn totals(&self) -> $crate::hist::Totals {
+                $crate::hist::Totals {
+                    count: self.count,
+                    sum: self.sum,
+                    max: self.max,
+                }
+            }
+        }
+    };
+}
+
 /// Slots and totals as printed: one BPF histogram, or the sum of its per-CPU copies.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Hist {

@@ -16,7 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
 use common::error::{Error, Result};
-use common::hist::{self, Hist, Log2Source, SectionValue, Totals};
+use common::hist::{self, Hist, SectionValue};
 use common::maps::{read_hash, read_percpu};
 use common::time::rfc3339;
 use common::{probe, signal};
@@ -34,18 +34,7 @@ unsafe impl plain::Plain for types::biolat_hist {}
 // SAFETY: plain integers.
 unsafe impl plain::Plain for types::biolat_key {}
 
-impl Log2Source for types::biolat_hist {
-    fn slots(&self) -> &[u32] {
-        &self.slots
-    }
-    fn totals(&self) -> Totals {
-        Totals {
-            count: self.count,
-            sum: self.sum,
-            max: self.max,
-        }
-    }
-}
+common::log2_source!(types::biolat_hist);
 
 const EXAMPLES: &str = "\
 EXAMPLES:

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
 use common::error::{Error, Result};
-use common::hist::{self, Hist, Log2Source, SectionValue, Totals};
+use common::hist::{self, Hist, SectionValue};
 use common::maps::{key_u32, read_hash, read_percpu};
 use common::time::rfc3339;
 use common::{probe, signal};
@@ -27,18 +27,7 @@ const MANUAL: &str = include_str!("../../../man/sections/runqlat.roff");
 // SAFETY: plain integers and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::runqlat_hist {}
 
-impl Log2Source for types::runqlat_hist {
-    fn slots(&self) -> &[u32] {
-        &self.slots
-    }
-    fn totals(&self) -> Totals {
-        Totals {
-            count: self.count,
-            sum: self.sum,
-            max: self.max,
-        }
-    }
-}
+common::log2_source!(types::runqlat_hist);
 
 // Mirrors of KEY_* in bpf/runqlat.bpf.c.
 const KEY_ALL: i32 = 0;
