@@ -10,7 +10,10 @@ programs per operation (kernel.bpf_stats_enabled is switched on for the run), ev
 against events caused (output to a file), tracer CPU time, time from start to attached, and peak
 RSS. Prints a table and writes JSON.
 
-Run as root from the repository: bench/run.py [--rounds N] [--json PATH] [TOOL...]
+With --starts N it measures only start-up instead: N starts of each tool, no workload, timed
+from exec to attached (ferroscope's "attached" line with -v; libbpf-tools' first output line).
+
+Run as root from the repository: bench/run.py [--rounds N | --starts N] [--json PATH] [TOOL...]
 """
 
 import argparse
@@ -82,6 +85,10 @@ class Tracer:
     def stop(self):
         cpu_ms, rss = proc_stats(self.p.pid)
         self.bpf_ns, self.bpf_runs = bpf_stats_of(self.p.pid)
+        self.end()
+        return cpu_ms, rss
+
+    def end(self):
         self.p.send_signal(signal.SIGINT)
         try:
             self.p.wait(timeout=30)
@@ -90,7 +97,6 @@ class Tracer:
             self.p.wait()
         self.out.close()
         self.err.close()
-        return cpu_ms, rss
 
     def lines(self):
         with open(self.out_path, "rb") as f:
@@ -151,19 +157,66 @@ def run_workload(workload, mode, ops, path):
     return int(n), int(ns), port
 
 
+def tracer_configs(tool, ours_args=(), ref_args=()):
+    """How each tracer is started for `tool`: (argv, ready when stderr says "attached"), or None
+    where libbpf-tools' tool is not installed."""
+    ours = os.path.join(ROOT, "target", "release", tool)
+    ref = shutil.which(tool, path="/usr/sbin")
+    return {
+        "ferroscope": ([ours, "-v", *ours_args], True),
+        "floor": ([ours, "-v", "--floor", *ours_args], True),
+        "libbpf-tools": (["stdbuf", "-oL", ref, *ref_args], False) if ref else None,
+    }
+
+
+def startups(args, work):
+    """Median, min and max time to attached over args.starts starts of each tracer."""
+    results = {}
+    for tool in args.tools:
+        configs = tracer_configs(tool)
+        row = {}
+        for name in ("ferroscope", "libbpf-tools"):
+            cfg = configs[name]
+            if cfg is None:
+                row[name] = {"note": "not installed"}
+                continue
+            times = []
+            for _ in range(args.starts):
+                tdir = tempfile.mkdtemp(dir=work)
+                tracer = Tracer(cfg[0], cfg[1], tdir)
+                failed = tracer.failed
+                if failed is None:
+                    times.append(tracer.attach_ms)
+                    tracer.end()
+                shutil.rmtree(tdir, ignore_errors=True)
+                if failed is not None:
+                    row[name] = {"note": "failed to attach: " + failed.splitlines()[-1][:120]}
+                    break
+            else:
+                row[name] = {"median_ms": round(statistics.median(times), 1),
+                             "min_ms": round(min(times), 1), "max_ms": round(max(times), 1)}
+        results[tool] = row
+    return results
+
+
+def print_startups(results, starts):
+    print(f"time to attached over {starts} starts (ms)")
+    print(f"{'tool':<11} {'tracer':<13} {'median':>7} {'min':>7} {'max':>7}")
+    for tool, row in results.items():
+        for i, (name, r) in enumerate(row.items()):
+            label = tool if i == 0 else ""
+            if "note" in r:
+                print(f"{label:<11} {name:<13} {r['note']}")
+            else:
+                print(f"{label:<11} {name:<13} {r['median_ms']:>7} {r['min_ms']:>7} {r['max_ms']:>7}")
+
+
 def measure(args, workload, data, target, work):
     results = {}
     for tool in args.tools:
         mode, ops, ours_args, ref_args, marker = TOOLS[tool]
         path = data if mode == "dread" else target
-        ours = os.path.join(ROOT, "target", "release", tool)
-        ref = shutil.which(tool, path="/usr/sbin")
-        configs = {
-            "none": None,
-            "ferroscope": ([ours, "-v"] + ours_args, True),
-            "floor": ([ours, "-v", "--floor"] + ours_args, True),
-            "libbpf-tools": (["stdbuf", "-oL", ref] + ref_args, False) if ref else None,
-        }
+        configs = {"none": None, **tracer_configs(tool, ours_args, ref_args)}
         runs = {name: [] for name in configs}
         notes = {}
         for _ in range(args.rounds):
@@ -237,14 +290,29 @@ def measure(args, workload, data, target, work):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--starts", type=int, default=0,
+                    help="measure only start-up: this many starts of each tool")
     ap.add_argument("--json", default=os.path.join(ROOT, "target", "bench.json"))
     ap.add_argument("tools", nargs="*", default=list(TOOLS))
     args = ap.parse_args()
+    unknown = [t for t in args.tools if t not in TOOLS]
+    if unknown:
+        ap.error(f"unknown tool {unknown[0]!r} (one of: {', '.join(TOOLS)})")
     if os.geteuid() != 0:
         sys.exit("bench: run as root")
 
     sh(["cargo", "build", "--release", "--locked", "-q", "--workspace"], cwd=ROOT)
     work = tempfile.mkdtemp(prefix="ferrobench-", dir="/var/tmp")
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    if args.starts > 0:
+        results = startups(args, work)
+        shutil.rmtree(work, ignore_errors=True)
+        with open(args.json, "w") as f:
+            json.dump({"kernel": os.uname().release, "cpus": os.cpu_count(),
+                       "starts": args.starts, "startup": results}, f, indent=2)
+        print_startups(results, args.starts)
+        print(f"\nJSON: {args.json}")
+        return
     workload = os.path.join(work, "workload")
     sh(["cc", "-O2", "-pthread", "-o", workload, os.path.join(ROOT, "bench", "workload.c")])
     # O_DIRECT reads need a file on a real disk; /var/tmp is on the root filesystem.
@@ -263,7 +331,6 @@ def main():
         with open(BPF_STATS, "w") as f:
             f.write(stats_before)
 
-    os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump({"kernel": os.uname().release, "cpus": os.cpu_count(),
                    "rounds": args.rounds, "tools": results}, f, indent=2)

@@ -224,6 +224,12 @@ fn open_and_load<'obj>(
     }
     p.exit_connect.set_autoload(hooks == Hooks::Tracepoints);
     p.syn_retransmit.set_autoload(hooks == Hooks::Tracepoints);
+    // Each path's per-thread map is a preallocated 16k-entry LRU hash (about 1 MiB of kernel
+    // memory) that the other paths never touch; libbpf poisons the references left in code the
+    // verifier prunes, as it prunes syn_sent() without register_at_syn_sent.
+    let m = &mut open.maps;
+    m.by_tid.set_autocreate(hooks == Hooks::Tracepoints)?;
+    m.entry_sk.set_autocreate(hooks == Hooks::Kprobes)?;
     let skel = open.load().map_err(|e| {
         Error::from(e).context(format!("loading the BPF programs ({})", hooks.name()))
     })?;
