@@ -131,17 +131,22 @@ static __always_inline __u32 rq_dev(struct request *rq)
 	return ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
 }
 
-static __always_inline int rq_start(struct request *rq, bool issue, bool slots)
+/*
+ * `fields` is a compile-time constant: false in the programs loaded when no
+ * option reads the request (-Q, -d, -D, -F), which then carry no CO-RE
+ * relocation, sparing libbpf a scan of all kernel types per struct at start-up.
+ */
+static __always_inline int rq_start(struct request *rq, bool issue, bool slots, bool fields)
 {
 	__u64 ts;
 
 	/* With -Q the insert already started the clock, unless no scheduler queued it. */
-	if (issue && targ_queued && BPF_CORE_READ(rq, q, elevator))
+	if (fields && issue && targ_queued && BPF_CORE_READ(rq, q, elevator))
 		return 0;
 	/* Submission runs in the submitter's context; completion usually does not. */
 	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
 		return 0;
-	if (filter_dev && rq_dev(rq) != targ_dev)
+	if (fields && filter_dev && rq_dev(rq) != targ_dev)
 		return 0;
 	ts = bpf_ktime_get_ns();
 	if (slots && slot_claim((__u64)rq, ts))
@@ -151,7 +156,7 @@ static __always_inline int rq_start(struct request *rq, bool issue, bool slots)
 	return 0;
 }
 
-static __always_inline int rq_done(struct request *rq, bool slots)
+static __always_inline int rq_done(struct request *rq, bool slots, bool fields)
 {
 	struct biolat_key key = {};
 	struct biolat_hist *h;
@@ -170,7 +175,7 @@ static __always_inline int rq_done(struct request *rq, bool slots)
 	if ((__s64)delta < 0)
 		return 0;
 	delta /= targ_ms ? 1000000U : 1000U;
-	if (!targ_per_disk && !targ_per_flag) {
+	if (!fields || (!targ_per_disk && !targ_per_flag)) {
 		__u32 zero = 0;
 
 		h = bpf_map_lookup_elem(&hist_cpu, &zero);
@@ -203,30 +208,40 @@ static __always_inline struct request *rq_arg(__u64 *ctx)
 /*
  * Each hook three ways: tp_btf (5.5+) and raw tracepoints keeping issue times
  * in the `start` hash, and raw tracepoints with the in-flight table (BPF
- * atomics, 5.12+). User space loads one set.
+ * atomics, 5.12+); each of those with and without reading the request's
+ * fields. User space loads one set.
  */
-#define BLOCK_PROGS(kind, sec, slots)                                         \
-	SEC(sec "/block_rq_insert")                                           \
-	int kind##_insert(__u64 *ctx)                                         \
-	{                                                                     \
-		FERRO_FLOOR_GUARD();                                          \
-		return rq_start(rq_arg(ctx), false, slots);                   \
-	}                                                                     \
+#define BLOCK_PROGS(kind, sec, slots, fields)                                 \
 	SEC(sec "/block_rq_issue")                                            \
 	int kind##_issue(__u64 *ctx)                                          \
 	{                                                                     \
 		FERRO_FLOOR_GUARD();                                          \
-		return rq_start(rq_arg(ctx), true, slots);                    \
+		return rq_start(rq_arg(ctx), true, slots, fields);            \
 	}                                                                     \
 	SEC(sec "/block_rq_complete")                                         \
 	int kind##_complete(__u64 *ctx)                                       \
 	{                                                                     \
 		FERRO_FLOOR_GUARD();                                          \
-		return rq_done((struct request *)ctx[0], slots);              \
+		return rq_done((struct request *)ctx[0], slots, fields);      \
 	}
 
-BLOCK_PROGS(btf, "tp_btf", false)
-BLOCK_PROGS(raw, "raw_tp", false)
-BLOCK_PROGS(slot, "raw_tp", true)
+/* -Q times requests from their insert; only the programs that read fields know -Q. */
+#define INSERT_PROG(kind, sec, slots)                                         \
+	SEC(sec "/block_rq_insert")                                           \
+	int kind##_insert(__u64 *ctx)                                         \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return rq_start(rq_arg(ctx), false, slots, true);             \
+	}
+
+BLOCK_PROGS(btf, "tp_btf", false, true)
+BLOCK_PROGS(raw, "raw_tp", false, true)
+BLOCK_PROGS(slot, "raw_tp", true, true)
+INSERT_PROG(btf, "tp_btf", false)
+INSERT_PROG(raw, "raw_tp", false)
+INSERT_PROG(slot, "raw_tp", true)
+BLOCK_PROGS(btf_bare, "tp_btf", false, false)
+BLOCK_PROGS(raw_bare, "raw_tp", false, false)
+BLOCK_PROGS(slot_bare, "raw_tp", true, false)
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -158,7 +158,15 @@ fn run() -> Result<()> {
         }
         ro.filter_cgroup = cgroup.is_some();
     }
-    let mut wanted = vec![format!("{kind}_issue"), format!("{kind}_complete")];
+    // Without these options the programs never read the request, and the variants that do
+    // not are cheaper to load (no CO-RE relocations).
+    let fields = args.queued || args.disks || args.flags || target.is_some();
+    let set = if fields {
+        kind.to_string()
+    } else {
+        format!("{kind}_bare")
+    };
+    let mut wanted = vec![format!("{set}_issue"), format!("{set}_complete")];
     if args.queued {
         wanted.push(format!("{kind}_insert"));
     }
