@@ -228,8 +228,13 @@ fn open_and_load<'obj>(
     // memory) that the other paths never touch; libbpf poisons the references left in code the
     // verifier prunes, as it prunes syn_sent() without register_at_syn_sent.
     let m = &mut open.maps;
-    m.by_tid.set_autocreate(hooks == Hooks::Tracepoints)?;
-    m.entry_sk.set_autocreate(hooks == Hooks::Kprobes)?;
+    for (map, used) in [
+        (&mut m.by_tid, hooks == Hooks::Tracepoints),
+        (&mut m.entry_sk, hooks == Hooks::Kprobes),
+    ] {
+        map.set_autocreate(used)
+            .map_err(|e| Error::from(e).context("configuring the BPF maps"))?;
+    }
     let skel = open.load().map_err(|e| {
         Error::from(e).context(format!("loading the BPF programs ({})", hooks.name()))
     })?;
