@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use clap::builder::{RangedI64ValueParser, RangedU64ValueParser};
 use clap::error::ErrorKind;
 use clap::{ArgAction, Args, Parser, ValueEnum};
 
@@ -55,11 +56,11 @@ pub struct BufferArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct HistArgs {
     /// Output interval, in seconds
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(value_parser = seconds())]
     pub interval: Option<u64>,
 
     /// Number of outputs
-    #[arg(value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(value_parser = count())]
     pub count: Option<u64>,
 
     /// Include timestamp on output
@@ -92,6 +93,36 @@ impl HistArgs {
             json,
         }
     }
+}
+
+// The value parsers of every numeric option, in one place so that each tool (and each tool to
+// come) range-checks its numbers while parsing: a value out of range is one line naming the
+// option and the range, exit status 2, never a panic later in time or map arithmetic.
+
+/// The longest duration or interval, in seconds: 2^32 - 1 (about 136 years). Longer would
+/// overflow the monotonic clock's arithmetic; nobody waits that long, so "until Ctrl-C" is
+/// what a user wants then, and leaving the option out says exactly that.
+pub const MAX_SECONDS: u64 = u32::MAX as u64;
+
+/// A duration or interval in whole seconds: 1 to [`MAX_SECONDS`].
+pub fn seconds() -> RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=MAX_SECONDS)
+}
+
+/// A number of outputs or events: 1 to 2^64 - 1 (the largest is, in effect, until Ctrl-C).
+pub fn count() -> RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..)
+}
+
+/// A process or thread ID: 1 to 2^31 - 1 (the kernel's pid_t is a signed int; its
+/// PID_MAX_LIMIT, 2^22, is lower still, but a larger ID is only "no such task", not an error).
+pub fn pid() -> RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(1..=i64::from(i32::MAX))
+}
+
+/// A user ID: 0 to 2^32 - 2 (2^32 - 1 is (uid_t)-1, "no user", in the kernel's uid_t).
+pub fn uid() -> RangedI64ValueParser<u32> {
+    clap::value_parser!(u32).range(0..i64::from(u32::MAX))
 }
 
 fn parse_buffer_kib(s: &str) -> Result<u32, String> {
@@ -163,4 +194,61 @@ pub fn quietly<R>(f: impl FnOnce() -> R) -> R {
     let r = f();
     libbpf_rs::set_print(prev);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Parser, Debug)]
+    struct Nums {
+        #[arg(short = 'd', long = "duration", value_parser = seconds())]
+        duration: Option<u64>,
+        #[arg(short = 'p', long = "pid", value_parser = pid())]
+        pid: Option<u32>,
+        #[arg(short = 'u', long = "uid", value_parser = uid())]
+        uid: Option<u32>,
+        #[arg(value_parser = count())]
+        count: Option<u64>,
+    }
+
+    fn parse(args: &[&str]) -> Result<Nums, String> {
+        Nums::try_parse_from(std::iter::once("t").chain(args.iter().copied()))
+            .map_err(|e| one_line_clap_error(&e, "t"))
+    }
+
+    #[test]
+    fn ranges_are_checked_when_parsing() {
+        assert_eq!(
+            parse(&["-d", "4294967295"]).unwrap().duration,
+            Some(MAX_SECONDS)
+        );
+        assert_eq!(
+            parse(&["-p", "2147483647"]).unwrap().pid,
+            Some(i32::MAX as u32)
+        );
+        assert_eq!(parse(&["-u", "0"]).unwrap().uid, Some(0));
+        assert_eq!(
+            parse(&["18446744073709551615"]).unwrap().count,
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            parse(&["-d", "4294967296"]).unwrap_err(),
+            "invalid value '4294967296' for '--duration <DURATION>': 4294967296 is not in \
+             1..=4294967295 (see 't --help')"
+        );
+        for bad in [
+            &["-d", "0"][..],
+            &["-d", "18446744073709551616"],
+            &["--duration=-1"],
+            &["-p", "0"],
+            &["-p", "2147483648"],
+            &["-u", "4294967295"],
+            &["0"],
+            &["ten"],
+        ] {
+            let e = parse(bad).unwrap_err();
+            assert_eq!(e.lines().count(), 1, "{bad:?}: {e}");
+        }
+    }
 }

@@ -4,7 +4,9 @@
 //!
 //! `TOOL --generate man|bash|zsh|fish [NAME]` prints one of them. It is hidden from `--help`:
 //! `make man` and `make install` call it. NAME renames the command the completions register
-//! for (an install with `APP_PREFIX`).
+//! for (an install with `APP_PREFIX`). `TOOL --generate options` lists the options and
+//! positionals that take a value, with the type they parse to, for the tests that try each
+//! with boundary values (see [`options`]).
 
 use std::io::Write;
 
@@ -32,6 +34,7 @@ const COMMON_SECTIONS: &str = include_str!("../../man/sections/common.roff");
 pub enum Kind {
     Man,
     Shell(Shell),
+    Options,
 }
 
 impl Kind {
@@ -41,6 +44,7 @@ impl Kind {
             "bash" => Self::Shell(Shell::Bash),
             "zsh" => Self::Shell(Shell::Zsh),
             "fish" => Self::Shell(Shell::Fish),
+            "options" => Self::Options,
             _ => return None,
         })
     }
@@ -59,14 +63,14 @@ pub(crate) fn intercept<T: CommandFactory>(
     let kind = match args.next() {
         None => {
             return Some(Err(usage(format!(
-                "{FLAG} needs a value: man, bash, zsh or fish"
+                "{FLAG} needs a value: man, bash, zsh, fish or options"
             ))));
         }
         Some(k) => match Kind::parse(&k) {
             Some(kind) => kind,
             None => {
                 return Some(Err(usage(format!(
-                    "invalid value '{k}' for '{FLAG}': expected man, bash, zsh or fish"
+                    "invalid value '{k}' for '{FLAG}': expected man, bash, zsh, fish or options"
                 ))));
             }
         },
@@ -78,6 +82,7 @@ pub(crate) fn intercept<T: CommandFactory>(
     let text = match kind {
         Kind::Man => man_page(T::command(), sections),
         Kind::Shell(shell) => completions(T::command(), shell, &name),
+        Kind::Options => Ok(options(T::command()).into_bytes()),
     };
     Some(text.and_then(|t| {
         std::io::stdout()
@@ -140,6 +145,80 @@ pub fn completions(mut cmd: clap::Command, shell: Shell, name: &str) -> Result<V
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut shown, name, &mut out);
     Ok(out)
+}
+
+/// The numeric type `p` parses to, by name, as [`options`] reports it.
+fn numeric_type(p: &clap::builder::ValueParser) -> Option<&'static str> {
+    fn is<T: 'static>(p: &clap::builder::ValueParser) -> bool {
+        p.type_id() == std::any::TypeId::of::<T>()
+    }
+    Some(if is::<u8>(p) {
+        "u8"
+    } else if is::<u16>(p) {
+        "u16"
+    } else if is::<u32>(p) {
+        "u32"
+    } else if is::<u64>(p) {
+        "u64"
+    } else if is::<usize>(p) {
+        "usize"
+    } else if is::<i8>(p) {
+        "i8"
+    } else if is::<i16>(p) {
+        "i16"
+    } else if is::<i32>(p) {
+        "i32"
+    } else if is::<i64>(p) {
+        "i64"
+    } else {
+        return None;
+    })
+}
+
+/// Every argument that takes a value, one per line: how to pass it (`--long`, or `-s` when it
+/// has no long name, or `#N` for the Nth positional, from 1) and a tab, then what it parses to:
+/// a numeric type (`u8` ... `i64`), `choice` (a fixed list of values), `text` (a string or a
+/// path), or `other` (a tool's own parser, e.g. a list of numbers). Hidden options included.
+pub fn options(mut cmd: clap::Command) -> String {
+    use std::any::TypeId;
+    cmd.build();
+    let mut out = String::new();
+    let mut positional = 0;
+    for a in cmd.get_arguments() {
+        if !a.get_num_args().is_some_and(|n| n.takes_values()) {
+            continue;
+        }
+        let how = if a.is_positional() {
+            positional += 1;
+            format!("#{positional}")
+        } else if let Some(l) = a.get_long() {
+            format!("--{l}")
+        } else if let Some(s) = a.get_short() {
+            format!("-{s}")
+        } else {
+            continue;
+        };
+        let parser = a.get_value_parser();
+        let id = parser.type_id();
+        let kind = if let Some(n) = numeric_type(parser) {
+            n
+        } else if parser.possible_values().is_some() {
+            "choice"
+        } else if [
+            TypeId::of::<String>(),
+            TypeId::of::<std::ffi::OsString>(),
+            TypeId::of::<std::path::PathBuf>(),
+        ]
+        .iter()
+        .any(|t| id == *t)
+        {
+            "text"
+        } else {
+            "other"
+        };
+        out += &format!("{how}\t{kind}\n");
+    }
+    out
 }
 
 #[cfg(test)]
@@ -216,6 +295,33 @@ mod tests {
     fn kinds() {
         assert_eq!(Kind::parse("man"), Some(Kind::Man));
         assert_eq!(Kind::parse("fish"), Some(Kind::Shell(Shell::Fish)));
+        assert_eq!(Kind::parse("options"), Some(Kind::Options));
         assert_eq!(Kind::parse("powershell"), None);
+    }
+
+    #[test]
+    fn options_lists_value_taking_arguments_with_their_types() {
+        #[derive(Parser)]
+        #[command(name = "demo")]
+        struct Nums {
+            #[arg(short = 'd', long = "duration", value_parser = crate::cli::seconds())]
+            duration: Option<u64>,
+            #[arg(short = 'p')]
+            pid: Option<u32>,
+            #[arg(short = 'n', long = "name")]
+            name: Option<String>,
+            #[arg(long, value_enum, default_value = "auto")]
+            buffer: crate::cli::BufferChoice,
+            #[arg(long, value_parser = |s: &str| s.parse::<u8>().map(|v| vec![v]))]
+            list: Option<Vec<u8>>,
+            #[arg(short = 'T')]
+            flag: bool,
+            #[arg(value_parser = crate::cli::seconds())]
+            interval: Option<u64>,
+        }
+        assert_eq!(
+            options(Nums::command()),
+            "--duration\tu64\n-p\tu32\n--name\ttext\n--buffer\tchoice\n--list\tother\n#1\tu64\n"
+        );
     }
 }

@@ -24,17 +24,20 @@ pub fn request_stop() {
     STOP.store(true, Ordering::SeqCst);
 }
 
-/// Sleep for `d`, waking early when a stop is requested; true if it was.
+/// Sleep for `d`, waking early when a stop is requested; true if it was. A `d` beyond what the
+/// monotonic clock can add means until the stop.
 pub fn sleep_unless_stopped(d: std::time::Duration) -> bool {
-    let end = std::time::Instant::now() + d;
+    let end = std::time::Instant::now().checked_add(d);
+    let step = std::time::Duration::from_millis(50);
     loop {
         if stop_requested() {
             return true;
         }
         let now = std::time::Instant::now();
-        if now >= end {
-            return false;
+        match end {
+            Some(end) if now >= end => return false,
+            Some(end) => std::thread::sleep((end - now).min(step)),
+            None => std::thread::sleep(step),
         }
-        std::thread::sleep((end - now).min(std::time::Duration::from_millis(50)));
     }
 }

@@ -12,6 +12,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod bounds;
 pub mod docs;
 
 /// How long a tool may take to attach (a cold debug build on a loaded 2-CPU VM is slow).
@@ -325,6 +326,20 @@ impl Tool {
             !c.stdout.is_empty() || c.stderr.contains("attached")
         });
         self
+    }
+
+    /// Wait until the tool has attached (as [`Tool::ready`]) or has exited: Ok(self) while it
+    /// runs, Err(what it printed and its status) once it ended.
+    pub fn ready_or_exit(self) -> Result<Self, Finished> {
+        self.wait_for("the tool to attach or exit", ATTACH_TIMEOUT, |c| {
+            !c.stdout.is_empty() || c.stderr.contains("attached") || c.stdout_closed
+        });
+        let closed = self.cap.0.lock().expect("lock").stdout_closed;
+        if closed {
+            Err(self.finish(Duration::from_secs(20)))
+        } else {
+            Ok(self)
+        }
     }
 
     /// Wait for a stdout line containing `needle`; return it.

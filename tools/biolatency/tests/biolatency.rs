@@ -426,3 +426,8 @@ fn root_hook_choice_follows_the_probe() {
 fn manual_completions_help_and_version() {
     testkit::docs::assert_docs(BIN, "biolatency");
 }
+
+#[test]
+fn numeric_options_are_bounded() {
+    testkit::bounds::assert_numeric_options_bounded(BIN, "biolatency");
+}

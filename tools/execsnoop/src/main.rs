@@ -68,7 +68,7 @@ struct Args {
 
     /// Trace this UID only
     #[arg(short = 'u', long = "uid", value_name = "UID",
-          value_parser = clap::value_parser!(u32).range(..u32::MAX as i64))]
+          value_parser = common::cli::uid())]
     uid: Option<u32>,
 
     /// Add quotemarks (") around arguments
@@ -98,12 +98,12 @@ struct Args {
 
     /// Trace children of this PID only
     #[arg(short = 'P', long = "ppid", value_name = "PPID",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = common::cli::pid())]
     ppid: Option<u32>,
 
     /// Trace this PID only (the process after its exec)
     #[arg(short = 'p', long = "pid", value_name = "PID",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = common::cli::pid())]
     pid: Option<u32>,
 
     /// Include the parent's command name (PARENT column)

@@ -398,3 +398,8 @@ fn bad_input_exits_2_with_one_line() {
 fn manual_completions_help_and_version() {
     testkit::docs::assert_docs(BIN, "execsnoop");
 }
+
+#[test]
+fn numeric_options_are_bounded() {
+    testkit::bounds::assert_numeric_options_bounded(BIN, "execsnoop");
+}

@@ -46,22 +46,22 @@ pub struct Args {
 
     /// Process ID to trace
     #[arg(short = 'p', long = "pid", value_name = "PID",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = common::cli::pid())]
     pub pid: Option<u32>,
 
     /// Thread ID to trace
     #[arg(short = 't', long = "tid", value_name = "TID",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = common::cli::pid())]
     pub tid: Option<u32>,
 
     /// User ID to trace
     #[arg(short = 'u', long = "uid", value_name = "UID",
-          value_parser = clap::value_parser!(u32).range(..u32::MAX as i64))]
+          value_parser = common::cli::uid())]
     pub uid: Option<u32>,
 
     /// Duration to trace, in seconds
     #[arg(short = 'd', long = "duration", value_name = "SECONDS",
-          value_parser = clap::value_parser!(u64).range(1..))]
+          value_parser = common::cli::seconds())]
     pub duration: Option<u64>,
 
     /// Trace process names containing this

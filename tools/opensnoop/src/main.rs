@@ -194,9 +194,10 @@ fn run() -> Result<()> {
         return Ok(());
     }
 
+    // checked: a deadline the clock cannot represent is no deadline (the parser caps -d anyway).
     let deadline = args
         .duration
-        .map(|s| Instant::now() + Duration::from_secs(s));
+        .and_then(|s| Instant::now().checked_add(Duration::from_secs(s)));
     events::run(TOOL, &stream, &printer, deadline)?;
     drop(links);
     Ok(())

@@ -554,3 +554,8 @@ fn root_rows_match_libbpf_tools() {
 fn manual_completions_help_and_version() {
     testkit::docs::assert_docs(BIN, "opensnoop");
 }
+
+#[test]
+fn numeric_options_are_bounded() {
+    testkit::bounds::assert_numeric_options_bounded(BIN, "opensnoop");
+}

@@ -76,7 +76,7 @@ struct Args {
 
     /// Trace this PID only
     #[arg(short = 'p', long = "pid", value_name = "PID",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = common::cli::pid())]
     pid: Option<u32>,
 
     /// Trace tasks in this cgroup v2 (or below it)

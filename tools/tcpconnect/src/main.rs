@@ -64,7 +64,7 @@ struct Args {
 
     /// Process ID to trace
     #[arg(short = 'p', long = "pid", value_name = "PID",
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = common::cli::pid())]
     pid: Option<u32>,
 
     /// Comma-separated list of destination ports to trace
@@ -77,7 +77,7 @@ struct Args {
 
     /// Process UID to trace
     #[arg(short = 'u', long = "uid", value_name = "UID",
-          value_parser = clap::value_parser!(u32).range(..u32::MAX as i64))]
+          value_parser = common::cli::uid())]
     uid: Option<u32>,
 
     /// Count connects per source address, destination address and port, until Ctrl-C
