@@ -125,6 +125,32 @@ pub fn uid() -> RangedI64ValueParser<u32> {
     clap::value_parser!(u32).range(0..i64::from(u32::MAX))
 }
 
+/// The kernel's TASK_COMM_LEN (include/linux/sched.h): a task's command name is at most this
+/// many bytes with its NUL, so at most 15 of a longer executable name.
+pub const TASK_COMM_LEN: usize = 16;
+
+/// A command-name filter (`-n NAME` and its kin) as the kernel can match it: the first 15 bytes
+/// of `name`, since a task's comm holds no more, as libbpf-tools' opensnoop compares them.
+/// Shortening it says so once, on stderr, naming the bytes compared. Errors: an empty name
+/// (it would match everything) is a usage error naming `flag`.
+pub fn comm_filter(tool: &str, flag: &str, name: &str) -> Result<Vec<u8>, Error> {
+    let bytes = name.as_bytes();
+    if bytes.is_empty() {
+        return Err(Error::usage(format!("{flag} needs a non-empty name")));
+    }
+    let max = TASK_COMM_LEN - 1;
+    if bytes.len() > max {
+        let kept = &bytes[..max];
+        eprintln!(
+            "{tool}: {flag} '{name}' is longer than a kernel command name ({max} bytes): \
+             comparing its first {max}, '{}'",
+            String::from_utf8_lossy(kept)
+        );
+        return Ok(kept.to_vec());
+    }
+    Ok(bytes.to_vec())
+}
+
 fn parse_buffer_kib(s: &str) -> Result<u32, String> {
     let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
     if !(4..=1 << 20).contains(&v) || !v.is_power_of_two() {
@@ -215,6 +241,22 @@ mod tests {
     fn parse(args: &[&str]) -> Result<Nums, String> {
         Nums::try_parse_from(std::iter::once("t").chain(args.iter().copied()))
             .map_err(|e| one_line_clap_error(&e, "t"))
+    }
+
+    #[test]
+    fn comm_filters_keep_what_the_kernel_keeps() {
+        assert_eq!(comm_filter("t", "-n", "bash").unwrap(), b"bash");
+        assert_eq!(
+            comm_filter("t", "-n", "averyveryverylongname").unwrap(),
+            b"averyveryverylo"
+        );
+        assert_eq!(
+            comm_filter("t", "-n", "exactly15bytes!").unwrap(),
+            b"exactly15bytes!"
+        );
+        // A multi-byte character cut in two: the kernel cuts bytes, so the filter does too.
+        assert_eq!(comm_filter("t", "-n", "aaaaaaaaaaaaaaé").unwrap().len(), 15);
+        assert!(comm_filter("t", "-n", "").is_err());
     }
 
     #[test]

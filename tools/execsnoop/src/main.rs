@@ -75,7 +75,7 @@ struct Args {
     #[arg(short = 'q', long = "quote")]
     quote: bool,
 
-    /// Only print commands whose name contains NAME
+    /// Only print commands whose name contains NAME (its first 15 bytes, as the kernel keeps)
     #[arg(short = 'n', long = "name", value_name = "NAME")]
     name: Option<String>,
 
@@ -123,11 +123,14 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(TOOL, MANUAL)?;
-    for (flag, v) in [("-n", &args.name), ("-l", &args.line)] {
-        if v.as_deref() == Some("") {
-            return Err(Error::usage(format!("{flag} needs a non-empty value")));
-        }
+    if args.line.as_deref() == Some("") {
+        return Err(Error::usage("-l needs a non-empty value"));
     }
+    // comm holds 15 bytes of the name: a longer -n matches on those, as opensnoop's does.
+    let name = match &args.name {
+        Some(n) => Some(cli::comm_filter(TOOL, "-n", n)?),
+        None => None,
+    };
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
     common::prepare(args.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exec")? {
@@ -198,7 +201,7 @@ fn run() -> Result<()> {
     let clock = WallClock::new();
     let start_ns = monotonic_ns();
     let json = args.common.json;
-    let name = args.name.as_deref().map(str::as_bytes);
+    let name = name.as_deref();
     let line_filter = args.line.as_deref().map(str::as_bytes);
     let mut line = Vec::with_capacity(512);
     let header_len = std::mem::offset_of!(types::execsnoop_event, area);

@@ -203,6 +203,33 @@ fn root_quote_line_and_max_args() {
     );
 }
 
+/// A comm holds 15 bytes of the executable's name: `-n` with the whole longer name matches on
+/// those (as opensnoop's does), and says once on stderr that it shortened the name.
+#[test]
+fn root_name_longer_than_comm_matches_its_first_15_bytes() {
+    if !bpf_ready("root_name_longer_than_comm_matches_its_first_15_bytes") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-longname");
+    let long = dir.path().join("averyveryverylongname");
+    std::fs::copy(true_bin(), &long).expect("copy true");
+    let marker = unique("longname");
+    let t = Tool::spawn(BIN, &["-n", "averyveryverylongname"]).ready();
+    run_true(&["short-name"]);
+    Command::new(&long).arg(&marker).status().expect("run copy");
+    let line = t.wait_line(&marker);
+    settle();
+    let out = t.interrupt().success();
+    assert!(line.starts_with("averyveryverylo "), "{line}");
+    assert!(!out.stdout.contains("short-name"), "{out}");
+    assert_eq!(
+        out.stderr,
+        "execsnoop: -n 'averyveryverylongname' is longer than a kernel command name \
+         (15 bytes): comparing its first 15, 'averyveryverylo'\n",
+        "{out}"
+    );
+}
+
 #[test]
 fn root_name_uid_and_pid_filters() {
     if !bpf_ready("root_name_uid_and_pid_filters") {

@@ -64,7 +64,7 @@ pub struct Args {
           value_parser = common::cli::seconds())]
     pub duration: Option<u64>,
 
-    /// Trace process names containing this
+    /// Trace process names containing this (its first 15 bytes, as the kernel keeps)
     #[arg(short = 'n', long = "name", value_name = "NAME")]
     pub name: Option<String>,
 

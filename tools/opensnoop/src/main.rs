@@ -39,9 +39,6 @@ unsafe impl plain::Plain for types::opensnoop_event {}
 /// `openat2` before 5.6).
 const SYSCALLS: [&str; 3] = ["open", "openat", "openat2"];
 
-/// libbpf-tools' comm is 16 bytes with its NUL: a longer name can match only its first 15.
-const COMM_MAX: usize = 15;
-
 fn main() -> ExitCode {
     common::error::report(TOOL, run())
 }
@@ -62,11 +59,10 @@ fn plan(args: Args) -> Result<Plan> {
     };
     let comm = match &args.name {
         None => None,
-        Some(n) if n.is_empty() => return Err(Error::usage("-n needs a non-empty name")),
         Some(n) => {
-            let mut c = [0u8; 16];
-            let b = &n.as_bytes()[..n.len().min(COMM_MAX)];
-            c[..b.len()].copy_from_slice(b);
+            let b = cli::comm_filter(TOOL, "-n", n)?;
+            let mut c = [0u8; cli::TASK_COMM_LEN];
+            c[..b.len()].copy_from_slice(&b);
             Some(c)
         }
     };

@@ -143,6 +143,30 @@ fn root_name_filter_matches_substring_of_comm() {
     );
 }
 
+/// A name longer than a comm matches on its first 15 bytes, and says so once on stderr.
+#[test]
+fn root_name_longer_than_comm_matches_its_first_15_bytes() {
+    if !bpf_ready("root_name_longer_than_comm_matches_its_first_15_bytes") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-longname");
+    let long = dir.path().join("averyveryverylongname");
+    std::fs::copy("/bin/cat", &long).expect("copy cat");
+    let seen = dir.path().join("seen-by-long-name");
+    std::fs::write(&seen, b"x").expect("create");
+    let t = Tool::spawn(BIN, &["-n", "averyveryverylongname"]).ready();
+    let _ = Command::new(&long).arg(&seen).output().expect("run copy");
+    let line = t.wait_line(seen.to_str().expect("utf8"));
+    let out = t.interrupt().success();
+    assert!(line.contains(" averyveryverylo "), "{line}");
+    assert_eq!(
+        out.stderr,
+        "opensnoop: -n 'averyveryverylongname' is longer than a kernel command name \
+         (15 bytes): comparing its first 15, 'averyveryverylo'\n",
+        "{out}"
+    );
+}
+
 #[test]
 fn root_flag_filter_and_extended_fields() {
     if !bpf_ready("root_flag_filter_and_extended_fields") {
