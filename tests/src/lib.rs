@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod bounds;
+pub mod container;
 pub mod docs;
 
 /// How long a tool may take to attach (a cold debug build on a loaded 2-CPU VM is slow).
