@@ -31,6 +31,18 @@ pub const KIND_DECL_TAG: u32 = 17;
 pub const KIND_TYPE_TAG: u32 = 18;
 pub const KIND_ENUM64: u32 = 19;
 
+/// Names of kernel types that a kernel renamed within the range the tools support (5.10 to
+/// 6.18), every name each has had, newest first: look these up with [`KernelBtf::find_any`]
+/// or [`KernelBtf::enum_values_any`], never under one name. A field renamed in the same range
+/// is handled in the BPF programs with a CO-RE `___flavor` struct instead (bpf/bits.bpf.h:
+/// `task_struct.state` before 5.14, `cgroup.ancestor_ids` before 6.0; bpf/biolatency.bpf.c:
+/// `request.rq_disk` before 5.16).
+pub mod renamed {
+    /// The block layer's request operations (`REQ_OP_READ`, ...): `enum req_opf` until Linux
+    /// 6.0 renamed it `enum req_op` (Bart Van Assche's blk_opf_t series, July 2022).
+    pub const REQ_OP: &[&str] = &["req_op", "req_opf"];
+}
+
 const MAGIC: u16 = 0xeb9f;
 /// name_off, info, size/type: the part every type record starts with.
 const HEADER: usize = 12;
@@ -168,6 +180,12 @@ impl KernelBtf {
         })
     }
 
+    /// The id of the first type of `kind` under the first of `names` this kernel has: for a
+    /// type renamed within the supported range (see [`renamed`]).
+    pub fn find_any(&self, kind: u32, names: &[&str]) -> Option<u32> {
+        names.iter().find_map(|name| self.find(kind, name))
+    }
+
     pub fn kind(&self, id: u32) -> Option<u32> {
         Some((read_u32(&self.data, self.record(id)? + 4)? >> 24) & 0x1f)
     }
@@ -203,6 +221,16 @@ impl KernelBtf {
         })
     }
 
+    /// The named values of the first of `names` that this kernel has as an enum: for an enum
+    /// renamed within the supported range (see [`renamed`]). Empty when it has none of them.
+    pub fn enum_values_any(&self, names: &[&str]) -> Vec<(String, i64)> {
+        names
+            .iter()
+            .map(|name| self.enum_values(name))
+            .find(|values| !values.is_empty())
+            .unwrap_or_default()
+    }
+
     /// The named values of the enum (or 64-bit enum) `name`; empty when there is no such enum.
     pub fn enum_values(&self, name: &str) -> Vec<(String, i64)> {
         let (id, wide) = match self.find(KIND_ENUM, name) {
@@ -233,6 +261,109 @@ impl KernelBtf {
                 Some((String::from_utf8_lossy(name).into_owned(), value))
             })
             .collect()
+    }
+}
+
+/// A writer of small BTF blobs in the machine's byte order, for unit tests of code that reads
+/// kernel BTF: it lets a test feed each name and layout a kernel has had (see [`renamed`])
+/// without booting that kernel. Methods return the new type's id.
+#[derive(Default)]
+pub struct Builder {
+    types: Vec<u32>,
+    strings: Vec<u8>,
+    count: u32,
+}
+
+impl Builder {
+    pub fn new() -> Self {
+        Self {
+            strings: vec![0],
+            ..Self::default()
+        }
+    }
+
+    fn name(&mut self, name: &str) -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let off = self.strings.len() as u32;
+        self.strings.extend(name.as_bytes());
+        self.strings.push(0);
+        off
+    }
+
+    fn push(&mut self, words: &[u32]) -> u32 {
+        self.types.extend(words);
+        self.count += 1;
+        self.count
+    }
+
+    /// A signed 32-bit int.
+    pub fn int(&mut self, name: &str) -> u32 {
+        let n = self.name(name);
+        self.push(&[n, KIND_INT << 24, 4, (1 << 24) | 32])
+    }
+
+    /// A 4-byte enum with these values (signed when any is negative).
+    pub fn enumeration(&mut self, name: &str, values: &[(&str, i32)]) -> u32 {
+        let n = self.name(name);
+        let signed = if values.iter().any(|&(_, v)| v < 0) {
+            1 << 31
+        } else {
+            0
+        };
+        let mut words = vec![n, (KIND_ENUM << 24) | signed | values.len() as u32, 4];
+        for &(name, value) in values {
+            words.extend([self.name(name), value as u32]);
+        }
+        self.push(&words)
+    }
+
+    /// A struct whose members all have type `member_type`, 4 bytes apart.
+    pub fn structure(&mut self, name: &str, members: &[&str], member_type: u32) -> u32 {
+        let n = self.name(name);
+        let mut words = vec![
+            n,
+            (KIND_STRUCT << 24) | members.len() as u32,
+            4 * members.len() as u32,
+        ];
+        for (i, m) in members.iter().enumerate() {
+            words.extend([self.name(m), member_type, 32 * i as u32]);
+        }
+        self.push(&words)
+    }
+
+    pub fn typedef(&mut self, name: &str, to: u32) -> u32 {
+        let n = self.name(name);
+        self.push(&[n, KIND_TYPEDEF << 24, to])
+    }
+
+    pub fn pointer(&mut self, to: u32) -> u32 {
+        self.push(&[0, KIND_PTR << 24, to])
+    }
+
+    /// A function prototype returning `ret` with `params` unnamed parameters of type `ret`.
+    pub fn func_proto(&mut self, ret: u32, params: usize) -> u32 {
+        let mut words = vec![0, (KIND_FUNC_PROTO << 24) | params as u32, ret];
+        for _ in 0..params {
+            words.extend([0, ret]);
+        }
+        self.push(&words)
+    }
+
+    /// The blob: header, types, strings.
+    pub fn build(&self) -> Vec<u8> {
+        let types: Vec<u8> = self.types.iter().flat_map(|v| v.to_ne_bytes()).collect();
+        let mut out = Vec::with_capacity(24 + types.len() + self.strings.len());
+        out.extend(MAGIC.to_ne_bytes());
+        out.extend([1u8, 0]);
+        let (t, s) = (types.len() as u32, self.strings.len() as u32);
+        for v in [24u32, 0, t, t, s] {
+            out.extend(v.to_ne_bytes());
+        }
+        out.extend(types);
+        out.extend(&self.strings);
+        out
     }
 }
 
@@ -310,6 +441,56 @@ mod tests {
         assert!(!b.has_member("s", "C"));
         assert!(!b.has_member("e", "A"));
         assert_eq!(b.kind(99), None);
+    }
+
+    /// Each name a renamed type has had is found, the newest first where both exist.
+    #[test]
+    fn renamed_types_are_found_under_every_name() {
+        for (i, &name) in renamed::REQ_OP.iter().enumerate() {
+            let mut b = Builder::new();
+            b.int("int");
+            let id = b.enumeration(name, &[("REQ_OP_READ", 0), ("REQ_OP_WRITE", 1)]);
+            let btf = KernelBtf::parse(b.build()).expect("parses");
+            assert_eq!(btf.find_any(KIND_ENUM, renamed::REQ_OP), Some(id), "{name}");
+            assert_eq!(
+                btf.enum_values_any(renamed::REQ_OP),
+                [
+                    ("REQ_OP_READ".to_owned(), 0),
+                    ("REQ_OP_WRITE".to_owned(), 1)
+                ],
+                "{name} (name {i})"
+            );
+        }
+        let mut b = Builder::new();
+        b.enumeration("req_opf", &[("OLD", 0)]);
+        let new = b.enumeration("req_op", &[("NEW", 0)]);
+        let btf = KernelBtf::parse(b.build()).expect("parses");
+        assert_eq!(btf.find_any(KIND_ENUM, renamed::REQ_OP), Some(new));
+        assert_eq!(btf.enum_values_any(renamed::REQ_OP)[0].0, "NEW");
+        assert!(btf.enum_values_any(&["absent", "also_absent"]).is_empty());
+    }
+
+    #[test]
+    fn builder_blobs_read_back() {
+        let mut b = Builder::new();
+        let int = b.int("int");
+        let e = b.enumeration("e", &[("A", 1), ("B", -2)]);
+        let s = b.structure("s", &["x", "y"], int);
+        let proto = b.func_proto(int, 3);
+        let ptr = b.pointer(proto);
+        let td = b.typedef("t", ptr);
+        let btf = KernelBtf::parse(b.build()).expect("parses");
+        assert_eq!(btf.find(KIND_INT, "int"), Some(int));
+        assert_eq!(
+            btf.enum_values("e"),
+            [("A".to_owned(), 1), ("B".to_owned(), -2)]
+        );
+        assert_eq!(btf.kind(e), Some(KIND_ENUM));
+        assert!(btf.has_member("s", "y") && !btf.has_member("s", "z"));
+        assert_eq!(btf.find(KIND_STRUCT, "s"), Some(s));
+        assert_eq!(btf.referenced(td), Some(ptr));
+        assert_eq!(btf.referenced(ptr), Some(proto));
+        assert_eq!(btf.vlen(proto), Some(3));
     }
 
     #[test]
