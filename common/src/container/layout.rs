@@ -23,7 +23,7 @@
 //! show as `systemd-nspawn` machines, the path cannot tell them apart.
 
 /// Which software made a container's cgroup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Runtime {
     Docker,
     Containerd,

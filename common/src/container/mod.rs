@@ -98,6 +98,142 @@ impl ContainerFilter {
     }
 }
 
+/// The options every tool takes: `--containers` and `--container ID` (no libbpf-tools or BCC
+/// tool uses either name; `-c` is taken by several, so there is no short form).
+#[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerArgs {
+    /// Show the container of each event (CONTAINER column: short id, nspawn/LXC name, - for
+    /// host tasks); histograms: one per container
+    #[arg(long)]
+    pub containers: bool,
+
+    /// Only events from the container whose id starts with ID, or whose name (nspawn, LXC) is
+    /// ID; containers started later included
+    #[arg(long, value_name = "ID", value_parser = parse_container)]
+    pub container: Option<String>,
+}
+
+/// Where an event belongs when histograms are split by container.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Group {
+    /// Host tasks (no container; a runtime's monitor included).
+    Host,
+    /// A container, by runtime name and full id (or name).
+    Container { runtime: Runtime, id: Vec<u8> },
+    /// A cgroup that could not be resolved.
+    Unknown,
+}
+
+impl Group {
+    /// The section line above its histogram, as `-P` prints `pid = N`: `container = <short id>
+    /// (<runtime>)`, `host tasks`, or `container = ? (cgroup not resolved)`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Host => "host tasks".into(),
+            Self::Unknown => "container = ? (cgroup not resolved)".into(),
+            Self::Container { runtime, id } => {
+                let shown = if runtime.has_hex_id() {
+                    &id[..SHORT_ID_LEN.min(id.len())]
+                } else {
+                    &id[..]
+                };
+                format!("container = {} ({})", escaped(shown), runtime.as_str())
+            }
+        }
+    }
+}
+
+/// What a tool needs at run time for its container options: the resolver, the filter, and
+/// whether to show the column.
+#[derive(Debug)]
+pub struct Containers {
+    resolver: Resolver,
+    filter: Option<ContainerFilter>,
+    /// `--containers`: show the CONTAINER column (or split histograms).
+    pub show: bool,
+}
+
+impl Containers {
+    /// Set up for `args`. `--container` on a host where no cgroup can be resolved is an error
+    /// (every event would be dropped); `--containers` there only warns ([`Self::warning`]).
+    pub fn new(args: &ContainerArgs) -> Result<Self> {
+        Self::with_resolver(args, Resolver::new())
+    }
+
+    /// [`Self::new`] with a given resolver.
+    pub fn with_resolver(args: &ContainerArgs, resolver: Resolver) -> Result<Self> {
+        let filter = args
+            .container
+            .as_deref()
+            .map(ContainerFilter::new)
+            .transpose()?;
+        if filter.is_some()
+            && let Some(why) = resolver.unavailable()
+        {
+            return Err(Error::fatal(format!(
+                "--container: cannot tell which container a task is in: {why}"
+            )));
+        }
+        Ok(Self {
+            resolver,
+            filter,
+            show: args.containers,
+        })
+    }
+
+    /// One line to print once at start when containers were asked for but cannot be told
+    /// (the column then shows `?`).
+    pub fn warning(&self) -> Option<String> {
+        let why = self.resolver.unavailable()?;
+        self.show
+            .then(|| format!("{why}: the CONTAINER column shows ?"))
+    }
+
+    /// Whether an event from cgroup `id` passes `--container` (always, without it).
+    pub fn keep(&mut self, id: u64) -> bool {
+        match &self.filter {
+            None => true,
+            Some(f) => f.matches_cgroup(&mut self.resolver, id),
+        }
+    }
+
+    /// Whether any option asks for cgroup ids (the BPF side can skip taking them otherwise;
+    /// `--json` wants them too).
+    pub fn wanted(&self) -> bool {
+        self.show || self.filter.is_some()
+    }
+
+    /// See [`Resolver::column`].
+    pub fn column(&mut self, id: u64) -> String {
+        self.resolver.column(id)
+    }
+
+    /// See [`Resolver::json_fields`].
+    pub fn json_fields(&mut self, j: &mut JsonLine<'_>, id: u64) {
+        self.resolver.json_fields(j, id);
+    }
+
+    /// The histogram section cgroup `id` belongs to.
+    pub fn group(&mut self, id: u64) -> Group {
+        match self.resolver.resolve(id) {
+            None => Group::Unknown,
+            Some(CgroupInfo {
+                container: None, ..
+            }) => Group::Host,
+            Some(CgroupInfo {
+                container: Some(c), ..
+            }) => Group::Container {
+                runtime: c.runtime,
+                id: c.id.clone(),
+            },
+        }
+    }
+
+    pub fn resolver(&mut self) -> &mut Resolver {
+        &mut self.resolver
+    }
+}
+
 /// A clap value parser for `--container ID` (see [`ContainerFilter::new`]).
 pub fn parse_container(arg: &str) -> std::result::Result<String, String> {
     if arg.is_empty() {
@@ -149,6 +285,83 @@ mod tests {
             assert_eq!(e.code(), crate::error::EXIT_USAGE, "{bad:?}");
             assert!(!e.message().contains('\n'), "{bad:?}");
         }
+    }
+
+    #[derive(clap::Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        c: ContainerArgs,
+    }
+
+    #[test]
+    fn flags_parse_and_refuse_bad_ids() {
+        use clap::Parser;
+        let a = Cli::try_parse_from(["t", "--containers", "--container", "46441cff"]).expect("ok");
+        assert_eq!(
+            a.c,
+            ContainerArgs {
+                containers: true,
+                container: Some("46441cff".into())
+            }
+        );
+        assert_eq!(
+            Cli::try_parse_from(["t"]).expect("ok").c,
+            ContainerArgs::default()
+        );
+        for bad in [
+            &["t", "--container", ""][..],
+            &["t", "--container", "a/b"],
+            &["t", "--container"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn without_cgroup2_filter_is_fatal_and_column_warns() {
+        let args = ContainerArgs {
+            containers: true,
+            container: Some("abc".into()),
+        };
+        let e = Containers::with_resolver(&args, Resolver::on(None)).expect_err("fatal");
+        assert_eq!(e.code(), crate::error::EXIT_FAILURE);
+        assert_eq!(
+            e.message(),
+            "--container: cannot tell which container a task is in: no cgroup2 file system is mounted"
+        );
+        let args = ContainerArgs {
+            containers: true,
+            container: None,
+        };
+        let mut c = Containers::with_resolver(&args, Resolver::on(None)).expect("ok");
+        assert_eq!(
+            c.warning().as_deref(),
+            Some("no cgroup2 file system is mounted: the CONTAINER column shows ?")
+        );
+        assert!(c.keep(5));
+        assert_eq!(c.column(5), "?");
+        assert_eq!(c.group(5), Group::Unknown);
+    }
+
+    #[test]
+    fn section_labels() {
+        let g = |p: &str| {
+            let c = container_of(p.as_bytes());
+            c.map_or(Group::Host, |c| Group::Container {
+                runtime: c.runtime,
+                id: c.id,
+            })
+        };
+        assert_eq!(
+            g(&format!("/libpod_parent/libpod-{ID}")).label(),
+            "container = 46441cff64eb (podman)"
+        );
+        assert_eq!(g("/lxc.payload.web").label(), "container = web (lxc)");
+        assert_eq!(g("/user.slice").label(), "host tasks");
+        assert_eq!(
+            Group::Unknown.label(),
+            "container = ? (cgroup not resolved)"
+        );
     }
 
     #[test]
