@@ -7,7 +7,8 @@
 #   make uninstall               with the same variables as install
 #   make man                     regenerate man/man8 from the tools' options and man/sections
 
-TOOLS := opensnoop execsnoop tcpconnect biolatency runqlat
+# Every tool is a directory of tools/ (see docs/adding-a-tool.md): no list to keep.
+TOOLS := $(sort $(patsubst tools/%/Cargo.toml,%,$(wildcard tools/*/Cargo.toml)))
 
 PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin

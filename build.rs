@@ -3,6 +3,10 @@
 //!
 //! Compiles `bpf/<crate name>.bpf.c` against the checked-in `vmlinux/<arch>/vmlinux.h` and writes
 //! the libbpf-cargo skeleton to `$OUT_DIR/<name>.skel.rs`, where the tool `include!`s it.
+//!
+//! Also sets `FERROSCOPE_TOOLS` for the tool's compile: every tool, the directories of
+//! `tools/` (comma-separated, sorted), which the manual page's SEE ALSO lists. A new tool adds
+//! a workspace member and so changes Cargo.lock, which makes this script run again.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -41,6 +45,19 @@ fn var(name: &str) -> Result<String, String> {
     env::var(name).map_err(|_| format!("cargo did not set {name}"))
 }
 
+/// The tools: every directory of `tools/` with a Cargo.toml, sorted by name.
+fn tools(root: &Path) -> Result<Vec<String>, String> {
+    let dir = root.join("tools");
+    let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 fn run() -> Result<(), String> {
     show_compiler_output();
     // Skeleton module names come from the file name; a '-' would make invalid Rust identifiers.
@@ -63,6 +80,10 @@ fn run() -> Result<(), String> {
         ));
     }
     let out = PathBuf::from(var("OUT_DIR")?).join(format!("{name}.skel.rs"));
+    println!(
+        "cargo:rustc-env=FERROSCOPE_TOOLS={}",
+        tools(&root)?.join(",")
+    );
 
     let mut builder = SkeletonBuilder::new();
     if let Some(clang) = env::var_os("CLANG") {
@@ -85,6 +106,10 @@ fn run() -> Result<(), String> {
         vmlinux.join("vmlinux.h").display()
     );
     println!("cargo:rerun-if-env-changed=CLANG");
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
     Ok(())
 }
 

@@ -26,18 +26,31 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TICK = os.sysconf("SC_CLK_TCK")
 
-# tool -> (workload mode, ops, ferroscope args, libbpf-tools args, what marks our events)
-TOOLS = {
-    "opensnoop": ("open", 300_000, [], [], "path"),
-    "execsnoop": ("exec", 1_500, [], [], "ferrobench-marker"),
-    "tcpconnect": ("connect", 10_000, [], [], "port"),
-    "biolatency": ("dread", 20_000, [], [], None),
-    "runqlat": ("pingpong", 100_000, [], [], None),
-}
+
+
+def bench_configs():
+    """tool -> (workload mode, ops, ferroscope args, libbpf-tools args, what marks our events),
+    from each tool's `[package.metadata.bench]` in tools/<tool>/Cargo.toml: every tool is a
+    directory of tools/, and a tool without that table is not benchmarked."""
+    configs = {}
+    for tool in sorted(os.listdir(os.path.join(ROOT, "tools"))):
+        path = os.path.join(ROOT, "tools", tool, "Cargo.toml")
+        if not os.path.isfile(path):
+            continue
+        with open(path, "rb") as f:
+            b = tomllib.load(f).get("package", {}).get("metadata", {}).get("bench")
+        if b:
+            configs[tool] = (b["workload"], b["ops"], b.get("args", []), b.get("ref_args", []),
+                             b.get("marker"))
+    return configs
+
+
+TOOLS = bench_configs()
 
 
 def sh(cmd, **kw):

@@ -8,6 +8,7 @@ use clap::error::ErrorKind;
 use clap::{ArgAction, Args, Parser, ValueEnum};
 
 use crate::error::Error;
+use crate::tool::ToolInfo;
 
 /// Which event buffer to use. `auto` picks the ring buffer where the kernel has one; the others
 /// force a path so the fallback can be tested on a kernel that has both.
@@ -162,10 +163,11 @@ fn parse_buffer_kib(s: &str) -> Result<u32, String> {
 static VERBOSE: AtomicU8 = AtomicU8::new(0);
 
 /// Parse the command line. Help and version go to stdout with status 0; anything else the
-/// parser rejects becomes one line on stderr and status 2. `manual` is the tool's hand-written
+/// parser rejects becomes one line on stderr and status 2. `info.manual` is the hand-written
 /// roff, for the hidden `--generate` (see [`crate::manual`]), which also exits here.
-pub fn parse<T: Parser>(tool: &str, manual: &str) -> Result<T, Error> {
-    if let Some(done) = crate::manual::intercept::<T>(tool, manual) {
+pub fn parse<T: Parser>(info: &ToolInfo) -> Result<T, Error> {
+    let tool = info.name;
+    if let Some(done) = crate::manual::intercept::<T>(info) {
         done?;
         std::process::exit(0);
     }

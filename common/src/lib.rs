@@ -15,6 +15,7 @@ pub mod output;
 pub mod probe;
 pub mod signal;
 pub mod time;
+pub mod tool;
 
 pub use error::{Error, Result};
 

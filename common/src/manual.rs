@@ -14,6 +14,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::error::Error;
+use crate::tool::ToolInfo;
 
 /// The flag, recognised only as the first argument so it can never collide with a tool's own
 /// options or positional arguments.
@@ -23,6 +24,8 @@ pub const FLAG: &str = "--generate";
 const OPTIONS_MARK: &str = ".\\\" @OPTIONS@\n";
 /// Marks where the sections every tool shares (ENVIRONMENT, EXIT STATUS) go.
 const COMMON_MARK: &str = ".\\\" @COMMON@\n";
+/// Marks where SEE ALSO names the other ferroscope tools.
+const TOOLS_MARK: &str = ".\\\" @TOOLS@\n";
 
 /// What the roff crate puts at the top of everything it writes: `\*(Aq` as a plain quote.
 const ROFF_PREAMBLE: &str = ".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n";
@@ -51,10 +54,8 @@ impl Kind {
 }
 
 /// Handle `--generate` if it is the first argument: Some(result) when it was, None otherwise.
-pub(crate) fn intercept<T: CommandFactory>(
-    tool: &str,
-    sections: &str,
-) -> Option<Result<(), Error>> {
+pub(crate) fn intercept<T: CommandFactory>(info: &ToolInfo) -> Option<Result<(), Error>> {
+    let tool = info.name;
     let mut args = std::env::args().skip(1);
     if args.next().as_deref() != Some(FLAG) {
         return None;
@@ -80,7 +81,7 @@ pub(crate) fn intercept<T: CommandFactory>(
         return Some(Err(usage(format!("unexpected argument '{extra}'"))));
     }
     let text = match kind {
-        Kind::Man => man_page(T::command(), sections),
+        Kind::Man => man_page(T::command(), &with_siblings(info)),
         Kind::Shell(shell) => completions(T::command(), shell, &name),
         Kind::Options => Ok(options(T::command()).into_bytes()),
     };
@@ -90,6 +91,13 @@ pub(crate) fn intercept<T: CommandFactory>(
             .write_all(&t)
             .map_err(|e| Error::fatal(format!("writing to stdout: {e}")))
     }))
+}
+
+/// The tool's sections with SEE ALSO's `@TOOLS@` mark replaced by the other tools, one
+/// `.BR tool (8),` line each.
+fn with_siblings(info: &ToolInfo) -> String {
+    let lines: String = info.siblings().map(|t| format!(".BR {t} (8),\n")).collect();
+    info.manual.replacen(TOOLS_MARK, &lines, 1)
 }
 
 /// The manual page: clap's NAME, SYNOPSIS and OPTIONS around the tool's hand-written roff, in
@@ -289,6 +297,19 @@ mod tests {
             "{bash}"
         );
         assert!(bash.contains("--timestamp") && !bash.contains("--secret"));
+    }
+
+    #[test]
+    fn see_also_names_the_other_tools() {
+        let info = ToolInfo {
+            name: "demo",
+            manual: ".SH SEE ALSO\n.\\\" @TOOLS@\n.BR open (2)\n",
+            family: "alpha,demo,zeta",
+        };
+        assert_eq!(
+            with_siblings(&info),
+            ".SH SEE ALSO\n.BR alpha (8),\n.BR zeta (8),\n.BR open (2)\n"
+        );
     }
 
     #[test]

@@ -10,15 +10,20 @@ use std::sync::OnceLock;
 use testkit::docs::repo_root;
 use testkit::{TempDir, Tool, bpf_ready, me, run, settle, unique};
 
-const TOOLS: [&str; 5] = [
-    "opensnoop",
-    "execsnoop",
-    "tcpconnect",
-    "biolatency",
-    "runqlat",
-];
+/// Every tool: the directories of `tools/`, as the Makefile finds them.
+fn tools() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(repo_root().join("tools"))
+        .expect("read tools/")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 5, "tools/ lists {names:?}");
+    names
+}
 
-/// `make static` once per test process; the directory holding the five binaries.
+/// `make static` once per test process; the directory holding every tool's binary.
 fn static_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -32,8 +37,8 @@ fn static_dir() -> &'static Path {
             .find_map(|l| l.strip_prefix("static binaries: "))
             .unwrap_or_else(|| panic!("make static did not say where:\n{}", out.stdout));
         let dir = root.join(line.split("/{").next().expect("a directory"));
-        for t in TOOLS {
-            assert!(dir.join(t).is_file(), "{} missing", dir.join(t).display());
+        for t in tools() {
+            assert!(dir.join(&t).is_file(), "{} missing", dir.join(&t).display());
         }
         dir
     })
@@ -42,8 +47,8 @@ fn static_dir() -> &'static Path {
 #[test]
 fn static_binaries_have_no_dynamic_dependencies() {
     let dir = static_dir();
-    for t in TOOLS {
-        let bin = dir.join(t);
+    for t in tools() {
+        let bin = dir.join(&t);
         let ldd = Command::new("ldd").arg(&bin).output().expect("run ldd");
         let said = String::from_utf8_lossy(&ldd.stdout).into_owned()
             + &String::from_utf8_lossy(&ldd.stderr);
@@ -101,7 +106,7 @@ fn static_binaries_trace_in_an_empty_root() {
     assert!(fin.status.success(), "{}", fin.stderr);
     assert!(line.contains(" -1 ") && line.ends_with(&path.display().to_string()));
 
-    for t in ["execsnoop", "tcpconnect", "biolatency", "runqlat"] {
+    for t in tools().iter().filter(|t| *t != "opensnoop") {
         let tool = spawn_in_empty_root(root.path(), t, &["-v"]).ready();
         settle();
         let fin = tool.interrupt();
@@ -150,7 +155,7 @@ fn make_install_and_uninstall_honour_destdir_prefix_and_app_prefix() {
         let ap = format!("APP_PREFIX={app_prefix}");
         make("install", dest.path(), &[&ap]);
         let mut expected = Vec::new();
-        for t in TOOLS {
+        for t in tools() {
             let n = format!("{app_prefix}{t}");
             expected.extend([
                 format!("usr/sbin/{n}"),

@@ -25,9 +25,8 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 use crate::blk::{Disk, ReqNames};
 use crate::bpf::{BiolatencySkelBuilder, types};
 
-const TOOL: &str = "biolatency";
-/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
-const MANUAL: &str = include_str!("../../../man/sections/biolatency.roff");
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
 
 // SAFETY: plain integers with explicit padding.
 unsafe impl plain::Plain for types::biolat_hist {}
@@ -113,7 +112,7 @@ fn find_disk(disks: &[Disk], name: &str) -> Result<Disk> {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL, MANUAL)?;
+    let args: Args = cli::parse(&INFO)?;
     let disks = blk::partitions();
     let target = args
         .disk

@@ -23,9 +23,8 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use crate::bpf::{ExecsnoopSkelBuilder, types};
 use crate::format::Columns;
 
-const TOOL: &str = "execsnoop";
-/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
-const MANUAL: &str = include_str!("../../../man/sections/execsnoop.roff");
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::execsnoop_event {}
@@ -122,7 +121,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL, MANUAL)?;
+    let args: Args = cli::parse(&INFO)?;
     if args.line.as_deref() == Some("") {
         return Err(Error::usage("-l needs a non-empty value"));
     }

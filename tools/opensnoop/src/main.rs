@@ -28,9 +28,8 @@ use crate::args::Args;
 use crate::bpf::{OpensnoopSkelBuilder, types};
 use crate::format::Columns;
 
-const TOOL: &str = "opensnoop";
-/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
-const MANUAL: &str = include_str!("../../../man/sections/opensnoop.roff");
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
 
 // SAFETY: the generated event type is plain integers and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::opensnoop_event {}
@@ -76,7 +75,7 @@ fn plan(args: Args) -> Result<Plan> {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL, MANUAL)?;
+    let args: Args = cli::parse(&INFO)?;
     let plan = plan(args)?;
     let args = &plan.args;
     common::prepare(args.common.verbose)?;

@@ -20,9 +20,8 @@ use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
 
 use crate::bpf::{RunqlatSkelBuilder, types};
 
-const TOOL: &str = "runqlat";
-/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
-const MANUAL: &str = include_str!("../../../man/sections/runqlat.roff");
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
 
 // SAFETY: plain integers and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::runqlat_hist {}
@@ -159,7 +158,7 @@ fn load<'obj>(
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL, MANUAL)?;
+    let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
     common::prepare(args.common.verbose)?;
     signal::install()?;

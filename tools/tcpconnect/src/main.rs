@@ -26,9 +26,8 @@ use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use crate::bpf::{TcpconnectSkelBuilder, types};
 use crate::format::{ATTEMPT, Columns, CountKey, OUTCOME};
 
-const TOOL: &str = "tcpconnect";
-/// The hand-written parts of the manual page; clap supplies NAME, SYNOPSIS and OPTIONS.
-const MANUAL: &str = include_str!("../../../man/sections/tcpconnect.roff");
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
 const MAX_PORTS: usize = 64;
 
 // SAFETY: plain integers and byte arrays.
@@ -256,7 +255,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<()> {
-    let args: Args = cli::parse(TOOL, MANUAL)?;
+    let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
     common::prepare(args.common.verbose)?;
     if !probe::tracepoint_exists("sock", "inet_sock_set_state")? {
