@@ -109,3 +109,32 @@ fn level_of(path: &Path) -> Result<u32> {
     let depth = canon.components().count() - root.components().count();
     u32::try_from(depth).map_err(|_| Error::usage("cgroup path too deep"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_that_are_not_cgroup2_are_usage_errors() {
+        let e = open(Path::new("/nonexistent-ferroscope")).expect_err("missing");
+        assert_eq!(e.code(), crate::error::EXIT_USAGE);
+        assert!(
+            e.message().starts_with("cgroup /nonexistent-ferroscope: "),
+            "{e}"
+        );
+        let e = open(Path::new("/proc")).expect_err("procfs");
+        assert_eq!(e.code(), crate::error::EXIT_USAGE);
+        assert!(e.message().contains("not a cgroup v2 directory"), "{e}");
+    }
+
+    #[test]
+    fn the_cgroup2_root_is_level_zero() {
+        let Some(root) = mount_point() else {
+            eprintln!("skipped: no cgroup2 mount");
+            return;
+        };
+        let cg = open(&root).expect("the cgroup2 root opens");
+        assert_eq!(cg.level, 0);
+        assert_ne!(cg.id, 0);
+    }
+}

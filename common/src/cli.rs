@@ -1,7 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-//! Options every tool shares, argument parsing with one-line errors, and diagnostics.
-
-use std::sync::atomic::{AtomicU8, Ordering};
+//! Options every tool shares, and argument parsing with one-line errors.
 
 use clap::builder::{RangedI64ValueParser, RangedU64ValueParser};
 use clap::error::ErrorKind;
@@ -86,8 +84,8 @@ impl HistArgs {
         if self.milliseconds { "msecs" } else { "usecs" }
     }
 
-    pub fn schedule(&self, json: bool) -> crate::hist::Schedule {
-        crate::hist::Schedule {
+    pub fn schedule(&self, json: bool) -> crate::interval::Schedule {
+        crate::interval::Schedule {
             interval: self.interval,
             count: self.count,
             timestamp: self.timestamp,
@@ -160,8 +158,6 @@ fn parse_buffer_kib(s: &str) -> Result<u32, String> {
     Ok(v)
 }
 
-static VERBOSE: AtomicU8 = AtomicU8::new(0);
-
 /// Parse the command line. Help and version go to stdout with status 0; anything else the
 /// parser rejects becomes one line on stderr and status 2. `info.manual` is the hand-written
 /// roff, for the hidden `--generate` (see [`crate::manual`]), which also exits here.
@@ -188,40 +184,6 @@ fn one_line_clap_error(e: &clap::Error, tool: &str) -> String {
     let first = rendered.lines().next().unwrap_or("invalid arguments");
     let msg = first.strip_prefix("error: ").unwrap_or(first);
     format!("{msg} (see '{tool} --help')")
-}
-
-/// Route libbpf's messages to stderr at the verbosity the user asked for.
-pub fn init_logging(verbose: u8) {
-    VERBOSE.store(verbose, Ordering::Relaxed);
-    let level = match verbose {
-        0 => None,
-        1 => Some(libbpf_rs::PrintLevel::Warn),
-        _ => Some(libbpf_rs::PrintLevel::Debug),
-    };
-    libbpf_rs::set_print(level.map(|l| (l, print_libbpf as libbpf_rs::PrintCallback)));
-}
-
-fn print_libbpf(_level: libbpf_rs::PrintLevel, msg: String) {
-    eprint!("{msg}");
-}
-
-/// Print a diagnostic line on stderr when running with -v.
-pub fn verbose(msg: impl std::fmt::Display) {
-    if VERBOSE.load(Ordering::Relaxed) > 0 {
-        eprintln!("{msg}");
-    }
-}
-
-/// Silence libbpf while probing something that is expected to fail on some kernels (except
-/// at -vv, which asked for all of libbpf's log).
-pub fn quietly<R>(f: impl FnOnce() -> R) -> R {
-    if VERBOSE.load(Ordering::Relaxed) >= 2 {
-        return f();
-    }
-    let prev = libbpf_rs::set_print(None);
-    let r = f();
-    libbpf_rs::set_print(prev);
-    r
 }
 
 #[cfg(test)]
@@ -294,5 +256,55 @@ mod tests {
             let e = parse(bad).unwrap_err();
             assert_eq!(e.lines().count(), 1, "{bad:?}: {e}");
         }
+    }
+
+    #[derive(Parser, Debug)]
+    #[command(name = "demo")]
+    struct Demo {
+        #[command(flatten)]
+        hist: HistArgs,
+        #[command(flatten)]
+        buffer: BufferArgs,
+    }
+
+    #[test]
+    fn buffer_size_is_a_power_of_two_in_range() {
+        assert_eq!(parse_buffer_kib("4"), Ok(4));
+        assert_eq!(parse_buffer_kib("1048576"), Ok(1 << 20));
+        for bad in ["2", "1000", "2097152", "-4", "x"] {
+            assert!(parse_buffer_kib(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let e = Demo::try_parse_from(["demo", "--bogus"]).expect_err("unknown flag");
+        assert_eq!(
+            one_line_clap_error(&e, "demo"),
+            "unexpected argument '--bogus' found (see 'demo --help')"
+        );
+        let e = Demo::try_parse_from(["demo", "0"]).expect_err("interval 0");
+        let line = one_line_clap_error(&e, "demo");
+        assert!(
+            !line.contains('\n') && line.ends_with("(see 'demo --help')"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn histogram_options() {
+        let d = Demo::try_parse_from(["demo", "-mT", "2", "3"]).expect("parses");
+        assert_eq!(d.hist.unit(), "msecs");
+        let s = d.hist.schedule(true);
+        assert_eq!(
+            (s.interval, s.count, s.timestamp, s.json),
+            (Some(2), Some(3), true, true)
+        );
+        let d = Demo::try_parse_from(["demo"]).expect("parses");
+        assert_eq!(d.hist.unit(), "usecs");
+        assert_eq!(
+            (d.buffer.buffer, d.buffer.buffer_kib),
+            (BufferChoice::Auto, 1024)
+        );
     }
 }

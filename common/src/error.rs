@@ -84,3 +84,25 @@ pub fn report(tool: &str, result: Result<()>) -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_context() {
+        let e = Error::usage("bad -p").context("parsing");
+        assert_eq!((e.code(), e.message()), (EXIT_USAGE, "parsing: bad -p"));
+        let e = Error::fatal("no BTF");
+        assert_eq!((e.code(), e.to_string().as_str()), (EXIT_FAILURE, "no BTF"));
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        assert_eq!(Error::from(io).code(), EXIT_FAILURE);
+    }
+
+    #[test]
+    fn report_turns_errors_into_exit_statuses() {
+        assert_eq!(report("t", Ok(())), ExitCode::SUCCESS);
+        assert_eq!(report("t", Err(Error::usage("x"))), ExitCode::from(2));
+        assert_eq!(report("t", Err(Error::fatal("a\nb"))), ExitCode::from(1));
+    }
+}

@@ -55,3 +55,18 @@ pub fn read_percpu<T: Plain + Default>(map: &dyn MapCore, clear: bool) -> Result
         .map(|b| copy_prefix::<T>(b, std::mem::size_of::<T>()).unwrap_or_default())
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn u32_keys_in_native_order() {
+        assert_eq!(key_u32(&42u32.to_ne_bytes()), 42);
+        assert_eq!(
+            key_u32(&[1, 0, 0, 0, 9, 9]),
+            u32::from_ne_bytes([1, 0, 0, 0])
+        );
+        assert_eq!(key_u32(&[1, 2]), 0, "a short key is not read past its end");
+    }
+}

@@ -5,7 +5,11 @@
 //! Strings from the kernel (paths, comm, argv) are bytes chosen by whoever made the event, so
 //! nothing in them may reach a terminal raw: control bytes and invalid UTF-8 are escaped.
 
+use std::cell::RefCell;
 use std::io::{self, BufWriter, Stdout, Write};
+
+use crate::buffer::Flow;
+use crate::error::{Error, Result};
 
 /// Append `bytes` to `out` for a text column: printable UTF-8 as is; backslash as `\\`;
 /// `\n`, `\t`, `\r`, `\e` by name; other control characters and invalid bytes as `\xNN`
@@ -191,6 +195,66 @@ impl Output {
 /// A closed pipe (`| head`) is a normal way for the reader to say it has seen enough.
 pub fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
+}
+
+/// Output shared between the event handler and the loop that flushes it. A write error is
+/// remembered and stops the stream; a closed pipe then ends the tool quietly.
+pub struct Printer {
+    out: RefCell<Output>,
+    error: RefCell<Option<io::Error>>,
+}
+
+impl Default for Printer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Printer {
+    pub fn new() -> Self {
+        Self {
+            out: RefCell::new(Output::new()),
+            error: RefCell::new(None),
+        }
+    }
+
+    /// Write `bytes`; on failure remember why and ask the stream to stop.
+    pub fn emit(&self, bytes: &[u8]) -> Flow {
+        if self.error.borrow().is_some() {
+            return Flow::Stop;
+        }
+        match self.out.borrow_mut().write(bytes) {
+            Ok(()) => Flow::Continue,
+            Err(e) => {
+                *self.error.borrow_mut() = Some(e);
+                Flow::Stop
+            }
+        }
+    }
+
+    /// Write and flush at once (headers, final histograms).
+    pub fn emit_now(&self, bytes: &[u8]) -> io::Result<()> {
+        let mut out = self.out.borrow_mut();
+        out.write(bytes)?;
+        out.flush()
+    }
+
+    /// Write and flush at once; `Ok(false)` when the reader has closed the pipe, which ends a
+    /// tool quietly.
+    pub fn emit_or_closed(&self, bytes: &[u8]) -> Result<bool> {
+        match self.emit_now(bytes) {
+            Ok(()) => Ok(true),
+            Err(e) if is_broken_pipe(&e) => Ok(false),
+            Err(e) => Err(Error::fatal(format!("writing output: {e}"))),
+        }
+    }
+
+    pub fn flush(&self) -> io::Result<()> {
+        if let Some(e) = self.error.borrow_mut().take() {
+            return Err(e);
+        }
+        self.out.borrow_mut().flush()
+    }
 }
 
 #[cfg(test)]

@@ -120,7 +120,7 @@ fn run() -> Result<()> {
         .map(|n| find_disk(&disks, n))
         .transpose()?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    common::prepare(args.common.verbose)?;
+    common::lifecycle::prepare(args.common.verbose)?;
     signal::install()?;
 
     let (names, single) = probe::with_vmlinux_btf(|btf| {
@@ -132,7 +132,7 @@ fn run() -> Result<()> {
     })?;
     // The in-flight table needs BPF atomics and raw tracepoints; without atomics, tp_btf.
     let atomics = probe::bpf_atomics();
-    let tp_btf = !atomics && cli::quietly(|| probe::tp_btf("block_rq_issue"));
+    let tp_btf = !atomics && common::log::quietly(|| probe::tp_btf("block_rq_issue"));
     let kind = match (atomics, tp_btf) {
         (true, _) => "slot",
         (_, true) => "btf",
@@ -144,7 +144,7 @@ fn run() -> Result<()> {
         .open(&mut storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
     {
-        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
         ro.targ_per_disk = args.disks;
         ro.targ_per_flag = args.flags;
@@ -169,7 +169,7 @@ fn run() -> Result<()> {
     if args.queued {
         wanted.push(format!("{kind}_insert"));
     }
-    common::load_only(open.open_object_mut(), &wanted)?;
+    common::lifecycle::load_only(open.open_object_mut(), &wanted)?;
     // One histogram is kept per CPU; split ones in a shared hash. The other is not created.
     let per_cpu = !args.disks && !args.flags;
     let m = &mut open.maps;
@@ -189,7 +189,7 @@ fn run() -> Result<()> {
     }
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the block tracepoints"))?;
-    cli::verbose(format_args!(
+    common::log::verbose(format_args!(
         "{TOOL}: attached to block_rq_{{{}issue,complete}} as {} ({} argument layout); issue times in {}",
         if args.queued { "insert," } else { "" },
         if tp_btf { "tp_btf" } else { "raw tracepoints" },
@@ -205,7 +205,7 @@ fn run() -> Result<()> {
     let unit = args.hist.unit();
     let schedule = args.hist.schedule(args.common.json);
     let mut full = hist::FullMapWarning::default();
-    hist::run_intervals(
+    common::interval::run_intervals(
         "Tracing block device I/O... Hit Ctrl-C to end.",
         &schedule,
         |now, text| {

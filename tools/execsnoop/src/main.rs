@@ -12,10 +12,12 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use clap::Parser;
+use common::buffer::{self, EventStream, Flow};
 use common::cli::{self, BufferArgs, CommonArgs};
 use common::decode::{c_bytes, copy_prefix};
 use common::error::{Error, Result};
-use common::events::{self, EventStream, Flow, Printer};
+use common::event_loop;
+use common::output::Printer;
 use common::time::{WallClock, hms, monotonic_ns, rfc3339};
 use common::{probe, signal};
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
@@ -131,7 +133,7 @@ fn run() -> Result<()> {
         None => None,
     };
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    common::prepare(args.common.verbose)?;
+    common::lifecycle::prepare(args.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exec")? {
         return Err(Error::fatal(
             "the sched:sched_process_exec tracepoint is missing (needs CONFIG_TRACEPOINTS)",
@@ -152,16 +154,16 @@ fn run() -> Result<()> {
     let mut open = ExecsnoopSkelBuilder::default()
         .open(&mut storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
-    let kind = events::configure(
+    let kind = buffer::configure(
         args.buffer.buffer,
         args.buffer.buffer_kib,
         &mut open.maps.events_rb,
         &mut open.maps.events_pb,
     )?;
     {
-        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
+        ro.use_perf_buffer = kind == buffer::BufferKind::PerfBuf;
         if let Some(uid) = args.uid {
             ro.filter_uid = true;
             ro.targ_uid = uid;
@@ -255,7 +257,7 @@ fn run() -> Result<()> {
             }
         }
     }
-    cli::verbose(format_args!(
+    common::log::verbose(format_args!(
         "{TOOL}: attached to sched:sched_process_exec{}; events through the {}",
         if failure_hooks.is_empty() {
             String::new()
@@ -270,7 +272,7 @@ fn run() -> Result<()> {
     if !json && !printer.emit_or_closed(cols.header().as_bytes())? {
         return Ok(());
     }
-    events::run(TOOL, &stream, &printer, None)?;
+    event_loop::run(TOOL, &stream, &printer, None)?;
     drop(links);
     Ok(())
 }

@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 
 use blazesym::symbolize::source::{Process, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
+use common::buffer::{self, EventStream, Flow};
 use common::cli;
 use common::decode::copy_prefix;
 use common::error::{Error, Result};
-use common::events::{self, EventStream, Flow, Printer};
+use common::event_loop;
+use common::output::Printer;
 use common::time::{WallClock, hms, rfc3339};
 use common::{probe, signal};
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
@@ -78,7 +80,7 @@ fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let plan = plan(args)?;
     let args = &plan.args;
-    common::prepare(args.common.verbose)?;
+    common::lifecycle::prepare(args.common.verbose)?;
 
     let hooks = probe::traceable_syscalls(&SYSCALLS)?;
     if hooks.is_empty() {
@@ -92,16 +94,16 @@ fn run() -> Result<()> {
     let mut open = OpensnoopSkelBuilder::default()
         .open(&mut storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
-    let kind = events::configure(
+    let kind = buffer::configure(
         args.buffer.buffer,
         args.buffer.buffer_kib,
         &mut open.maps.events_rb,
         &mut open.maps.events_pb,
     )?;
     {
-        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
+        ro.use_perf_buffer = kind == buffer::BufferKind::PerfBuf;
         ro.targ_tgid = args.pid.unwrap_or(0);
         ro.targ_tid = args.tid.unwrap_or(0);
         if let Some(uid) = args.uid {
@@ -128,7 +130,7 @@ fn run() -> Result<()> {
         .iter()
         .flat_map(|sc| [format!("enter_{sc}"), format!("exit_{sc}{full}")])
         .collect();
-    common::load_only(open.open_object_mut(), &wanted)?;
+    common::lifecycle::load_only(open.open_object_mut(), &wanted)?;
     let skel = open.load().map_err(load_error)?;
     if let Some(cg) = &plan.cgroup {
         cg.install(&skel.maps.cgroup_map)?;
@@ -173,13 +175,13 @@ fn run() -> Result<()> {
     )?;
     // Attach only once the stream exists: a perf buffer drops, uncounted, what is emitted
     // before its per-CPU buffers are in place.
-    let links = common::attach_only(skel.object(), &wanted).map_err(|e| {
+    let links = common::lifecycle::attach_only(skel.object(), &wanted).map_err(|e| {
         e.context(format!(
             "attaching to the {} syscall tracepoints",
             hooks.join(", ")
         ))
     })?;
-    cli::verbose(format_args!(
+    common::log::verbose(format_args!(
         "{TOOL}: attached to syscalls:sys_{{enter,exit}}_{{{}}} tracepoints; events through the {}",
         hooks.join(","),
         kind.name()
@@ -193,7 +195,7 @@ fn run() -> Result<()> {
     let deadline = args
         .duration
         .and_then(|s| Instant::now().checked_add(Duration::from_secs(s)));
-    events::run(TOOL, &stream, &printer, deadline)?;
+    event_loop::run(TOOL, &stream, &printer, deadline)?;
     drop(links);
     Ok(())
 }

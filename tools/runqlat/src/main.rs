@@ -120,7 +120,7 @@ fn load<'obj>(
         .open(storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
     {
-        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
         ro.key_by = key_by(args);
         ro.targ_ms = args.hist.milliseconds;
@@ -139,7 +139,7 @@ fn load<'obj>(
         format!("{kind}_sched_wakeup_new{cg}"),
         format!("{kind}_sched_switch{cg}{ns}"),
     ];
-    common::load_only(open.open_object_mut(), &wanted)?;
+    common::lifecycle::load_only(open.open_object_mut(), &wanted)?;
     let per_cpu = per_cpu_hists(args);
     let m = &mut open.maps;
     for (map, used) in [
@@ -160,7 +160,7 @@ fn load<'obj>(
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    common::prepare(args.common.verbose)?;
+    common::lifecycle::prepare(args.common.verbose)?;
     signal::install()?;
 
     // Try tp_btf first and fall back to raw tracepoints if the load fails: probing first
@@ -168,14 +168,14 @@ fn run() -> Result<()> {
     let mut first = MaybeUninit::uninit();
     let mut second = MaybeUninit::uninit();
     let attempt = (!probe::disabled("tp_btf"))
-        .then(|| cli::quietly(|| load(&mut first, &args, cgroup.as_ref(), true)));
+        .then(|| common::log::quietly(|| load(&mut first, &args, cgroup.as_ref(), true)));
     let ((mut skel, task_storage), tp_btf) = match attempt {
         Some(Ok(loaded)) => (loaded, true),
         _ => (load(&mut second, &args, cgroup.as_ref(), false)?, false),
     };
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the sched tracepoints"))?;
-    cli::verbose(format_args!(
+    common::log::verbose(format_args!(
         "{TOOL}: attached to sched_wakeup, sched_wakeup_new, sched_switch as {}; wakeup times in {}",
         if tp_btf { "tp_btf" } else { "raw tracepoints" },
         if task_storage {
@@ -188,7 +188,7 @@ fn run() -> Result<()> {
     let unit = args.hist.unit();
     let schedule = args.hist.schedule(args.common.json);
     let mut full = hist::FullMapWarning::default();
-    hist::run_intervals(
+    common::interval::run_intervals(
         "Tracing run queue latency... Hit Ctrl-C to end.",
         &schedule,
         |now, text| {

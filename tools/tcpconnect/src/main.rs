@@ -15,10 +15,12 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use clap::Parser;
+use common::buffer::{self, EventStream, Flow};
 use common::cli::{self, BufferArgs, CommonArgs};
 use common::decode::copy_prefix;
 use common::error::{Error, Result};
-use common::events::{self, EventStream, Flow, Printer};
+use common::event_loop;
+use common::output::Printer;
 use common::time::{WallClock, rfc3339};
 use common::{probe, signal};
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
@@ -143,7 +145,9 @@ enum Hooks {
 
 impl Hooks {
     fn choose() -> Result<Self> {
-        if cli::quietly(|| probe::fentry("tcp_v4_connect") && probe::fentry("tcp_v6_connect")) {
+        if common::log::quietly(|| {
+            probe::fentry("tcp_v4_connect") && probe::fentry("tcp_v6_connect")
+        }) {
             return Ok(Self::Fentry);
         }
         if probe::kprobes() {
@@ -172,7 +176,7 @@ impl Hooks {
     }
 }
 
-type Loaded<'obj> = (bpf::TcpconnectSkel<'obj>, Hooks, events::BufferKind);
+type Loaded<'obj> = (bpf::TcpconnectSkel<'obj>, Hooks, buffer::BufferKind);
 
 fn open_and_load<'obj>(
     args: &Args,
@@ -182,16 +186,16 @@ fn open_and_load<'obj>(
     let mut open = TcpconnectSkelBuilder::default()
         .open(storage)
         .map_err(|e| Error::from(e).context("opening the BPF object"))?;
-    let kind = events::configure(
+    let kind = buffer::configure(
         args.buffer.buffer,
         args.buffer.buffer_kib,
         &mut open.maps.events_rb,
         &mut open.maps.events_pb,
     )?;
     {
-        let ro = common::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == events::BufferKind::PerfBuf;
+        ro.use_perf_buffer = kind == buffer::BufferKind::PerfBuf;
         ro.register_at_syn_sent = hooks == Hooks::Tracepoints;
         ro.emit_phases = wanted_phase(args);
         ro.targ_tgid = args.pid.unwrap_or(0);
@@ -257,7 +261,7 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    common::prepare(args.common.verbose)?;
+    common::lifecycle::prepare(args.common.verbose)?;
     if !probe::tracepoint_exists("sock", "inet_sock_set_state")? {
         return Err(Error::fatal(
             "tracepoint sock:inet_sock_set_state is missing on this kernel (needs Linux 4.16+)",
@@ -271,7 +275,7 @@ fn run() -> Result<()> {
     let (skel, hooks, kind) = match open_and_load(&args, first, &mut storage) {
         Ok(loaded) => loaded,
         Err(e) if first != Hooks::Tracepoints => {
-            cli::verbose(format_args!(
+            common::log::verbose(format_args!(
                 "{TOOL}: the {} path failed to load ({e}); using tracepoints",
                 first.name()
             ));
@@ -362,7 +366,7 @@ fn run() -> Result<()> {
                 .map_err(|e| Error::from(e).context(format!("attaching to {what}")))?,
         );
     }
-    cli::verbose(format_args!(
+    common::log::verbose(format_args!(
         "{TOOL}: attached via {} ({}); events through the {}",
         hooks.name(),
         progs.iter().map(|(w, _)| *w).collect::<Vec<_>>().join(", "),
@@ -372,9 +376,9 @@ fn run() -> Result<()> {
     if !args.count && !json && !printer.emit_or_closed(cols.header().as_bytes())? {
         return Ok(());
     }
-    let ended = events::run(TOOL, &stream, &printer, None)?;
+    let ended = event_loop::run(TOOL, &stream, &printer, None)?;
     drop(links);
-    if args.count && ended == events::Ended::Normally {
+    if args.count && ended == event_loop::Ended::Normally {
         let table = format::count_table(&counts.borrow(), args.source_port);
         let _ = printer.emit_now(table.as_bytes());
     }

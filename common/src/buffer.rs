@@ -3,26 +3,20 @@
 //! behind one API, with lost events counted in both modes and reported, never silently dropped.
 //!
 //! The BPF side is `bpf/events.bpf.h`: it declares both maps (`events_rb`, `events_pb`) and a
-//! per-CPU counter of failed ring buffer writes (`events_lost`).
+//! per-CPU counter of failed ring buffer writes (`events_lost`). The loop that drains it is
+//! [`crate::event_loop`].
 
-use std::cell::{Cell, RefCell};
-use std::io::{self, Write};
+use std::cell::Cell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use libbpf_rs::{
     MapCore, OpenMapMut, PerfBuffer, PerfBufferBuilder, RingBuffer, RingBufferBuilder,
 };
 
-use crate::cli::{self, BufferChoice};
+use crate::cli::BufferChoice;
 use crate::error::{Error, Result};
-use crate::output::{Output, is_broken_pipe};
-use crate::{probe, signal};
-
-/// How often the lost counters are read while running.
-const LOST_REPORT_INTERVAL: Duration = Duration::from_secs(1);
-/// libbpf-tools polls every 100 ms; so do we, which also bounds the reaction to a signal.
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+use crate::probe;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BufferKind {
@@ -124,8 +118,7 @@ impl<'a> EventStream<'a> {
                 Reader::Ring(b.build()?)
             }
             BufferKind::PerfBuf => {
-                let page = page_size();
-                let pages = (kib as usize * 1024 / page).max(1).next_power_of_two();
+                let pages = perf_pages(kib, page_size());
                 let sh = Rc::clone(&shared);
                 let sh_lost = Rc::clone(&shared);
                 let pb = PerfBufferBuilder::new(pb)
@@ -195,137 +188,34 @@ impl<'a> EventStream<'a> {
     }
 }
 
+/// Pages per CPU of a perf buffer of `kib` KiB: a power of two, as the kernel requires, and at
+/// least one.
+fn perf_pages(kib: u32, page: usize) -> usize {
+    (kib as usize * 1024 / page).max(1).next_power_of_two()
+}
+
 fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     usize::try_from(n).ok().filter(|&n| n > 0).unwrap_or(4096)
 }
 
-/// Output shared between the event handler and the loop that flushes it. A write error is
-/// remembered and stops the stream; a closed pipe then ends the tool quietly.
-pub struct Printer {
-    out: RefCell<Output>,
-    error: RefCell<Option<io::Error>>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Default for Printer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Printer {
-    pub fn new() -> Self {
-        Self {
-            out: RefCell::new(Output::new()),
-            error: RefCell::new(None),
-        }
+    #[test]
+    fn perf_buffer_pages_are_a_power_of_two() {
+        assert_eq!(perf_pages(1024, 4096), 256);
+        assert_eq!(perf_pages(4, 4096), 1);
+        assert_eq!(perf_pages(4, 65536), 1, "never zero pages");
+        assert_eq!(perf_pages(12, 4096), 4, "rounded up");
     }
 
-    /// Write `bytes`; on failure remember why and ask the stream to stop.
-    pub fn emit(&self, bytes: &[u8]) -> Flow {
-        if self.error.borrow().is_some() {
-            return Flow::Stop;
-        }
-        match self.out.borrow_mut().write(bytes) {
-            Ok(()) => Flow::Continue,
-            Err(e) => {
-                *self.error.borrow_mut() = Some(e);
-                Flow::Stop
-            }
-        }
+    #[test]
+    fn kinds_are_named_for_messages() {
+        assert_eq!(BufferKind::RingBuf.name(), "ring buffer");
+        assert_eq!(BufferKind::PerfBuf.name(), "perf buffer");
+        assert!(page_size().is_power_of_two());
     }
-
-    /// Write and flush at once (headers, final histograms).
-    pub fn emit_now(&self, bytes: &[u8]) -> io::Result<()> {
-        let mut out = self.out.borrow_mut();
-        out.write(bytes)?;
-        out.flush()
-    }
-
-    /// Write and flush at once; `Ok(false)` when the reader has closed the pipe, which ends a
-    /// tool quietly.
-    pub fn emit_or_closed(&self, bytes: &[u8]) -> Result<bool> {
-        match self.emit_now(bytes) {
-            Ok(()) => Ok(true),
-            Err(e) if is_broken_pipe(&e) => Ok(false),
-            Err(e) => Err(Error::fatal(format!("writing output: {e}"))),
-        }
-    }
-
-    pub fn flush(&self) -> io::Result<()> {
-        if let Some(e) = self.error.borrow_mut().take() {
-            return Err(e);
-        }
-        self.out.borrow_mut().flush()
-    }
-}
-
-/// Why the event loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Ended {
-    /// Signal, `--duration`, or a handler's own decision.
-    Normally,
-    /// The reader closed the pipe.
-    BrokenPipe,
-}
-
-/// Poll until a signal, the deadline, a handler's stop or a closed pipe; flush after every
-/// batch and report lost events as they happen and in a final summary.
-pub fn run(
-    tool: &str,
-    stream: &EventStream<'_>,
-    printer: &Printer,
-    deadline: Option<Instant>,
-) -> Result<Ended> {
-    let mut reported = 0u64;
-    let mut last_check = Instant::now();
-    let mut finishing = false;
-    loop {
-        let now = Instant::now();
-        if signal::stop_requested() || stream.stopped() || deadline.is_some_and(|d| now >= d) {
-            if finishing {
-                break;
-            }
-            // One more non-blocking pass delivers what is already in the buffer.
-            finishing = true;
-        }
-        let timeout = if finishing {
-            Duration::ZERO
-        } else {
-            deadline.map_or(POLL_INTERVAL, |d| {
-                d.saturating_duration_since(now).min(POLL_INTERVAL)
-            })
-        };
-        stream.poll(timeout)?;
-        if let Err(e) = printer.flush() {
-            if is_broken_pipe(&e) {
-                return Ok(Ended::BrokenPipe);
-            }
-            return Err(Error::fatal(format!("writing output: {e}")));
-        }
-        if last_check.elapsed() >= LOST_REPORT_INTERVAL {
-            last_check = Instant::now();
-            reported = report_lost(tool, stream, reported);
-        }
-    }
-    let total = report_lost(tool, stream, reported);
-    if total > 0 {
-        let _ = writeln!(io::stderr(), "{tool}: {total} events lost in total");
-    }
-    cli::verbose(format_args!("{tool}: {total} events lost"));
-    Ok(Ended::Normally)
-}
-
-fn report_lost(tool: &str, stream: &EventStream<'_>, reported: u64) -> u64 {
-    let total = stream.lost();
-    if total > reported {
-        let _ = writeln!(
-            io::stderr(),
-            "{tool}: lost {} events: the {} was full (try --buffer-size or a filter)",
-            total - reported,
-            stream.kind().name()
-        );
-    }
-    total.max(reported)
 }
