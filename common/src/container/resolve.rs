@@ -222,7 +222,7 @@ impl Resolver {
         if self.method == Method::Handle {
             match self.by_handle(id) {
                 Err(e) if handle_refused(&e) => {
-                    crate::cli::verbose(format!(
+                    crate::log::verbose(format!(
                         "cgroup ids: open_by_handle_at refused ({e}); walking the cgroup2 tree instead"
                     ));
                     self.method = Method::Walk;
