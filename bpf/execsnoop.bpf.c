@@ -7,6 +7,11 @@
  * written it there, so it is present, unlike the caller's argv pages at
  * syscall entry. The tracepoint carries old_pid, so an exec from a thread that
  * is not the group leader is kept. Failed execs (-x) come from syscall exit.
+ *
+ * For a script or binfmt_misc program that argv is the interpreter's. Syscall
+ * entry therefore records the caller's argc and argv[0] (the one string the
+ * kernel drops), so user space can show what the caller ran, as libbpf-tools
+ * does, with arguments still complete.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,10 +27,16 @@ const volatile __u32 targ_tgid = 0;
 const volatile __u32 targ_ppid = 0;
 const volatile bool filter_cgroup = false;
 const volatile int max_failed_args = EXECSNOOP_FAILED_ARGS;
+/* -x: report failed execs (syscall entry is traced either way, for the caller's argv). */
+const volatile bool targ_failed = false;
 
 struct start_t {
 	const char *filename;
 	const char *const *argv;
+	__u32 argc; /* valid with EXECSNOOP_ARGC_KNOWN in flags */
+	__u16 flags;
+	__u16 argv0_len; /* bytes at argv0 with the NUL; 0: unread */
+	char argv0[EXECSNOOP_ARG_MAX];
 };
 
 struct {
@@ -48,6 +59,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct execsnoop_event);
 } heap SEC(".maps");
+
+/* Scratch for a start_t, too large for the stack next to the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct start_t);
+} start_heap SEC(".maps");
 
 static __always_inline bool wanted(struct task_struct *task)
 {
@@ -78,6 +97,8 @@ static __always_inline struct execsnoop_event *fill_common(struct task_struct *t
 	e->flags = 0;
 	e->fname_len = 0;
 	e->args_len = 0;
+	e->caller_argc = 0;
+	e->argv0_len = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	BPF_CORE_READ_STR_INTO(&e->pcomm, task, real_parent, comm);
 	return e;
@@ -92,6 +113,16 @@ static __always_inline void submit(void *ctx, struct execsnoop_event *e)
 	ferro_emit(ctx, e, size);
 }
 
+static __always_inline void submit_with_argv0(void *ctx, struct execsnoop_event *e)
+{
+	__u64 size = offsetof(struct execsnoop_event, area) + e->fname_len + e->args_len +
+		     e->argv0_len;
+
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	ferro_emit(ctx, e, size);
+}
+
 SEC("tracepoint/sched/sched_process_exec")
 int sched_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
@@ -99,17 +130,16 @@ int sched_exec(struct trace_event_raw_sched_process_exec *ctx)
 	__u32 old_tid = ctx->old_pid;
 	unsigned long start, end, len;
 	struct execsnoop_event *e;
-	unsigned int off;
+	struct start_t *s;
+	unsigned int off, pos;
 	long n;
 
 	FERRO_FLOOR_GUARD();
-	/* The syscall succeeded: its entry record is not needed for a failure report. */
-	bpf_map_delete_elem(&execs, &old_tid);
 	if (!wanted(task))
-		return 0;
+		goto out;
 	e = fill_common(task);
 	if (!e)
-		return 0;
+		goto out;
 	e->tid = old_tid;
 
 	off = ctx->__data_loc_filename & 0xFFFF;
@@ -123,27 +153,70 @@ int sched_exec(struct trace_event_raw_sched_process_exec *ctx)
 	start = BPF_CORE_READ(task, mm, arg_start);
 	end = BPF_CORE_READ(task, mm, arg_end);
 	len = end > start ? end - start : 0;
-	if (len > EXECSNOOP_ARGS_MAX) {
-		len = EXECSNOOP_ARGS_MAX;
+	/* One byte short of the maximum, so that argv[0] can follow at an in-bounds offset. */
+	if (len > EXECSNOOP_ARGS_MAX - 1) {
+		len = EXECSNOOP_ARGS_MAX - 1;
 		e->flags |= EXECSNOOP_ARGS_TRUNCATED;
 	}
 	if (len && bpf_probe_read_user(&e->area[e->fname_len & (EXECSNOOP_FNAME_MAX - 1)],
-				       len & (EXECSNOOP_ARGS_MAX - 1) ?: EXECSNOOP_ARGS_MAX,
-				       (void *)start) == 0)
+				       len & (EXECSNOOP_ARGS_MAX - 1), (void *)start) == 0)
 		e->args_len = len;
-	submit(ctx, e);
+
+	s = bpf_map_lookup_elem(&execs, &old_tid);
+	if (s) {
+		e->flags |= s->flags & EXECSNOOP_ARGC_KNOWN;
+		e->caller_argc = s->argc;
+		pos = (e->fname_len & (EXECSNOOP_FNAME_MAX - 1)) +
+		      (e->args_len & (EXECSNOOP_ARGS_MAX - 1));
+		n = s->argv0_len;
+		if (n > 0 && n <= EXECSNOOP_ARG_MAX &&
+		    bpf_probe_read_kernel(&e->area[pos], n & (EXECSNOOP_ARG_MAX - 1) ?: EXECSNOOP_ARG_MAX,
+					  s->argv0) == 0)
+			e->argv0_len = n;
+	}
+	submit_with_argv0(ctx, e);
+out:
+	/* The syscall succeeded: its entry record is not needed for a failure report. */
+	bpf_map_delete_elem(&execs, &old_tid);
 	return 0;
 }
 
 static __always_inline int enter(const char *filename, const char *const *argv)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct start_t s = { .filename = filename, .argv = argv };
+	const char *argp;
+	struct start_t *s;
+	__u32 zero = 0;
+	long n;
+	int i;
 
-	if (!wanted(task))
+	s = bpf_map_lookup_elem(&start_heap, &zero);
+	if (!s)
 		return 0;
-	bpf_map_update_elem(&execs, &tid, &s, BPF_ANY);
+	s->filename = filename;
+	s->argv = argv;
+	s->flags = 0;
+	s->argv0_len = 0;
+	s->argc = 0;
+	/* Count the caller's argv: a NULL pointer ends it, as the kernel's count() does. */
+	for (i = 0; i < EXECSNOOP_ARGC_COUNT_MAX; i++) {
+		argp = NULL;
+		if (bpf_probe_read_user(&argp, sizeof(argp), &argv[i]))
+			break;
+		if (!argp) {
+			s->argc = i;
+			s->flags |= EXECSNOOP_ARGC_KNOWN;
+			break;
+		}
+	}
+	argp = NULL;
+	if (s->flags & EXECSNOOP_ARGC_KNOWN && s->argc > 0 &&
+	    bpf_probe_read_user(&argp, sizeof(argp), &argv[0]) == 0 && argp) {
+		n = bpf_probe_read_user_str(s->argv0, sizeof(s->argv0), argp);
+		if (n > 0)
+			s->argv0_len = n;
+	}
+	bpf_map_update_elem(&execs, &tid, s, BPF_ANY);
 	return 0;
 }
 
@@ -162,7 +235,7 @@ static __always_inline int exit_failed(void *ctx, long ret)
 	s = bpf_map_lookup_elem(&execs, &tid);
 	if (!s)
 		return 0;
-	if (ret >= 0)
+	if (ret >= 0 || !targ_failed || !wanted(task))
 		goto out;
 	e = fill_common(task);
 	if (!e)

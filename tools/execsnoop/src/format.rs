@@ -48,8 +48,12 @@ pub fn filename(e: &Event) -> &[u8] {
     c_bytes(&e.area[..n])
 }
 
-/// The process's argv, argv[0] first, as it stood in memory after the exec.
-pub fn argv(e: &Event) -> Vec<&[u8]> {
+// Mirror of EXECSNOOP_ARGC_KNOWN in bpf/execsnoop.h.
+const ARGC_KNOWN: u16 = 2;
+
+/// The argv the new process started with, argv[0] first, as it stood in its memory after the
+/// exec: for a script (`#!`) or a binfmt_misc program, the interpreter's.
+pub fn final_argv(e: &Event) -> Vec<&[u8]> {
     let start = usize::from(e.fname_len).min(e.area.len());
     let end = (start + e.args_len as usize).min(e.area.len());
     let block = &e.area[start..end];
@@ -60,15 +64,67 @@ pub fn argv(e: &Event) -> Vec<&[u8]> {
     block.split(|&b| b == 0).collect()
 }
 
+/// The caller's argv[0], read at syscall entry (the one string an interpreter's argv lacks).
+fn caller_argv0(e: &Event) -> Option<&[u8]> {
+    let start = (usize::from(e.fname_len) + e.args_len as usize).min(e.area.len());
+    let end = (start + usize::from(e.argv0_len)).min(e.area.len());
+    (end > start).then(|| c_bytes(&e.area[start..end]))
+}
+
+/// What an exec ran: the argv its caller passed to execve, and, when the kernel ran an
+/// interpreter instead (a `#!` script, a binfmt_misc handler), the argv that interpreter got.
+pub struct Argvs<'a> {
+    pub caller: Vec<&'a [u8]>,
+    pub interpreter: Option<Vec<&'a [u8]>>,
+}
+
+/// Split an exec's argvs. The kernel builds an interpreter's argv as [interpreter, its
+/// optional argument, the file, argv[1]...] (fs/binfmt_script.c; binfmt_misc's is alike, with
+/// argv[0] kept under its P flag), so the caller's argv[1..] are its last `argc - 1` strings
+/// and only argv[0] comes from syscall entry. Without the caller's argc (more than the BPF side
+/// counts, or a cut argv) they start after the file name; without syscall entry data (no
+/// tracepoints, a failed exec read whole at entry) argv is the new process's.
+pub fn argvs<'a>(e: &'a Event) -> Argvs<'a> {
+    let new = final_argv(e);
+    let same = |new: Vec<&'a [u8]>| Argvs {
+        caller: new,
+        interpreter: None,
+    };
+    let Some(argv0) = caller_argv0(e) else {
+        return same(new);
+    };
+    let tail_from = if e.flags & ARGC_KNOWN != 0 && !truncated(e) {
+        let argc = e.caller_argc as usize;
+        // argc 0: the kernel supplies an empty argv[0] itself (since 5.18); nothing rewritten.
+        (argc > 0 && new.len() > argc).then(|| new.len() - (argc - 1))
+    } else if new.first() != Some(&argv0) {
+        let file = filename(e);
+        new.iter().skip(1).position(|a| *a == file).map(|i| i + 2)
+    } else {
+        None
+    };
+    match tail_from {
+        Some(from) => {
+            let mut caller = vec![argv0];
+            caller.extend_from_slice(&new[from.min(new.len())..]);
+            Argvs {
+                caller,
+                interpreter: Some(new),
+            }
+        }
+        None => same(new),
+    }
+}
+
 pub fn truncated(e: &Event) -> bool {
     e.flags & ARGS_TRUNCATED != 0
 }
 
-/// The ARGS column's arguments, as libbpf-tools lists them: the file name, then argv[1..];
-/// `true` when some were cut (by --max-args or the kernel-side buffer).
+/// The ARGS column's arguments, as libbpf-tools lists them: the file name, then the caller's
+/// argv[1..]; `true` when some were cut (by --max-args or the kernel-side buffer).
 pub fn shown_args(e: &Event, max_args: usize) -> (Vec<&[u8]>, bool) {
     let mut args = vec![filename(e)];
-    args.extend(argv(e).into_iter().skip(1));
+    args.extend(argvs(e).caller.into_iter().skip(1));
     let mut cut = truncated(e);
     if args.len() > max_args {
         args.truncate(max_args);
@@ -140,9 +196,19 @@ pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
         .str("comm", c_bytes(&e.comm))
         .str("pcomm", c_bytes(&e.pcomm))
         .i64("ret", e.retval.into())
-        .str("filename", filename(e))
-        .str_array("argv", argv(e))
-        .bool("args_truncated", truncated(e));
+        .str("filename", filename(e));
+    let argvs = argvs(e);
+    j.str_array("argv", argvs.caller.iter().copied());
+    match &argvs.interpreter {
+        Some(a) => {
+            j.str("interpreter", a.first().copied().unwrap_or_default())
+                .str_array("interpreter_argv", a.iter().copied());
+        }
+        None => {
+            j.null("interpreter").null("interpreter_argv");
+        }
+    }
+    j.bool("args_truncated", truncated(e));
     j.finish();
 }
 
@@ -271,7 +337,7 @@ mod tests {
     #[test]
     fn argv_and_line() {
         let e = event(b"sh", b"/bin/sh", &[b"sh", b"-c", b"echo hi"]);
-        assert_eq!(argv(&e), [&b"sh"[..], b"-c", b"echo hi"]);
+        assert_eq!(final_argv(&e), [&b"sh"[..], b"-c", b"echo hi"]);
         assert_eq!(arg_line(&e, 20), b"/bin/sh -c echo hi");
     }
 
@@ -285,7 +351,103 @@ mod tests {
             String::from_utf8(v).expect("utf8"),
             "{\"time\":\"T\",\"ts_ns\":0,\"pid\":14056,\"tid\":14056,\"ppid\":13969,\"uid\":0,\
              \"comm\":\"ls\",\"pcomm\":\"bash\",\"ret\":0,\"filename\":\"/usr/bin/ls\",\
-             \"argv\":[\"ls\",\"-l\"],\"args_truncated\":false}\n"
+             \"argv\":[\"ls\",\"-l\"],\"interpreter\":null,\"interpreter_argv\":null,\
+             \"args_truncated\":false}\n"
         );
+    }
+
+    /// What the caller passed, as syscall entry records it: argc and argv[0] after the block.
+    fn from_caller(mut e: Event, argc: Option<u32>, argv0: &[u8]) -> Event {
+        let at = usize::from(e.fname_len) + e.args_len as usize;
+        e.area[at..at + argv0.len()].copy_from_slice(argv0);
+        e.argv0_len = (argv0.len() + 1) as u16;
+        if let Some(n) = argc {
+            e.caller_argc = n;
+            e.flags |= ARGC_KNOWN;
+        }
+        e
+    }
+
+    /// `./s1.sh a1 "b 2"` with `#!/bin/sh -e`: the kernel runs [/bin/sh, -e, ./s1.sh, a1, b 2].
+    fn script() -> Event {
+        let e = event(
+            b"s1.sh",
+            b"./s1.sh",
+            &[b"/bin/sh", b"-e", b"./s1.sh", b"a1", b"b 2"],
+        );
+        from_caller(e, Some(3), b"./s1.sh")
+    }
+
+    #[test]
+    fn scripts_show_what_the_caller_ran() {
+        let q = Columns {
+            quote: true,
+            ..cols()
+        };
+        let e = script();
+        assert!(
+            row(q, &e).ends_with(" \"./s1.sh\" \"a1\" \"b 2\"\n"),
+            "{}",
+            row(q, &e)
+        );
+        assert_eq!(arg_line(&e, 20), b"./s1.sh a1 b 2");
+        let a = argvs(&e);
+        assert_eq!(a.caller, [&b"./s1.sh"[..], b"a1", b"b 2"]);
+        assert_eq!(
+            a.interpreter.expect("rewritten"),
+            [&b"/bin/sh"[..], b"-e", b"./s1.sh", b"a1", b"b 2"]
+        );
+        let mut v = Vec::new();
+        json_row(&e, "T", &mut v);
+        let v = String::from_utf8(v).expect("utf8");
+        assert!(
+            v.contains(
+                "\"argv\":[\"./s1.sh\",\"a1\",\"b 2\"],\"interpreter\":\"/bin/sh\",\
+                 \"interpreter_argv\":[\"/bin/sh\",\"-e\",\"./s1.sh\",\"a1\",\"b 2\"]"
+            ),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn binfmt_misc_keeping_argv0_and_caller_argv0_that_differs() {
+        // binfmt_misc with the P flag: [interpreter, file, argv[0], argv[1]...].
+        let e = event(
+            b"prog",
+            b"/opt/prog",
+            &[b"/usr/bin/qemu-arm", b"/opt/prog", b"prog", b"-v"],
+        );
+        let e = from_caller(e, Some(2), b"prog");
+        assert_eq!(argvs(&e).caller, [&b"prog"[..], b"-v"]);
+        assert_eq!(arg_line(&e, 20), b"/opt/prog -v");
+    }
+
+    #[test]
+    fn argc_unknown_finds_the_caller_after_the_file_name() {
+        let e = event(
+            b"s.sh",
+            b"./s.sh",
+            &[b"/usr/bin/env", b"bash", b"./s.sh", b"x"],
+        );
+        let e = from_caller(e, None, b"./s.sh");
+        assert_eq!(argvs(&e).caller, [&b"./s.sh"[..], b"x"]);
+        assert!(!arg_line(&e, 20).windows(4).any(|w| w == b"bash"));
+    }
+
+    #[test]
+    fn plain_execs_and_argc_zero_are_left_alone() {
+        let e = from_caller(
+            event(b"ls", b"/usr/bin/ls", &[b"ls", b"-l"]),
+            Some(2),
+            b"ls",
+        );
+        let a = argvs(&e);
+        assert_eq!(a.caller, [&b"ls"[..], b"-l"]);
+        assert!(a.interpreter.is_none());
+        // execve(path, NULL, ...): the kernel gives the program an empty argv[0].
+        let mut e = event(b"x", b"/bin/x", &[b""]);
+        e.caller_argc = 0;
+        e.flags |= ARGC_KNOWN;
+        assert!(argvs(&e).interpreter.is_none());
     }
 }

@@ -139,14 +139,13 @@ fn run() -> Result<()> {
             "the sched:sched_process_exec tracepoint is missing (needs CONFIG_TRACEPOINTS)",
         ));
     }
-    let mut failure_hooks = Vec::new();
-    if args.fails {
-        failure_hooks = probe::traceable_syscalls(&["execve", "execveat"])?;
-        if failure_hooks.is_empty() {
-            return Err(Error::fatal(
-                "-x needs the execve syscall tracepoints (CONFIG_FTRACE_SYSCALLS)",
-            ));
-        }
+    // The syscall hooks give failed execs (-x) and, for scripts and binfmt_misc programs, the
+    // argv the caller passed; without them a script shows its interpreter's argv.
+    let syscall_hooks = probe::traceable_syscalls(&["execve", "execveat"])?;
+    if args.fails && syscall_hooks.is_empty() {
+        return Err(Error::fatal(
+            "-x needs the execve syscall tracepoints (CONFIG_FTRACE_SYSCALLS)",
+        ));
     }
     signal::install()?;
 
@@ -171,6 +170,7 @@ fn run() -> Result<()> {
         ro.targ_tgid = args.pid.unwrap_or(0);
         ro.targ_ppid = args.ppid.unwrap_or(0);
         ro.filter_cgroup = cgroup.is_some();
+        ro.targ_failed = args.fails;
         // Failed execs read argv string by string: one more than shown detects "more".
         ro.max_failed_args = i32::from(args.max_args).min(63) + 1;
     }
@@ -179,7 +179,7 @@ fn run() -> Result<()> {
         ("execve", &mut p.enter_execve, &mut p.exit_execve),
         ("execveat", &mut p.enter_execveat, &mut p.exit_execveat),
     ] {
-        let on = failure_hooks.contains(&sc);
+        let on = syscall_hooks.contains(&sc);
         enter.set_autoload(on);
         exit.set_autoload(on);
     }
@@ -249,7 +249,7 @@ fn run() -> Result<()> {
         ("execve", &p.enter_execve, &p.exit_execve),
         ("execveat", &p.enter_execveat, &p.exit_execveat),
     ] {
-        if failure_hooks.contains(&sc) {
+        if syscall_hooks.contains(&sc) {
             for prog in [enter, exit] {
                 links.push(prog.attach().map_err(|e| {
                     Error::from(e).context(format!("attaching to the {sc} syscall tracepoints"))
@@ -259,12 +259,12 @@ fn run() -> Result<()> {
     }
     common::log::verbose(format_args!(
         "{TOOL}: attached to sched:sched_process_exec{}; events through the {}",
-        if failure_hooks.is_empty() {
-            String::new()
+        if syscall_hooks.is_empty() {
+            " (no syscall tracepoints: scripts show their interpreter's argv)".to_owned()
         } else {
             format!(
                 " and syscalls:sys_{{enter,exit}}_{{{}}}",
-                failure_hooks.join(",")
+                syscall_hooks.join(",")
             )
         },
         kind.name()

@@ -304,6 +304,100 @@ fn root_cgroup_filter() {
     assert!(!out.stdout.contains("outside-cg"), "{out}");
 }
 
+/// A script's exec shows what its caller ran (`./s1.sh a1 "b 2"`), as libbpf-tools does, not
+/// the argv the kernel builds for its interpreter; `-l` matches the same; `--json` adds the
+/// interpreter and its argv. More arguments than the BPF side counts take the other path.
+#[test]
+fn root_scripts_show_the_callers_argv() {
+    if !bpf_ready("root_scripts_show_the_callers_argv") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-script");
+    let script = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).expect("write script");
+        let mut perm = std::fs::metadata(&p).expect("stat").permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+        std::fs::set_permissions(&p, perm).expect("chmod");
+        p
+    };
+    let s1 = script("s1.sh", "#!/bin/sh -e\nexit 0\n");
+    let s2 = script("s2.sh", "#!/usr/bin/env bash\nexit 0\n");
+    let s1_path = s1.to_str().expect("utf8");
+    let s2_path = s2.to_str().expect("utf8");
+    let run = |p: &std::path::Path, args: &[&str]| {
+        assert!(Command::new(p).args(args).status().expect("run").success());
+    };
+
+    let m1 = unique("script-a1");
+    let t = Tool::spawn(BIN, &["-q", "-P", &me()]).ready();
+    run(&s1, &[&m1, "b 2"]);
+    let line = t.wait_line(&m1);
+    t.interrupt().success();
+    assert!(
+        line.ends_with(&format!(" \"{s1_path}\" \"{m1}\" \"b 2\"")),
+        "{line}"
+    );
+    assert!(line.starts_with("s1.sh "), "{line}");
+
+    // -l bash must not match the script's exec (the kernel's argv has `bash`; the caller's
+    // has not); env's own exec of bash, a real exec with bash in it, still shows.
+    let m2 = unique("script-env");
+    let t = Tool::spawn(BIN, &["-l", "bash", "-P", &me()]).ready();
+    run(&s2, &[&m2]);
+    let t2 = Tool::spawn(BIN, &["-l", &m2]).ready();
+    run(&s2, &[&m2]);
+    let line = t2.wait_line(&format!("{s2_path} {m2}"));
+    settle();
+    let out2 = t2.interrupt().success();
+    let out = t.interrupt().success();
+    assert!(line.starts_with("s2.sh "), "{line}");
+    assert!(!line.contains("bash"), "{line}");
+    assert!(
+        !out.lines().any(|l| l.starts_with("s2.sh ")),
+        "-l bash matched the script:\n{out}"
+    );
+    assert!(
+        out2.stdout
+            .contains(&format!("/usr/bin/bash {s2_path} {m2}"))
+            || out2.stdout.contains(&format!("/bin/bash {s2_path} {m2}")),
+        "env's exec of bash missing:\n{out2}"
+    );
+
+    let m3 = unique("script-json");
+    let t = Tool::spawn(BIN, &["--json", "-v", "-P", &me()]).ready();
+    run(&s1, &[&m3, "b 2"]);
+    t.wait_line(&m3);
+    let out = t.interrupt().success();
+    let v: serde_json::Value = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+        .find(|v| v["argv"][1] == m3.as_str())
+        .expect("event");
+    assert_eq!(v["argv"], serde_json::json!([s1_path, m3, "b 2"]), "{v}");
+    assert_eq!(v["filename"], s1_path, "{v}");
+    assert_eq!(v["interpreter"], "/bin/sh", "{v}");
+    assert_eq!(
+        v["interpreter_argv"],
+        serde_json::json!(["/bin/sh", "-e", s1_path, m3, "b 2"]),
+        "{v}"
+    );
+
+    // 1100 arguments: more than the BPF side counts, found after the file name instead.
+    let m4 = unique("script-many");
+    let many: Vec<String> = (0..1100).map(|i| format!("{i}")).collect();
+    let mut args = vec![m4.as_str()];
+    args.extend(many.iter().map(String::as_str));
+    let t = Tool::spawn(BIN, &["--max-args", "255", "-P", &me()]).ready();
+    run(&s1, &args);
+    let line = t.wait_line(&m4);
+    t.interrupt().success();
+    assert!(
+        line.contains(&format!(" {s1_path} {m4} 0 1 2 3 ")),
+        "{line}"
+    );
+}
+
 #[test]
 fn root_json_carries_argv() {
     if !bpf_ready("root_json_carries_argv") {
@@ -328,6 +422,8 @@ fn root_json_carries_argv() {
     assert_eq!(v["ppid"], std::process::id());
     assert_eq!(v["ret"], 0);
     assert_eq!(v["comm"], "true");
+    assert_eq!(v["interpreter"], serde_json::Value::Null);
+    assert_eq!(v["interpreter_argv"], serde_json::Value::Null);
 }
 
 #[test]
