@@ -188,14 +188,21 @@ impl PodmanContainer {
     /// flags that work on hybrid-cgroup hosts (crun refuses them) and in this VM (whose limits
     /// refuse podman's default ulimits). Its cgroup v2 path is `/libpod_parent/libpod-<id>`.
     pub fn run(cmd: &[&str]) -> Self {
+        let c = Self::create(cmd);
+        c.start();
+        c
+    }
+
+    /// The container made but not started (no process, no cgroup yet): its id is known
+    /// before anything runs in it, for tests of containers started after a tool.
+    pub fn create(cmd: &[&str]) -> Self {
         ensure_image();
         let out = run(Command::new("podman")
             .args([
                 "--runtime",
                 "runc",
                 "--cgroup-manager=cgroupfs",
-                "run",
-                "-d",
+                "create",
                 "--rm",
             ])
             .args([
@@ -206,13 +213,30 @@ impl PodmanContainer {
             ])
             .arg(IMAGE)
             .args(cmd));
-        assert!(out.status.success(), "podman run: {out}");
+        assert!(out.status.success(), "podman create: {out}");
         let id = out.stdout.trim().to_owned();
         assert!(
             id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()),
-            "podman run printed no container id: {out}"
+            "podman create printed no container id: {out}"
         );
         Self { id }
+    }
+
+    /// Start a container made by [`Self::create`].
+    pub fn start(&self) {
+        let out = run(Command::new("podman").args([
+            "--runtime",
+            "runc",
+            "--cgroup-manager=cgroupfs",
+            "start",
+            &self.id,
+        ]));
+        assert!(out.status.success(), "podman start: {out}");
+    }
+
+    /// The first 12 digits of the id, as `docker ps` shows it.
+    pub fn short_id(&self) -> &str {
+        &self.id[..12]
     }
 
     /// The host PID of the container's first process.
