@@ -237,18 +237,16 @@ impl Containers {
 /// A clap value parser for `--container ID` (see [`ContainerFilter::new`]).
 pub fn parse_container(arg: &str) -> std::result::Result<String, String> {
     if arg.is_empty() {
-        return Err("--container: empty container id or name".into());
+        return Err("empty container id or name".into());
     }
     if arg.len() > MAX_ARG {
-        return Err(format!("--container: longer than {MAX_ARG} bytes"));
+        return Err(format!("longer than {MAX_ARG} bytes"));
     }
     if arg
         .chars()
         .any(|c| c == '/' || c.is_whitespace() || c.is_control())
     {
-        return Err(format!(
-            "--container {arg:?}: a container id or name has no '/', spaces or control characters"
-        ));
+        return Err("a container id or name has no '/', spaces or control characters".into());
     }
     Ok(arg.to_owned())
 }
