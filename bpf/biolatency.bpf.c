@@ -17,6 +17,8 @@ const volatile __u32 targ_dev = 0;
 const volatile bool filter_cgroup = false;
 /* block_rq_insert/issue lost their request_queue argument in 5.11; user space reads which from BTF. */
 const volatile bool targ_single = true;
+/* So did block_bio_queue (same series); read separately, from its own BTF prototype. */
+const volatile bool targ_bio_single = true;
 
 __u64 start_full = 0;
 __u64 hists_full = 0;
@@ -34,6 +36,24 @@ struct {
 	__type(key, struct request *);
 	__type(value, __u64);
 } start SEC(".maps");
+
+/*
+ * -c: the bios submitted from inside the cgroup. A request is issued (and
+ * inserted) from whatever task flushes a plug, runs a requeue or a kworker,
+ * so the task current then is not always the one whose I/O it is; the bio's
+ * submission (block_bio_queue, traced once per bio, in submit_bio's caller)
+ * is. A request is the cgroup's if its first bio is. A bio submitted outside
+ * the cgroup deletes its address, so a recycled bio is never mistaken for an
+ * old one; an LRU map bounds the bios merged behind a first one, never looked
+ * up again. (The bio's own blkcg is no help on hybrid hierarchies: there the
+ * io controller is a v1 one, and -c names a cgroup v2.)
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bio *);
+	__type(value, __u8);
+} cg_bios SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -131,6 +151,30 @@ static __always_inline __u32 rq_dev(struct request *rq)
 	return ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
 }
 
+/* Was `rq` submitted from the -c cgroup? By its first bio; by the current task if it has none. */
+static __always_inline bool rq_in_cgroup(struct request *rq, bool fields)
+{
+	struct bio *bio = NULL;
+
+	/* User space loads the programs that read fields whenever -c is given. */
+	if (fields)
+		bio = BPF_CORE_READ(rq, bio);
+	if (bio)
+		return bpf_map_lookup_elem(&cg_bios, &bio) != NULL;
+	return bpf_current_task_under_cgroup(&cgroup_map, 0) == 1;
+}
+
+static __always_inline int bio_queued(struct bio *bio)
+{
+	__u8 one = 1;
+
+	if (bpf_current_task_under_cgroup(&cgroup_map, 0) == 1)
+		bpf_map_update_elem(&cg_bios, &bio, &one, BPF_ANY);
+	else
+		bpf_map_delete_elem(&cg_bios, &bio);
+	return 0;
+}
+
 /*
  * `fields` is a compile-time constant: false in the programs loaded when no
  * option reads the request (-Q, -d, -D, -F), which then carry no CO-RE
@@ -143,8 +187,7 @@ static __always_inline int rq_start(struct request *rq, bool issue, bool slots, 
 	/* With -Q the insert already started the clock, unless no scheduler queued it. */
 	if (fields && issue && targ_queued && BPF_CORE_READ(rq, q, elevator))
 		return 0;
-	/* Submission runs in the submitter's context; completion usually does not. */
-	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
+	if (filter_cgroup && !rq_in_cgroup(rq, fields))
 		return 0;
 	if (fields && filter_dev && rq_dev(rq) != targ_dev)
 		return 0;
@@ -234,12 +277,24 @@ static __always_inline struct request *rq_arg(__u64 *ctx)
 		return rq_start(rq_arg(ctx), false, slots, true);             \
 	}
 
+/* -c records each bio's submitter; raw_tp serves both the slot and the raw sets. */
+#define BIO_QUEUE_PROG(kind, sec)                                             \
+	SEC(sec "/block_bio_queue")                                           \
+	int kind##_bio_queue(__u64 *ctx)                                      \
+	{                                                                     \
+		FERRO_FLOOR_GUARD();                                          \
+		return bio_queued(targ_bio_single ? (struct bio *)ctx[0] :    \
+						    (struct bio *)ctx[1]);    \
+	}
+
 BLOCK_PROGS(btf, "tp_btf", false, true)
 BLOCK_PROGS(raw, "raw_tp", false, true)
 BLOCK_PROGS(slot, "raw_tp", true, true)
 INSERT_PROG(btf, "tp_btf", false)
 INSERT_PROG(raw, "raw_tp", false)
 INSERT_PROG(slot, "raw_tp", true)
+BIO_QUEUE_PROG(btf, "tp_btf")
+BIO_QUEUE_PROG(raw, "raw_tp")
 BLOCK_PROGS(btf_bare, "tp_btf", false, false)
 BLOCK_PROGS(raw_bare, "raw_tp", false, false)
 BLOCK_PROGS(slot_bare, "raw_tp", true, false)

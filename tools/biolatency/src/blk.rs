@@ -114,10 +114,20 @@ impl ReqNames {
 
 /// Does `block_rq_issue` take only the request (5.11+), rather than (queue, request)?
 pub fn rq_tracepoints_single_arg(btf: &KernelBtf) -> bool {
-    // typedef btf_trace_block_rq_issue -> pointer -> function prototype, whose first
-    // parameter is the BPF context pointer.
+    tracepoint_single_arg(btf, "btf_trace_block_rq_issue")
+}
+
+/// Does `block_bio_queue` take only the bio (5.11+), rather than (queue, bio)?
+pub fn bio_queue_single_arg(btf: &KernelBtf) -> bool {
+    tracepoint_single_arg(btf, "btf_trace_block_bio_queue")
+}
+
+/// Does the tracepoint whose BTF typedef is `typedef_name` take one argument?
+fn tracepoint_single_arg(btf: &KernelBtf, typedef_name: &str) -> bool {
+    // typedef btf_trace_<tp> -> pointer -> function prototype, whose first parameter is the
+    // BPF context pointer.
     let params = btf
-        .find(btf::KIND_TYPEDEF, "btf_trace_block_rq_issue")
+        .find(btf::KIND_TYPEDEF, typedef_name)
         .and_then(|td| btf.referenced(td))
         .filter(|&p| btf.kind(p) == Some(btf::KIND_PTR))
         .and_then(|p| btf.referenced(p))

@@ -123,11 +123,12 @@ fn run() -> Result<()> {
     common::lifecycle::prepare(args.common.verbose)?;
     signal::install()?;
 
-    let (names, single) = probe::with_vmlinux_btf(|btf| {
+    let (names, single, bio_single) = probe::with_vmlinux_btf(|btf| {
         let btf = btf.ok_or_else(|| Error::fatal("cannot read the kernel's BTF"))?;
         Ok::<_, Error>((
             ReqNames::from_kernel(btf),
             blk::rq_tracepoints_single_arg(btf),
+            blk::bio_queue_single_arg(btf),
         ))
     })?;
     // The in-flight table needs BPF atomics and raw tracepoints; without atomics, tp_btf.
@@ -151,6 +152,7 @@ fn run() -> Result<()> {
         ro.targ_queued = args.queued;
         ro.targ_ms = args.hist.milliseconds;
         ro.targ_single = single;
+        ro.targ_bio_single = bio_single;
         if let Some(d) = &target {
             ro.filter_dev = true;
             ro.targ_dev = d.dev();
@@ -159,7 +161,8 @@ fn run() -> Result<()> {
     }
     // Without these options the programs never read the request, and the variants that do
     // not are cheaper to load (no CO-RE relocations).
-    let fields = args.queued || args.disks || args.flags || target.is_some();
+    // -c reads each request's first bio, recorded with its submitter at block_bio_queue.
+    let fields = args.queued || args.disks || args.flags || target.is_some() || cgroup.is_some();
     let set = if fields {
         kind.to_string()
     } else {
@@ -169,6 +172,10 @@ fn run() -> Result<()> {
     if args.queued {
         wanted.push(format!("{kind}_insert"));
     }
+    if cgroup.is_some() {
+        let bio_kind = if kind == "btf" { "btf" } else { "raw" };
+        wanted.push(format!("{bio_kind}_bio_queue"));
+    }
     common::lifecycle::load_only(open.open_object_mut(), &wanted)?;
     // One histogram is kept per CPU; split ones in a shared hash. The other is not created.
     let per_cpu = !args.disks && !args.flags;
@@ -177,6 +184,7 @@ fn run() -> Result<()> {
         (&mut m.hists, !per_cpu),
         (&mut m.hist_cpu, per_cpu),
         (&mut m.inflight, atomics),
+        (&mut m.cg_bios, cgroup.is_some()),
     ] {
         map.set_autocreate(used)
             .map_err(|e| Error::from(e).context("configuring the BPF maps"))?;
@@ -190,8 +198,13 @@ fn run() -> Result<()> {
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the block tracepoints"))?;
     common::log::verbose(format_args!(
-        "{TOOL}: attached to block_rq_{{{}issue,complete}} as {} ({} argument layout); issue times in {}",
+        "{TOOL}: attached to block_rq_{{{}issue,complete}}{} as {} ({} argument layout); issue times in {}",
         if args.queued { "insert," } else { "" },
+        if cgroup.is_some() {
+            " and block_bio_queue"
+        } else {
+            ""
+        },
         if tp_btf { "tp_btf" } else { "raw tracepoints" },
         if single { "5.11+" } else { "pre-5.11" },
         if atomics {

@@ -309,7 +309,8 @@ fn root_json_lines() {
     assert!(total > 0, "{out}");
 }
 
-/// `-c` counts the I/O submitted from the cgroup only, and without --cumulative each interval
+/// `-c` counts the I/O submitted from the cgroup (every read, though other tasks' I/O and busy
+/// CPUs mean some are issued from elsewhere) only, and without --cumulative each interval
 /// starts from zero: 200 direct reads made from a cgroup early in the first of three intervals,
 /// while other I/O goes on outside it, must leave the third interval empty (which prints nothing).
 #[test]
@@ -325,7 +326,21 @@ fn root_cgroup_filter_and_intervals_start_from_zero() {
         .expect("write");
     // Written back now, so the reads below are the only I/O on this file.
     f.sync_all().expect("fsync");
-    let _outside = DirectIo::start();
+    // Load from outside the cgroup, as the other test binaries make it in a full run: direct
+    // I/O that shares the disk's queue (its plugs and dispatches interleave with the cgroup's),
+    // and busy CPUs, so requests are often issued by a task other than their submitter.
+    let _outside = [DirectIo::start(), DirectIo::start()];
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinners: Vec<_> = (0..2)
+        .map(|_| {
+            let s = Arc::clone(&stop);
+            thread::spawn(move || {
+                while !s.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
     let cg = testkit::Cgroup::new("ferroscope-biolatency");
     let t = Tool::spawn(BIN, &["-v", "--json", "-c", cg.path(), "1", "3"]).ready();
     let dd = format!(
@@ -335,6 +350,10 @@ fn root_cgroup_filter_and_intervals_start_from_zero() {
     let st = cg.shell("sh", &dd).status().expect("sh");
     assert!(st.success(), "dd failed");
     let out = t.finish(Duration::from_secs(30)).success();
+    stop.store(true, Ordering::Relaxed);
+    for s in spinners {
+        let _ = s.join();
+    }
     let counts = out.json_counts();
     assert!(
         !counts.is_empty() && counts.len() <= 2,
