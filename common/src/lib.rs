@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod manual;
 pub mod maps;
+pub mod names;
 pub mod output;
 pub mod probe;
 pub mod signal;

@@ -214,7 +214,14 @@ fn run() -> Result<()> {
         }
     ));
 
-    let dev_names: HashMap<u32, String> = disks.iter().map(|d| (d.dev(), d.name.clone())).collect();
+    // Disks attached after start (a loop device, a hot-plugged disk) are named at the first
+    // interval that sees their I/O: a miss re-reads /proc/partitions, once per interval.
+    let mut dev_names = common::names::NameTable::new(|| {
+        blk::partitions()
+            .into_iter()
+            .map(|d| (d.dev(), d.name))
+            .collect::<HashMap<u32, String>>()
+    });
     let unit = args.hist.unit();
     let schedule = args.hist.schedule(args.common.json);
     let mut full = hist::FullMapWarning::default();
@@ -240,10 +247,15 @@ fn run() -> Result<()> {
                     .collect()
             };
             rows.sort_by_key(|(k, _)| (k.dev, k.cmd_flags));
+            let dev_names = if args.disks {
+                dev_names.resolve(rows.iter().map(|(k, _)| &k.dev))
+            } else {
+                dev_names.names()
+            };
             let view = View {
                 args: &args,
                 names: &names,
-                dev_names: &dev_names,
+                dev_names,
                 unit,
             };
             for (k, h) in &rows {

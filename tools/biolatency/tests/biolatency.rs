@@ -253,6 +253,46 @@ fn root_partition_name_gets_a_clear_error() {
     );
 }
 
+/// A disk attached after the tool started is named in the -D sections (text and JSON), not
+/// "Unknown": a loop device set up once both run, read with O_DIRECT.
+#[test]
+fn root_disk_attached_after_start_is_named() {
+    if !bpf_ready("root_disk_attached_after_start_is_named") {
+        return;
+    }
+    let dir = TempDir::new("biolatency-late");
+    let img = dir.path().join("late.img");
+    std::fs::write(&img, vec![0x5au8; 4 << 20]).expect("write image");
+    let text = Tool::spawn(BIN, &["-D", "3", "1"]).ready();
+    let json = Tool::spawn(BIN, &["--json", "-v", "-D", "3", "1"]).ready();
+    let attach = testkit::run(Command::new("losetup").args(["-f", "--show"]).arg(&img));
+    assert!(attach.status.success(), "losetup: {attach}");
+    let dev = attach.stdout.trim().to_string();
+    let name = dev.trim_start_matches("/dev/").to_string();
+    let dd = testkit::run(Command::new("dd").args([
+        &format!("if={dev}"),
+        "of=/dev/null",
+        "bs=4096",
+        "count=64",
+        "iflag=direct",
+        "status=none",
+    ]));
+    let text = text.finish(Duration::from_secs(30));
+    let json = json.finish(Duration::from_secs(30));
+    let _ = Command::new("losetup").args(["-d", &dev]).status();
+    assert!(dd.status.success(), "dd: {dd}");
+    let (text, json) = (text.success(), json.success());
+    assert!(
+        text.stdout.contains(&format!("disk = {name}\t")),
+        "no section for {name}:\n{text}"
+    );
+    let named = json.lines().any(|l| {
+        serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["disk"] == name.as_str())
+    });
+    assert!(named, "no JSON histogram for {name}:\n{json}");
+    assert!(!text.stdout.contains("disk = Unknown"), "{text}");
+}
+
 #[test]
 fn root_interval_count_units_and_timestamps() {
     if !bpf_ready("root_interval_count_units_and_timestamps") {
