@@ -9,6 +9,7 @@ pub mod container;
 pub mod decode;
 pub mod error;
 pub mod event_loop;
+pub mod event_tool;
 pub mod hist;
 pub mod interval;
 pub mod lifecycle;

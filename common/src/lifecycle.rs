@@ -1,9 +1,77 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-//! What every tool goes through between its options and its output: checks before BPF work,
-//! loading the programs it chose, attaching them.
+//! What every tool goes through between its options and its output: checks before BPF work
+//! ([`start`]), opening the generated skeleton ([`open`]), loading the programs it chose with
+//! the skeleton's typed handles ([`load`], one permission hint for every tool), attaching
+//! exactly those ([`attach_loaded`]). The drivers ([`crate::event_tool`],
+//! [`crate::hist_tool`]) run what comes after.
+
+use std::mem::MaybeUninit;
+
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{Link, OpenMapMut, OpenObject};
 
 use crate::error::{Error, Result};
-use crate::{log, probe};
+use crate::{log, probe, signal};
+
+/// After the options are checked and before any BPF work: logging at the verbosity asked for,
+/// privileges and BTF ([`prepare`]), then the handler that turns Ctrl-C, SIGTERM and SIGHUP
+/// into a clean stop.
+pub fn start(verbose: u8) -> Result<()> {
+    prepare(verbose)?;
+    signal::install()
+}
+
+/// Open a generated skeleton (`<Tool>SkelBuilder::default()`) in `storage`.
+pub fn open<'obj, B: SkelBuilder<'obj>>(
+    builder: B,
+    storage: &'obj mut MaybeUninit<OpenObject>,
+) -> Result<B::Output> {
+    builder
+        .open(storage)
+        .map_err(|e| Error::from(e).context("opening the BPF object"))
+}
+
+/// Load the programs whose autoload is on (set through the skeleton's typed handles), and the
+/// maps left to create. A refusal (EPERM) says how to fix it, the same for every tool.
+pub fn load<'obj, O: OpenSkel<'obj>>(open: O) -> Result<O::Output> {
+    open.load().map_err(load_error)
+}
+
+fn load_error(e: libbpf_rs::Error) -> Error {
+    if e.kind() == libbpf_rs::ErrorKind::PermissionDenied {
+        return Error::fatal(format!(
+            "the kernel refused to load the BPF programs ({e}); run as root, and check \
+             kernel.unprivileged_bpf_disabled and lockdown"
+        ));
+    }
+    Error::from(e).context("loading the BPF programs")
+}
+
+/// Create only the maps marked `true`: a map no loaded program uses costs kernel memory (and
+/// libbpf poisons the references left in code the verifier prunes).
+pub fn create_maps<'a, 'obj: 'a>(
+    maps: impl IntoIterator<Item = (&'a mut OpenMapMut<'obj>, bool)>,
+) -> Result<()> {
+    for (map, used) in maps {
+        map.set_autocreate(used)
+            .map_err(|e| Error::from(e).context("configuring the BPF maps"))?;
+    }
+    Ok(())
+}
+
+/// Attach every loaded program (those left to autoload); `what` names the hooks for an error.
+/// The links detach when dropped.
+pub fn attach_loaded(obj: &libbpf_rs::Object, what: &str) -> Result<Vec<Link>> {
+    obj.progs_mut()
+        .filter(|p| p.autoload())
+        .map(|p| {
+            let name = p.name().to_string_lossy().into_owned();
+            p.attach().map_err(|e| {
+                Error::from(e).context(format!("attaching to {what} (program {name})"))
+            })
+        })
+        .collect()
+}
 
 /// The skeleton's read-only data, which only a mis-built object lacks.
 pub fn rodata<T>(data: Option<&mut T>) -> Result<&mut T> {

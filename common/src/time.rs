@@ -55,6 +55,54 @@ impl WallClock {
     }
 }
 
+/// The time columns of every event tool, from a record's CLOCK_MONOTONIC timestamp (`ts_ns`):
+/// `HH:MM:SS` (libbpf-tools' `-T`), seconds since the tool started (execsnoop's `-t`), seconds
+/// since the first event shown (tcpconnect's `-t`), and RFC 3339 for JSON's `time`.
+#[derive(Debug)]
+pub struct EventTimes {
+    clock: WallClock,
+    start_ns: u64,
+    first_ns: std::cell::Cell<u64>,
+}
+
+impl Default for EventTimes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventTimes {
+    /// Start counting now.
+    pub fn new() -> Self {
+        Self {
+            clock: WallClock::new(),
+            start_ns: monotonic_ns(),
+            first_ns: std::cell::Cell::new(0),
+        }
+    }
+
+    pub fn hms(&self, ts_ns: u64) -> String {
+        hms(&self.clock.local(ts_ns))
+    }
+
+    pub fn rfc3339(&self, ts_ns: u64) -> String {
+        rfc3339(&self.clock.local(ts_ns))
+    }
+
+    /// Seconds from start to `ts_ns` (0 for an event stamped before it).
+    pub fn since_start(&self, ts_ns: u64) -> f64 {
+        ts_ns.saturating_sub(self.start_ns) as f64 / 1e9
+    }
+
+    /// Seconds from the first event asked about to `ts_ns`: the first call gives 0.
+    pub fn since_first(&self, ts_ns: u64) -> f64 {
+        if self.first_ns.get() == 0 {
+            self.first_ns.set(ts_ns);
+        }
+        ts_ns.saturating_sub(self.first_ns.get()) as f64 / 1e9
+    }
+}
+
 /// `HH:MM:SS`, the libbpf-tools `-T` column.
 pub fn hms<Tz: TimeZone>(t: &DateTime<Tz>) -> String
 where
@@ -86,6 +134,17 @@ mod tests {
             + chrono::Duration::nanoseconds(123_456_789);
         assert_eq!(hms(&t), "02:30:04");
         assert_eq!(rfc3339(&t), "2026-11-22T02:30:04.123456+01:00");
+    }
+
+    #[test]
+    fn relative_columns() {
+        let t = EventTimes::new();
+        assert_eq!(t.since_first(5_000_000_000), 0.0);
+        assert_eq!(t.since_first(6_500_000_000), 1.5);
+        assert_eq!(t.since_first(1), 0.0, "never negative");
+        assert_eq!(t.since_start(0), 0.0);
+        assert!((t.since_start(t.start_ns + 250_000_000) - 0.25).abs() < 1e-9);
+        assert_eq!(t.hms(monotonic_ns()).len(), 8);
     }
 
     #[test]

@@ -12,22 +12,20 @@ mod bpf {
 
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 use blazesym::symbolize::source::{Process, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
-use common::buffer::{self, EventStream, Flow};
+use common::buffer::BufferKind;
 use common::cli;
-use common::decode::copy_prefix;
 use common::error::{Error, Result};
-use common::event_loop;
-use common::output::Printer;
-use common::time::{WallClock, hms, rfc3339};
-use common::{probe, signal};
-use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use common::event_tool::{self, EventTool, Run};
+use common::lifecycle;
+use common::probe;
+use common::time::EventTimes;
+use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
-use crate::bpf::{OpensnoopSkelBuilder, types};
+use crate::bpf::{OpenOpensnoopProgs, OpensnoopSkelBuilder, types};
 use crate::format::Columns;
 
 const INFO: common::tool::ToolInfo = common::tool_info!();
@@ -80,30 +78,21 @@ fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let plan = plan(args)?;
     let args = &plan.args;
-    common::lifecycle::prepare(args.common.verbose)?;
-
+    lifecycle::start(args.common.verbose)?;
     let hooks = probe::traceable_syscalls(&SYSCALLS)?;
     if hooks.is_empty() {
         return Err(Error::fatal(
             "no open syscall tracepoints on this kernel (needs CONFIG_FTRACE_SYSCALLS)",
         ));
     }
-    signal::install()?;
 
     let mut storage = MaybeUninit::uninit();
-    let mut open = OpensnoopSkelBuilder::default()
-        .open(&mut storage)
-        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
-    let kind = buffer::configure(
-        args.buffer.buffer,
-        args.buffer.buffer_kib,
-        &mut open.maps.events_rb,
-        &mut open.maps.events_pb,
-    )?;
+    let mut open = lifecycle::open(OpensnoopSkelBuilder::default(), &mut storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
     {
-        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == buffer::BufferKind::PerfBuf;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
         ro.targ_tgid = args.pid.unwrap_or(0);
         ro.targ_tid = args.tid.unwrap_or(0);
         if let Some(uid) = args.uid {
@@ -123,91 +112,98 @@ fn run() -> Result<()> {
         ro.filter_cgroup = plan.cgroup.is_some();
         ro.want_callers = args.callers;
     }
-    // Each exit has a -F twin that walks directories; loading only the one in use spares
-    // libbpf the CO-RE relocations (and start-up time) of the other.
-    let full = if args.full_path { "_full" } else { "" };
-    let wanted: Vec<String> = hooks
-        .iter()
-        .flat_map(|sc| [format!("enter_{sc}"), format!("exit_{sc}{full}")])
-        .collect();
-    common::lifecycle::load_only(open.open_object_mut(), &wanted)?;
-    let skel = open.load().map_err(load_error)?;
+    choose_programs(&mut open.progs, &hooks, args.full_path);
+    let skel = lifecycle::load(open)?;
     if let Some(cg) = &plan.cgroup {
         cg.install(&skel.maps.cgroup_map)?;
     }
-    let cols = Columns {
-        timestamp: args.timestamp,
-        uid: args.print_uid,
-        extended: args.extended,
-        full_path: args.full_path,
-        callers: args.callers,
+    let tool = Opensnoop {
+        cols: Columns {
+            timestamp: args.timestamp,
+            uid: args.print_uid,
+            extended: args.extended,
+            full_path: args.full_path,
+            callers: args.callers,
+        },
+        symbolizer: args.callers.then(Symbolizer::new),
     };
-    let printer = Printer::new();
-    let clock = WallClock::new();
-    let symbolizer = args.callers.then(Symbolizer::new);
-    let json = args.common.json;
-    let mut line = Vec::with_capacity(512);
-    let header_len = std::mem::offset_of!(types::opensnoop_event, path);
-    let handle = |data: &[u8]| -> Flow {
-        let Some(e) = copy_prefix::<types::opensnoop_event>(data, header_len) else {
-            return Flow::Continue; // a short record is a kernel/tool mismatch; skip it
-        };
-        let when = clock.local(e.ts_ns);
-        let callers = match &symbolizer {
-            Some(s) => resolve_callers(s, &e),
-            None => Vec::new(),
-        };
-        line.clear();
-        if json {
-            format::json_row(&cols, &e, &rfc3339(&when), &callers, &mut line);
-        } else {
-            format::text_row(&cols, &e, &hms(&when), &callers, &mut line);
-        }
-        printer.emit(&line)
-    };
-    let stream = EventStream::new(
-        kind,
-        args.buffer.buffer_kib,
-        &skel.maps.events_rb,
-        &skel.maps.events_pb,
-        &skel.maps.events_lost,
-        handle,
-    )?;
-    // Attach only once the stream exists: a perf buffer drops, uncounted, what is emitted
-    // before its per-CPU buffers are in place.
-    let links = common::lifecycle::attach_only(skel.object(), &wanted).map_err(|e| {
-        e.context(format!(
-            "attaching to the {} syscall tracepoints",
-            hooks.join(", ")
-        ))
-    })?;
-    common::log::verbose(format_args!(
-        "{TOOL}: attached to syscalls:sys_{{enter,exit}}_{{{}}} tracepoints; events through the {}",
-        hooks.join(","),
-        kind.name()
-    ));
-
-    if !args.common.json && !printer.emit_or_closed(cols.header().as_bytes())? {
-        return Ok(());
-    }
-
-    // checked: a deadline the clock cannot represent is no deadline (the parser caps -d anyway).
-    let deadline = args
-        .duration
-        .and_then(|s| Instant::now().checked_add(Duration::from_secs(s)));
-    event_loop::run(TOOL, &stream, &printer, deadline)?;
-    drop(links);
-    Ok(())
+    let run = Run::new(kind, &args.buffer, args.common.json, args.duration);
+    event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
+        let what = format!("the {} syscall tracepoints", hooks.join(", "));
+        let links = lifecycle::attach_loaded(skel.object(), &what)?;
+        let hooks = format!(
+            "syscalls:sys_{{enter,exit}}_{{{}}} tracepoints",
+            hooks.join(",")
+        );
+        Ok((links, hooks))
+    })
 }
 
-fn load_error(e: libbpf_rs::Error) -> Error {
-    if e.kind() == libbpf_rs::ErrorKind::PermissionDenied {
-        return Error::fatal(format!(
-            "the kernel refused to load the BPF programs ({e}); run as root, and check \
-             kernel.unprivileged_bpf_disabled and lockdown"
-        ));
+/// Load the entry and exit of each syscall this kernel has. Each exit has a -F twin that walks
+/// directories; loading only the one in use spares libbpf the CO-RE relocations (and start-up
+/// time) of the other.
+fn choose_programs(p: &mut OpenOpensnoopProgs<'_>, hooks: &[&str], full_path: bool) {
+    for (sc, enter, exit, exit_full) in [
+        (
+            "open",
+            &mut p.enter_open,
+            &mut p.exit_open,
+            &mut p.exit_open_full,
+        ),
+        (
+            "openat",
+            &mut p.enter_openat,
+            &mut p.exit_openat,
+            &mut p.exit_openat_full,
+        ),
+        (
+            "openat2",
+            &mut p.enter_openat2,
+            &mut p.exit_openat2,
+            &mut p.exit_openat2_full,
+        ),
+    ] {
+        let on = hooks.contains(&sc);
+        enter.set_autoload(on);
+        exit.set_autoload(on && !full_path);
+        exit_full.set_autoload(on && full_path);
     }
-    Error::from(e).context("loading the BPF programs")
+}
+
+struct Opensnoop {
+    cols: Columns,
+    symbolizer: Option<Symbolizer>,
+}
+
+impl Opensnoop {
+    fn callers(&self, e: &types::opensnoop_event) -> Vec<String> {
+        match &self.symbolizer {
+            Some(s) => resolve_callers(s, e),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl EventTool for Opensnoop {
+    type Event = types::opensnoop_event;
+
+    fn min_len(&self) -> usize {
+        std::mem::offset_of!(types::opensnoop_event, path)
+    }
+
+    fn header(&self) -> Option<String> {
+        Some(self.cols.header())
+    }
+
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        let callers = self.callers(e);
+        format::text_row(&self.cols, e, &times.hms(e.ts_ns), &callers, out);
+    }
+
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        let callers = self.callers(e);
+        format::json_row(&self.cols, e, &times.rfc3339(e.ts_ns), &callers, out);
+    }
 }
 
 /// Name the two user-space callers, `function:line` where debug info has the line. Needs the

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! The driver of every event tool (one record per event, one row or JSON object per record).
+//! A tool supplies an [`EventTool`]: its record type, its columns and its JSON; [`run`] does
+//! the rest: decode each record (copied, see [`crate::decode`]), hand it to the tool, flush the
+//! output per batch, attach once the stream exists, print the header, stop at Ctrl-C, SIGTERM,
+//! the deadline or a closed pipe, count lost events, and call the end-of-run hook.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use libbpf_rs::{Link, MapMut};
+use plain::Plain;
+
+use crate::buffer::{BufferKind, EventStream};
+use crate::decode::copy_prefix;
+use crate::error::Result;
+use crate::event_loop::{self, Ended};
+use crate::log;
+use crate::output::Printer;
+use crate::time::EventTimes;
+
+/// What an event tool supplies.
+pub trait EventTool {
+    /// The record the BPF side sends (`struct <tool>_event` from `bpf/<tool>.h`).
+    type Event: Plain + Default;
+
+    /// Bytes every record carries; a variable-length record may stop anywhere after them.
+    /// Shorter ones (a tool and kernel object out of step) are skipped.
+    fn min_len(&self) -> usize {
+        std::mem::size_of::<Self::Event>()
+    }
+
+    /// The column header of text output; `None` prints none (a count mode).
+    fn header(&self) -> Option<String>;
+
+    /// Whether to show this record: filters that BPF cannot apply, or a count mode that
+    /// absorbs the record (then shown by [`EventTool::finish`]).
+    fn wanted(&mut self, _e: &Self::Event) -> bool {
+        true
+    }
+
+    /// Append one text row, newline included.
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>);
+
+    /// Append one JSON object, newline included.
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>);
+
+    /// Text printed after a run that ended normally (not on a closed pipe): a count table.
+    fn finish(&mut self) -> Option<String> {
+        None
+    }
+}
+
+/// The loaded skeleton's event maps (`bpf/events.bpf.h`); see [`event_maps!`](crate::event_maps).
+pub struct EventMaps<'a, 'obj> {
+    pub rb: &'a MapMut<'obj>,
+    pub pb: &'a MapMut<'obj>,
+    pub lost: &'a MapMut<'obj>,
+}
+
+/// The [`EventMaps`] of a loaded skeleton, whose object includes `bpf/events.bpf.h`.
+#[macro_export]
+macro_rules! event_maps {
+    ($skel:expr) => {
+        $crate::event_tool::EventMaps {
+            rb: &$skel.maps.events_rb,
+            pb: &$skel.maps.events_pb,
+            lost: &$skel.maps.events_lost,
+        }
+    };
+}
+
+/// Choose the event buffer of an open skeleton (`--buffer`, `--buffer-size`): the unused map
+/// is not created. The BPF side's `use_perf_buffer` must be set to `kind == PerfBuf`.
+#[macro_export]
+macro_rules! configure_events {
+    ($open:expr, $buffer:expr) => {
+        $crate::buffer::configure(
+            $buffer.buffer,
+            $buffer.buffer_kib,
+            &mut $open.maps.events_rb,
+            &mut $open.maps.events_pb,
+        )
+    };
+}
+
+/// How the stream is read and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    pub kind: BufferKind,
+    /// `--buffer-size`, KiB.
+    pub kib: u32,
+    pub json: bool,
+    /// `-d`: stop then.
+    pub deadline: Option<Instant>,
+}
+
+impl Run {
+    /// From the shared options: `--buffer-size`, `--json`, and `-d` seconds where the tool
+    /// has it.
+    pub fn new(
+        kind: BufferKind,
+        buffer: &crate::cli::BufferArgs,
+        json: bool,
+        duration: Option<u64>,
+    ) -> Self {
+        Self {
+            kind,
+            kib: buffer.buffer_kib,
+            json,
+            // checked: a deadline the clock cannot represent is no deadline (the parser caps
+            // -d anyway).
+            deadline: duration
+                .and_then(|s| Instant::now().checked_add(std::time::Duration::from_secs(s))),
+        }
+    }
+}
+
+/// Stream, render and print until stopped. `attach` runs once the stream exists (a perf
+/// buffer drops, uncounted, what is emitted before its per-CPU buffers are in place) and
+/// returns the links and the hooks it attached to, for the `-v` line.
+pub fn run<T: EventTool>(
+    tool_name: &str,
+    tool: T,
+    maps: EventMaps<'_, '_>,
+    run: Run,
+    attach: impl FnOnce() -> Result<(Vec<Link>, String)>,
+) -> Result<()> {
+    let tool = RefCell::new(tool);
+    let printer = Printer::new();
+    let times = EventTimes::new();
+    let min_len = tool.borrow().min_len();
+    let mut line = Vec::with_capacity(512);
+    let handle = |data: &[u8]| {
+        let Some(e) = copy_prefix::<T::Event>(data, min_len) else {
+            return crate::buffer::Flow::Continue; // a short record: kernel and tool out of step
+        };
+        let mut t = tool.borrow_mut();
+        if !t.wanted(&e) {
+            return crate::buffer::Flow::Continue;
+        }
+        line.clear();
+        if run.json {
+            t.json_row(&e, &times, &mut line);
+        } else {
+            t.text_row(&e, &times, &mut line);
+        }
+        printer.emit(&line)
+    };
+    let stream = EventStream::new(run.kind, run.kib, maps.rb, maps.pb, maps.lost, handle)?;
+    let (links, hooks) = attach()?;
+    log::verbose(format_args!(
+        "{tool_name}: attached to {hooks}; events through the {}",
+        run.kind.name()
+    ));
+    let header = if run.json {
+        None
+    } else {
+        tool.borrow().header()
+    };
+    if let Some(h) = header
+        && !printer.emit_or_closed(h.as_bytes())?
+    {
+        return Ok(());
+    }
+    let ended = event_loop::run(tool_name, &stream, &printer, run.deadline)?;
+    drop(links);
+    drop(stream);
+    if ended == Ended::Normally
+        && let Some(text) = tool.borrow_mut().finish()
+    {
+        let _ = printer.emit_now(text.as_bytes());
+    }
+    Ok(())
+}
