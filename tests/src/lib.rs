@@ -474,10 +474,39 @@ pub fn assert_usage_errors(bin: &str, tool: &str, cases: &[&[&str]]) {
 }
 
 /// Run as an unprivileged user: the tool must refuse with exit status 1 and one line that says
-/// how to fix it.
+/// how to fix it. The user runs a copy in a fresh world-readable directory and starts in `/`: the
+/// build's own binary may sit in a checkout that user cannot enter (a home directory of mode
+/// 0700, Debian's default), which would make exec fail with a bare "Permission denied".
 pub fn assert_needs_privileges(bin: &str, args: &[&str]) {
+    use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
-    let out = run(Command::new(bin).args(args).uid(65534).gid(65534));
+    let dir = TempDir::new("ferroscope-unprivileged");
+    let name = Path::new(bin).file_name().expect("binary has a file name");
+    let copy = dir.path().join(name);
+    std::fs::copy(bin, &copy).unwrap_or_else(|e| panic!("copy {bin} to {}: {e}", copy.display()));
+    for (p, mode) in [(dir.path(), 0o755), (copy.as_path(), 0o755)] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
+    }
+    let out = Command::new(&copy)
+        .args(args)
+        .current_dir("/")
+        .uid(65534)
+        .gid(65534)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "user 65534 cannot run {} ({e}): the temp dir ({}) must be searchable by all",
+                copy.display(),
+                std::env::temp_dir().display()
+            )
+        });
+    let out = Finished {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: out.status,
+    };
     assert_eq!(out.status.code(), Some(1), "{out}");
     assert_eq!(out.stderr.lines().count(), 1, "{out}");
     assert!(out.stderr.contains("run as root"), "{out}");
