@@ -2,6 +2,7 @@
 //! runqlat against the real scheduler: tests keep more threads busy than there are CPUs, so
 //! tasks really wait on the run queue, and read the histograms the tool prints.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -14,19 +15,32 @@ const BIN: &str = env!("CARGO_BIN_EXE_runqlat");
 /// Threads named `ferro-spin` that burn CPU until dropped: more of them than CPUs.
 struct Spinners {
     stop: Arc<AtomicBool>,
+    go: Arc<AtomicBool>,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
 impl Spinners {
     fn start() -> Self {
+        let load = Self::named();
+        load.go();
+        load
+    }
+
+    /// The threads, named but idle until [`Spinners::go`]: a thread names itself after it
+    /// starts, and a tool already tracing could record it under its creator's name.
+    fn named() -> Self {
         let n = thread::available_parallelism().map_or(2, |n| n.get()) + 2;
         let stop = Arc::new(AtomicBool::new(false));
+        let go = Arc::new(AtomicBool::new(false));
         let threads = (0..n)
             .map(|_| {
-                let stop = Arc::clone(&stop);
+                let (stop, go) = (Arc::clone(&stop), Arc::clone(&go));
                 thread::Builder::new()
                     .name("ferro-spin".into())
                     .spawn(move || {
+                        while !go.load(Ordering::Relaxed) && !stop.load(Ordering::Relaxed) {
+                            thread::sleep(Duration::from_millis(1));
+                        }
                         let mut x = 0u64;
                         let end = Instant::now() + Duration::from_secs(30);
                         while !stop.load(Ordering::Relaxed) && Instant::now() < end {
@@ -37,7 +51,11 @@ impl Spinners {
                     .expect("spawn spinner")
             })
             .collect();
-        Self { stop, threads }
+        Self { stop, go, threads }
+    }
+
+    fn go(&self) {
+        self.go.store(true, Ordering::Relaxed);
     }
 }
 
@@ -50,11 +68,28 @@ impl Drop for Spinners {
     }
 }
 
+/// Run the tool to its end under load. The load starts once the tool has attached: on an
+/// emulated kernel (the matrix's 5.10) loading the programs with spinners competing for the one
+/// CPU took most of the 30 s.
 fn run_once(args: &[&str]) -> testkit::Finished {
-    let _load = Spinners::start();
-    Tool::spawn(BIN, args)
-        .finish(Duration::from_secs(30))
-        .success()
+    let load = Spinners::named();
+    let t = Tool::spawn(BIN, args).ready();
+    load.go();
+    t.finish(Duration::from_secs(30)).success()
+}
+
+/// Wait until `pid` has moved itself into `cg` (it writes cgroup.procs after it starts).
+fn wait_in_cgroup(cg: &testkit::Cgroup, pid: u32) {
+    let procs = Path::new(cg.path()).join("cgroup.procs");
+    let end = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < end {
+        let text = std::fs::read_to_string(&procs).unwrap_or_default();
+        if text.lines().any(|l| l.trim() == pid.to_string()) {
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    panic!("{pid} did not join {}", cg.path());
 }
 
 #[test]
@@ -197,6 +232,9 @@ fn root_intervals_start_from_zero() {
     {
         let _load = Spinners::start();
         let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
+        // Busy for 600 ms in the cgroup, counted from when it is there (a slow machine may
+        // take that long to start the shell).
+        wait_in_cgroup(&cg, child.id());
         thread::sleep(Duration::from_millis(600));
         let _ = child.kill();
         let _ = child.wait();
@@ -231,11 +269,10 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
         return;
     }
     let cg = testkit::Cgroup::new("ferroscope-runqlat");
+    let t = Tool::spawn(BIN, &["-P", "-c", cg.path(), "1", "1"]).ready();
     let _load = Spinners::start();
     let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
-    let out = Tool::spawn(BIN, &["-P", "-c", cg.path(), "1", "1"])
-        .finish(Duration::from_secs(30))
-        .success();
+    let out = t.finish(Duration::from_secs(30)).success();
     let _ = child.kill();
     let _ = child.wait();
     let pids: Vec<&str> = out
