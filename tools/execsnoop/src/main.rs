@@ -12,15 +12,15 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::buffer::{self, EventStream, Flow};
+use common::buffer::BufferKind;
 use common::cli::{self, BufferArgs, CommonArgs};
-use common::decode::{c_bytes, copy_prefix};
+use common::decode::c_bytes;
 use common::error::{Error, Result};
-use common::event_loop;
-use common::output::Printer;
-use common::time::{WallClock, hms, monotonic_ns, rfc3339};
-use common::{probe, signal};
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use common::event_tool::{self, EventTool, Run};
+use common::lifecycle;
+use common::probe;
+use common::time::EventTimes;
+use libbpf_rs::skel::Skel;
 
 use crate::bpf::{ExecsnoopSkelBuilder, types};
 use crate::format::Columns;
@@ -133,7 +133,7 @@ fn run() -> Result<()> {
         None => None,
     };
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    common::lifecycle::prepare(args.common.verbose)?;
+    lifecycle::start(args.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exec")? {
         return Err(Error::fatal(
             "the sched:sched_process_exec tracepoint is missing (needs CONFIG_TRACEPOINTS)",
@@ -147,22 +147,14 @@ fn run() -> Result<()> {
             "-x needs the execve syscall tracepoints (CONFIG_FTRACE_SYSCALLS)",
         ));
     }
-    signal::install()?;
 
     let mut storage = MaybeUninit::uninit();
-    let mut open = ExecsnoopSkelBuilder::default()
-        .open(&mut storage)
-        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
-    let kind = buffer::configure(
-        args.buffer.buffer,
-        args.buffer.buffer_kib,
-        &mut open.maps.events_rb,
-        &mut open.maps.events_pb,
-    )?;
+    let mut open = lifecycle::open(ExecsnoopSkelBuilder::default(), &mut storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
     {
-        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == buffer::BufferKind::PerfBuf;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
         if let Some(uid) = args.uid {
             ro.filter_uid = true;
             ro.targ_uid = uid;
@@ -183,98 +175,77 @@ fn run() -> Result<()> {
         enter.set_autoload(on);
         exit.set_autoload(on);
     }
-    let skel = open
-        .load()
-        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    let skel = lifecycle::load(open)?;
     if let Some(cg) = &cgroup {
         cg.install(&skel.maps.cgroup_map)?;
     }
 
-    let cols = Columns {
-        time: args.time,
-        timestamp: args.timestamp,
-        uid: args.print_uid,
-        pcomm: args.print_pcomm,
-        quote: args.quote,
-        max_args: usize::from(args.max_args),
+    let tool = Execsnoop {
+        cols: Columns {
+            time: args.time,
+            timestamp: args.timestamp,
+            uid: args.print_uid,
+            pcomm: args.print_pcomm,
+            quote: args.quote,
+            max_args: usize::from(args.max_args),
+        },
+        name,
+        line: args.line.clone().map(String::into_bytes),
     };
-    let printer = Printer::new();
-    let clock = WallClock::new();
-    let start_ns = monotonic_ns();
-    let json = args.common.json;
-    let name = name.as_deref();
-    let line_filter = args.line.as_deref().map(str::as_bytes);
-    let mut line = Vec::with_capacity(512);
-    let header_len = std::mem::offset_of!(types::execsnoop_event, area);
-    let handle = |data: &[u8]| -> Flow {
-        let Some(e) = copy_prefix::<types::execsnoop_event>(data, header_len) else {
-            return Flow::Continue;
-        };
-        if let Some(n) = name
-            && !contains(c_bytes(&e.comm), n)
-        {
-            return Flow::Continue;
-        }
-        if let Some(l) = line_filter
-            && !contains(&format::arg_line(&e, cols.max_args), l)
-        {
-            return Flow::Continue;
-        }
-        let when = clock.local(e.ts_ns);
-        line.clear();
-        if json {
-            format::json_row(&e, &rfc3339(&when), &mut line);
-        } else {
-            let secs = e.ts_ns.saturating_sub(start_ns) as f64 / 1e9;
-            format::text_row(&cols, &e, &hms(&when), secs, &mut line);
-        }
-        printer.emit(&line)
-    };
-    let stream = EventStream::new(
-        kind,
-        args.buffer.buffer_kib,
-        &skel.maps.events_rb,
-        &skel.maps.events_pb,
-        &skel.maps.events_lost,
-        handle,
-    )?;
-    // Attach once the stream exists, so nothing emitted meanwhile is dropped uncounted.
-    let p = &skel.progs;
-    let mut links = vec![
-        p.sched_exec
-            .attach()
-            .map_err(|e| Error::from(e).context("attaching to sched_process_exec"))?,
-    ];
-    for (sc, enter, exit) in [
-        ("execve", &p.enter_execve, &p.exit_execve),
-        ("execveat", &p.enter_execveat, &p.exit_execveat),
-    ] {
-        if syscall_hooks.contains(&sc) {
-            for prog in [enter, exit] {
-                links.push(prog.attach().map_err(|e| {
-                    Error::from(e).context(format!("attaching to the {sc} syscall tracepoints"))
-                })?);
-            }
-        }
-    }
-    common::log::verbose(format_args!(
-        "{TOOL}: attached to sched:sched_process_exec{}; events through the {}",
-        if syscall_hooks.is_empty() {
+    let run = Run::new(kind, &args.buffer, args.common.json, None);
+    event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
+        let links = lifecycle::attach_loaded(skel.object(), "the exec hooks")?;
+        let hooks = if syscall_hooks.is_empty() {
             " (no syscall tracepoints: scripts show their interpreter's argv)".to_owned()
         } else {
             format!(
                 " and syscalls:sys_{{enter,exit}}_{{{}}}",
                 syscall_hooks.join(",")
             )
-        },
-        kind.name()
-    ));
-    if !json && !printer.emit_or_closed(cols.header().as_bytes())? {
-        return Ok(());
+        };
+        Ok((links, format!("sched:sched_process_exec{hooks}")))
+    })
+}
+
+struct Execsnoop {
+    cols: Columns,
+    /// `-n`: part of the command name (its first 15 bytes, as the kernel keeps them).
+    name: Option<Vec<u8>>,
+    /// `-l`: part of the argument line.
+    line: Option<Vec<u8>>,
+}
+
+impl EventTool for Execsnoop {
+    type Event = types::execsnoop_event;
+
+    fn min_len(&self) -> usize {
+        std::mem::offset_of!(types::execsnoop_event, area)
     }
-    event_loop::run(TOOL, &stream, &printer, None)?;
-    drop(links);
-    Ok(())
+
+    fn header(&self) -> Option<String> {
+        Some(self.cols.header())
+    }
+
+    fn wanted(&mut self, e: &Self::Event) -> bool {
+        let name_ok = self
+            .name
+            .as_deref()
+            .is_none_or(|n| contains(c_bytes(&e.comm), n));
+        name_ok
+            && self
+                .line
+                .as_deref()
+                .is_none_or(|l| contains(&format::arg_line(e, self.cols.max_args), l))
+    }
+
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        let secs = times.since_start(e.ts_ns);
+        format::text_row(&self.cols, e, &times.hms(e.ts_ns), secs, out);
+    }
+
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
