@@ -118,7 +118,8 @@ impl Run {
 
 /// Stream, render and print until stopped. `attach` runs once the stream exists (a perf
 /// buffer drops, uncounted, what is emitted before its per-CPU buffers are in place) and
-/// returns the links and the hooks it attached to, for the `-v` line.
+/// returns the links and what it attached (`to sched:sched_process_exec`, `via fexit (..)`),
+/// for the `-v` line, which says `TOOL: attached ..; events through the ring buffer`.
 pub fn run<T: EventTool>(
     tool_name: &str,
     tool: T,
@@ -150,7 +151,7 @@ pub fn run<T: EventTool>(
     let stream = EventStream::new(run.kind, run.kib, maps.rb, maps.pb, maps.lost, handle)?;
     let (links, hooks) = attach()?;
     log::verbose(format_args!(
-        "{tool_name}: attached to {hooks}; events through the {}",
+        "{tool_name}: attached {hooks}; events through the {}",
         run.kind.name()
     ));
     let header = if run.json {

@@ -203,7 +203,7 @@ fn run() -> Result<()> {
                 syscall_hooks.join(",")
             )
         };
-        Ok((links, format!("sched:sched_process_exec{hooks}")))
+        Ok((links, format!("to sched:sched_process_exec{hooks}")))
     })
 }
 

@@ -132,7 +132,7 @@ fn run() -> Result<()> {
         let what = format!("the {} syscall tracepoints", hooks.join(", "));
         let links = lifecycle::attach_loaded(skel.object(), &what)?;
         let hooks = format!(
-            "syscalls:sys_{{enter,exit}}_{{{}}} tracepoints",
+            "to syscalls:sys_{{enter,exit}}_{{{}}} tracepoints",
             hooks.join(",")
         );
         Ok((links, hooks))

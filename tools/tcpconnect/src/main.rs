@@ -9,21 +9,19 @@ mod bpf {
     include!(concat!(env!("OUT_DIR"), "/tcpconnect.skel.rs"));
 }
 
-use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use clap::Parser;
-use common::buffer::{self, EventStream, Flow};
+use common::buffer::BufferKind;
 use common::cli::{self, BufferArgs, CommonArgs};
-use common::decode::copy_prefix;
 use common::error::{Error, Result};
-use common::event_loop;
-use common::output::Printer;
-use common::time::{WallClock, rfc3339};
-use common::{probe, signal};
-use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use common::event_tool::{self, EventTool, Run};
+use common::lifecycle;
+use common::probe;
+use common::time::EventTimes;
+use libbpf_rs::skel::Skel;
 
 use crate::bpf::{TcpconnectSkelBuilder, types};
 use crate::format::{ATTEMPT, Columns, CountKey, OUTCOME};
@@ -176,26 +174,19 @@ impl Hooks {
     }
 }
 
-type Loaded<'obj> = (bpf::TcpconnectSkel<'obj>, Hooks, buffer::BufferKind);
+type Loaded<'obj> = (bpf::TcpconnectSkel<'obj>, Hooks, BufferKind);
 
 fn open_and_load<'obj>(
     args: &Args,
     hooks: Hooks,
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
 ) -> Result<Loaded<'obj>> {
-    let mut open = TcpconnectSkelBuilder::default()
-        .open(storage)
-        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
-    let kind = buffer::configure(
-        args.buffer.buffer,
-        args.buffer.buffer_kib,
-        &mut open.maps.events_rb,
-        &mut open.maps.events_pb,
-    )?;
+    let mut open = lifecycle::open(TcpconnectSkelBuilder::default(), storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
     {
-        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == buffer::BufferKind::PerfBuf;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
         ro.register_at_syn_sent = hooks == Hooks::Tracepoints;
         ro.emit_phases = wanted_phase(args);
         ro.targ_tgid = args.pid.unwrap_or(0);
@@ -231,16 +222,12 @@ fn open_and_load<'obj>(
     // memory) that the other paths never touch; libbpf poisons the references left in code the
     // verifier prunes, as it prunes syn_sent() without register_at_syn_sent.
     let m = &mut open.maps;
-    for (map, used) in [
+    lifecycle::create_maps([
         (&mut m.by_tid, hooks == Hooks::Tracepoints),
         (&mut m.entry_sk, hooks == Hooks::Kprobes),
-    ] {
-        map.set_autocreate(used)
-            .map_err(|e| Error::from(e).context("configuring the BPF maps"))?;
-    }
-    let skel = open.load().map_err(|e| {
-        Error::from(e).context(format!("loading the BPF programs ({})", hooks.name()))
-    })?;
+    ])?;
+    let skel =
+        lifecycle::load(open).map_err(|e| e.context(format!("the {} path", hooks.name())))?;
     Ok((skel, hooks, kind))
 }
 
@@ -261,14 +248,12 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    common::lifecycle::prepare(args.common.verbose)?;
+    lifecycle::start(args.common.verbose)?;
     if !probe::tracepoint_exists("sock", "inet_sock_set_state")? {
         return Err(Error::fatal(
             "tracepoint sock:inet_sock_set_state is missing on this kernel (needs Linux 4.16+)",
         ));
     }
-    signal::install()?;
-
     let first = Hooks::choose()?;
     let mut storage = MaybeUninit::uninit();
     let mut fallback_storage = MaybeUninit::uninit();
@@ -287,102 +272,87 @@ fn run() -> Result<()> {
         cg.install(&skel.maps.cgroup_map)?;
     }
 
-    let cols = Columns {
-        timestamp: args.timestamp,
-        uid: args.print_uid,
-        sport: args.source_port,
-        lport: args.lport,
-        outcome: args.outcome,
+    let tool = Tcpconnect {
+        cols: Columns {
+            timestamp: args.timestamp,
+            uid: args.print_uid,
+            sport: args.source_port,
+            lport: args.lport,
+            outcome: args.outcome,
+        },
+        want: wanted_phase(&args),
+        counts: args.count.then(HashMap::new),
+        line: String::with_capacity(160),
     };
-    let printer = Printer::new();
-    let clock = WallClock::new();
-    let json = args.common.json;
-    let want = wanted_phase(&args);
-    let first_ts = Cell::new(0u64);
-    let counts: RefCell<HashMap<CountKey, u64>> = RefCell::new(HashMap::new());
-    let mut line = String::with_capacity(160);
-    let mut bytes = Vec::with_capacity(256);
-    let handle = |data: &[u8]| -> Flow {
-        let Some(e) = copy_prefix::<types::tcpconnect_event>(data, data.len()) else {
-            return Flow::Continue;
+    let run = Run::new(kind, &args.buffer, args.common.json, None);
+    event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
+        let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
+        let progs = match hooks {
+            Hooks::Fentry => "fexit:tcp_v4_connect, fexit:tcp_v6_connect",
+            Hooks::Kprobes => {
+                "kprobe:tcp_v4_connect, kretprobe:tcp_v4_connect, kprobe:tcp_v6_connect, \
+                 kretprobe:tcp_v6_connect"
+            }
+            Hooks::Tracepoints => "syscalls:sys_exit_connect, tcp:tcp_retransmit_skb",
         };
-        if e.phase & want == 0 {
-            return Flow::Continue;
-        }
-        if args.count {
-            let sport = args.source_port.then_some(e.sport);
-            let key = (
-                format::addr(&e, &e.saddr),
-                format::addr(&e, &e.daddr),
-                sport,
-                e.dport,
-            );
-            *counts.borrow_mut().entry(key).or_insert(0) += 1;
-            return Flow::Continue;
-        }
-        if json {
-            bytes.clear();
-            format::json_row(&e, &rfc3339(&clock.local(e.ts_ns)), &mut bytes);
-            return printer.emit(&bytes);
-        }
-        if first_ts.get() == 0 {
-            first_ts.set(e.ts_ns);
-        }
-        let secs = e.ts_ns.saturating_sub(first_ts.get()) as f64 / 1e9;
-        line.clear();
-        format::text_row(&cols, &e, secs, &mut line);
-        printer.emit(line.as_bytes())
-    };
-    let stream = EventStream::new(
-        kind,
-        args.buffer.buffer_kib,
-        &skel.maps.events_rb,
-        &skel.maps.events_pb,
-        &skel.maps.events_lost,
-        handle,
-    )?;
-    let p = &skel.progs;
-    let mut progs = vec![("sock:inet_sock_set_state", &p.state_change)];
-    match hooks {
-        Hooks::Fentry => progs.extend([
-            ("fexit:tcp_v4_connect", &p.fexit_v4),
-            ("fexit:tcp_v6_connect", &p.fexit_v6),
-        ]),
-        Hooks::Kprobes => progs.extend([
-            ("kprobe:tcp_v4_connect", &p.kprobe_v4),
-            ("kretprobe:tcp_v4_connect", &p.kretprobe_v4),
-            ("kprobe:tcp_v6_connect", &p.kprobe_v6),
-            ("kretprobe:tcp_v6_connect", &p.kretprobe_v6),
-        ]),
-        Hooks::Tracepoints => progs.extend([
-            ("syscalls:sys_exit_connect", &p.exit_connect),
-            ("tcp:tcp_retransmit_skb", &p.syn_retransmit),
-        ]),
+        let what = format!("via {} (sock:inet_sock_set_state, {progs})", hooks.name());
+        Ok((links, what))
+    })
+}
+
+struct Tcpconnect {
+    cols: Columns,
+    /// The phase shown: the SYN going out or the handshake's end (see [`wanted_phase`]).
+    want: u8,
+    /// `-c`: connects counted per key instead of shown, printed at the end.
+    counts: Option<HashMap<CountKey, u64>>,
+    line: String,
+}
+
+impl EventTool for Tcpconnect {
+    type Event = types::tcpconnect_event;
+
+    fn min_len(&self) -> usize {
+        0 // fixed-size records; a short one is copied as far as it goes
     }
-    let mut links = Vec::new();
-    for (what, prog) in &progs {
-        links.push(
-            prog.attach()
-                .map_err(|e| Error::from(e).context(format!("attaching to {what}")))?,
+
+    /// Count mode prints only its table, at the end, as libbpf-tools does.
+    fn header(&self) -> Option<String> {
+        self.counts.is_none().then(|| self.cols.header())
+    }
+
+    fn wanted(&mut self, e: &Self::Event) -> bool {
+        if e.phase & self.want == 0 {
+            return false;
+        }
+        let Some(counts) = &mut self.counts else {
+            return true;
+        };
+        let sport = self.cols.sport.then_some(e.sport);
+        let key = (
+            format::addr(e, &e.saddr),
+            format::addr(e, &e.daddr),
+            sport,
+            e.dport,
         );
+        *counts.entry(key).or_insert(0) += 1;
+        false
     }
-    common::log::verbose(format_args!(
-        "{TOOL}: attached via {} ({}); events through the {}",
-        hooks.name(),
-        progs.iter().map(|(w, _)| *w).collect::<Vec<_>>().join(", "),
-        kind.name()
-    ));
-    // Count mode prints only its table, at the end, as libbpf-tools does.
-    if !args.count && !json && !printer.emit_or_closed(cols.header().as_bytes())? {
-        return Ok(());
+
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        self.line.clear();
+        format::text_row(&self.cols, e, times.since_first(e.ts_ns), &mut self.line);
+        out.extend_from_slice(self.line.as_bytes());
     }
-    let ended = event_loop::run(TOOL, &stream, &printer, None)?;
-    drop(links);
-    if args.count && ended == event_loop::Ended::Normally {
-        let table = format::count_table(&counts.borrow(), args.source_port);
-        let _ = printer.emit_now(table.as_bytes());
+
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::json_row(e, &times.rfc3339(e.ts_ns), out);
     }
-    Ok(())
+
+    fn finish(&mut self) -> Option<String> {
+        let counts = self.counts.as_ref()?;
+        Some(format::count_table(counts, self.cols.sport))
+    }
 }
 
 #[cfg(test)]
