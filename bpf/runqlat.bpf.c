@@ -11,13 +11,8 @@
 #define FERRO_TASK_RUNNING 0
 
 /* How histograms are keyed. */
-#define KEY_ALL 0
-#define KEY_PROCESS 1
-#define KEY_THREAD 2
-#define KEY_PIDNS 3
-#define KEY_CPU 4
 
-const volatile int key_by = KEY_ALL;
+const volatile enum runqlat_key key_by = KEY_ALL;
 const volatile bool targ_ms = false;
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 targ_cgid = 0;
@@ -170,6 +165,8 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 		break;
 	case KEY_PIDNS:
 		key = ns ? pidns_of(next) : 0;
+		break;
+	default: /* KEY_ALL and KEY_CPU returned above */
 		break;
 	}
 	h = bpf_map_lookup_elem(&hists, &key);

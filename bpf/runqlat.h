@@ -5,6 +5,15 @@
 #define RUNQLAT_MAX_SLOTS 26
 #define RUNQLAT_COMM_LEN 16
 
+/* What a histogram is kept per (rodata key_by); the Rust side uses the generated type. */
+enum runqlat_key {
+	KEY_ALL = 0,
+	KEY_PROCESS = 1,
+	KEY_THREAD = 2,
+	KEY_PIDNS = 3,
+	KEY_CPU = 4,
+};
+
 struct runqlat_hist {
 	__u32 slots[RUNQLAT_MAX_SLOTS];
 	__u64 count;

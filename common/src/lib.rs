@@ -11,6 +11,7 @@ pub mod error;
 pub mod event_loop;
 pub mod event_tool;
 pub mod hist;
+pub mod hist_tool;
 pub mod interval;
 pub mod lifecycle;
 pub mod log;

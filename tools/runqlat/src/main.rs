@@ -11,14 +11,15 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
+use common::decode::c_bytes;
 use common::error::{Error, Result};
-use common::hist::{self, Hist, SectionValue};
+use common::hist::{Hist, SectionValue};
+use common::hist_tool::{self, HistTool, Reading};
 use common::maps::{key_u32, read_hash, read_percpu};
-use common::time::rfc3339;
-use common::{probe, signal};
-use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use common::{lifecycle, probe};
+use libbpf_rs::skel::Skel;
 
-use crate::bpf::{RunqlatSkelBuilder, types};
+use crate::bpf::{OpenRunqlatProgs, RunqlatSkelBuilder, types};
 
 const INFO: common::tool::ToolInfo = common::tool_info!();
 const TOOL: &str = INFO.name;
@@ -28,12 +29,7 @@ unsafe impl plain::Plain for types::runqlat_hist {}
 
 common::log2_source!(types::runqlat_hist);
 
-// Mirrors of KEY_* in bpf/runqlat.bpf.c.
-const KEY_ALL: i32 = 0;
-const KEY_PROCESS: i32 = 1;
-const KEY_THREAD: i32 = 2;
-const KEY_PIDNS: i32 = 3;
-const KEY_CPU: i32 = 4;
+type Key = types::runqlat_key;
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -90,19 +86,19 @@ fn main() -> ExitCode {
     common::error::report(TOOL, run())
 }
 
-fn key_by(a: &Args) -> i32 {
+fn key_by(a: &Args) -> Key {
     match (a.pids, a.tids, a.pidnss, a.cpus) {
-        (true, ..) => KEY_PROCESS,
-        (_, true, ..) => KEY_THREAD,
-        (_, _, true, _) => KEY_PIDNS,
-        (.., true) => KEY_CPU,
-        _ => KEY_ALL,
+        (true, ..) => Key::KEY_PROCESS,
+        (_, true, ..) => Key::KEY_THREAD,
+        (_, _, true, _) => Key::KEY_PIDNS,
+        (.., true) => Key::KEY_CPU,
+        _ => Key::KEY_ALL,
     }
 }
 
 /// One histogram, or one per CPU: kept per CPU in the kernel (no shared counters to update).
-fn per_cpu_hists(a: &Args) -> bool {
-    matches!(key_by(a), KEY_ALL | KEY_CPU)
+fn per_cpu_hists(key: Key) -> bool {
+    key == Key::KEY_ALL || key == Key::KEY_CPU
 }
 
 /// Open the object, configure it, and load the programs for these options: tp_btf or raw
@@ -116,11 +112,9 @@ fn load<'obj>(
     tp_btf: bool,
 ) -> Result<(bpf::RunqlatSkel<'obj>, bool)> {
     let task_storage = tp_btf && probe::lockless_task_storage();
-    let mut open = RunqlatSkelBuilder::default()
-        .open(storage)
-        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    let mut open = lifecycle::open(RunqlatSkelBuilder::default(), storage)?;
     {
-        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
         ro.key_by = key_by(args);
         ro.targ_ms = args.hist.milliseconds;
@@ -131,37 +125,48 @@ fn load<'obj>(
             ro.targ_cg_level = i32::try_from(cg.level).unwrap_or(i32::MAX);
         }
     }
-    let kind = if tp_btf { "btf" } else { "raw" };
-    let cg = if cgroup.is_some() { "_cg" } else { "" };
-    let ns = if args.pidnss { "_ns" } else { "" };
-    let wanted = [
-        format!("{kind}_sched_wakeup{cg}"),
-        format!("{kind}_sched_wakeup_new{cg}"),
-        format!("{kind}_sched_switch{cg}{ns}"),
-    ];
-    common::lifecycle::load_only(open.open_object_mut(), &wanted)?;
-    let per_cpu = per_cpu_hists(args);
+    choose_programs(&mut open.progs, tp_btf, cgroup.is_some(), args.pidnss);
+    let per_cpu = per_cpu_hists(key_by(args));
     let m = &mut open.maps;
-    for (map, used) in [
+    lifecycle::create_maps([
         (&mut m.start, !task_storage),
         (&mut m.start_task, task_storage),
         (&mut m.hists, !per_cpu),
         (&mut m.hist_cpu, per_cpu),
+    ])?;
+    Ok((lifecycle::load(open)?, task_storage))
+}
+
+/// The three programs for these options: tp_btf or raw, with or without the cgroup test, and
+/// sched_switch keyed by PID namespace or not.
+fn choose_programs(p: &mut OpenRunqlatProgs<'_>, tp_btf: bool, cg: bool, ns: bool) {
+    // (tp_btf, cgroup, PID namespace: None where the program does not key histograms)
+    for (btf, with_cg, with_ns, prog) in [
+        (true, false, None, &mut p.btf_sched_wakeup),
+        (true, true, None, &mut p.btf_sched_wakeup_cg),
+        (false, false, None, &mut p.raw_sched_wakeup),
+        (false, true, None, &mut p.raw_sched_wakeup_cg),
+        (true, false, None, &mut p.btf_sched_wakeup_new),
+        (true, true, None, &mut p.btf_sched_wakeup_new_cg),
+        (false, false, None, &mut p.raw_sched_wakeup_new),
+        (false, true, None, &mut p.raw_sched_wakeup_new_cg),
+        (true, false, Some(false), &mut p.btf_sched_switch),
+        (true, true, Some(false), &mut p.btf_sched_switch_cg),
+        (true, false, Some(true), &mut p.btf_sched_switch_ns),
+        (true, true, Some(true), &mut p.btf_sched_switch_cg_ns),
+        (false, false, Some(false), &mut p.raw_sched_switch),
+        (false, true, Some(false), &mut p.raw_sched_switch_cg),
+        (false, false, Some(true), &mut p.raw_sched_switch_ns),
+        (false, true, Some(true), &mut p.raw_sched_switch_cg_ns),
     ] {
-        map.set_autocreate(used)
-            .map_err(|e| Error::from(e).context("configuring the BPF maps"))?;
+        prog.set_autoload(btf == tp_btf && with_cg == cg && with_ns.is_none_or(|n| n == ns));
     }
-    let skel = open
-        .load()
-        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
-    Ok((skel, task_storage))
 }
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    common::lifecycle::prepare(args.common.verbose)?;
-    signal::install()?;
+    lifecycle::start(args.common.verbose)?;
 
     // Try tp_btf first and fall back to raw tracepoints if the load fails: probing first
     // would parse vmlinux BTF once more, a few milliseconds of start-up on every run.
@@ -185,77 +190,84 @@ fn run() -> Result<()> {
         }
     ));
 
-    let unit = args.hist.unit();
-    let schedule = args.hist.schedule(args.common.json);
-    let mut full = hist::FullMapWarning::default();
-    common::interval::run_intervals(
+    let key = key_by(&args);
+    let mut view = View { key };
+    hist_tool::run(
+        TOOL,
         "Tracing run queue latency... Hit Ctrl-C to end.",
-        &schedule,
-        |now, text| {
-            let time = rfc3339(now);
-            let clear = !args.hist.cumulative;
-            if per_cpu_hists(&args) {
+        &mut view,
+        &args.hist,
+        args.common.json,
+        " (too many threads at once)",
+        |_, clear| {
+            let hists = if per_cpu_hists(key) {
                 let cpus = read_percpu::<types::runqlat_hist>(&skel.maps.hist_cpu, clear)?;
-                let rows: Vec<(u32, Hist)> = if key_by(&args) == KEY_CPU {
-                    (0u32..).zip(cpus.iter().map(Hist::of)).collect()
+                let rows: Vec<((u32, Vec<u8>), Hist)> = if key == Key::KEY_CPU {
+                    (0u32..)
+                        .map(|c| (c, Vec::new()))
+                        .zip(cpus.iter().map(Hist::of))
+                        .collect()
                 } else {
-                    vec![(0, Hist::sum(&cpus))]
+                    vec![((0, Vec::new()), Hist::sum(&cpus))]
                 };
-                for (cpu, h) in rows.iter().filter(|(_, h)| !h.is_empty()) {
-                    render(&args, *cpu, h, b"", unit, &time, text);
-                }
+                rows.into_iter().filter(|(_, h)| !h.is_empty()).collect()
             } else {
                 let mut hists = read_hash::<types::runqlat_hist>(&skel.maps.hists, clear)?;
                 hists.sort_by_key(|(k, _)| key_u32(k));
-                for (k, h) in &hists {
-                    let comm = common::decode::c_bytes(&h.comm);
-                    render(&args, key_u32(k), &Hist::of(h), comm, unit, &time, text);
-                }
-            }
-            if let Some(bss) = skel.maps.bss_data.as_deref() {
-                full.check(
-                    TOOL,
-                    &[(bss.start_full, "wakeups"), (bss.hists_full, "latencies")],
-                    " (too many threads at once)",
-                );
-            }
-            Ok(())
+                hists
+                    .iter()
+                    .map(|(k, h)| ((key_u32(k), c_bytes(&h.comm).to_vec()), Hist::of(h)))
+                    .collect()
+            };
+            let bss = skel.maps.bss_data.as_deref();
+            Ok(Reading {
+                hists,
+                dropped: vec![
+                    (bss.map_or(0, |b| b.start_full), "wakeups"),
+                    (bss.map_or(0, |b| b.hists_full), "latencies"),
+                ],
+            })
         },
     )
 }
 
-fn render(args: &Args, key: u32, h: &Hist, comm: &[u8], unit: &str, time: &str, out: &mut Vec<u8>) {
-    let (slots, totals) = (&h.slots, &h.totals);
-    let kb = key_by(args);
-    if args.common.json {
-        let mut sections: Vec<(&str, SectionValue<'_>)> = Vec::new();
-        match kb {
-            KEY_PROCESS => sections.push(("pid", SectionValue::Num(key.into()))),
-            KEY_THREAD => sections.push(("tid", SectionValue::Num(key.into()))),
-            KEY_PIDNS => sections.push(("pidns", SectionValue::Num(key.into()))),
-            KEY_CPU => sections.push(("cpu", SectionValue::Num(key.into()))),
-            _ => {}
-        }
-        if matches!(kb, KEY_PROCESS | KEY_THREAD | KEY_PIDNS) {
-            sections.push(("comm", SectionValue::Str(comm)));
-        }
-        hist::json_line(out, time, &sections, unit, slots, totals);
-        return;
+/// Sections as libbpf-tools names them: `pid = 42 bash`, `cpu = 3`, or none.
+struct View {
+    key: Key,
+}
+
+impl HistTool for View {
+    /// The PID, TID, PID namespace or CPU, and the comm where there is one.
+    type Key = (u32, Vec<u8>);
+
+    fn section_text(&self, (id, comm): &Self::Key, out: &mut Vec<u8>) {
+        let comm = common::output::escaped(comm);
+        let section = match self.key {
+            Key::KEY_PROCESS => format!("\npid = {id} {comm}\n"),
+            Key::KEY_THREAD => format!("\ntid = {id} {comm}\n"),
+            Key::KEY_PIDNS => format!("\npidns = {id} {comm}\n"),
+            Key::KEY_CPU => format!("\ncpu = {id}\n"),
+            _ => return,
+        };
+        out.extend_from_slice(section.as_bytes());
     }
-    let comm = common::output::escaped(comm);
-    let section = match kb {
-        KEY_PROCESS => Some(format!("\npid = {key} {comm}\n")),
-        KEY_THREAD => Some(format!("\ntid = {key} {comm}\n")),
-        KEY_PIDNS => Some(format!("\npidns = {key} {comm}\n")),
-        KEY_CPU => Some(format!("\ncpu = {key}\n")),
-        _ => None,
-    };
-    if let Some(s) = section {
-        out.extend_from_slice(s.as_bytes());
-    }
-    out.extend_from_slice(hist::log2_text(slots, unit).as_bytes());
-    if args.hist.percentiles && totals.count > 0 {
-        out.extend_from_slice(hist::percentiles_line(slots, totals, unit).as_bytes());
+
+    fn section_json<'a>(
+        &'a self,
+        (id, comm): &'a Self::Key,
+        out: &mut Vec<(&'static str, SectionValue<'a>)>,
+    ) {
+        let name = match self.key {
+            Key::KEY_PROCESS => "pid",
+            Key::KEY_THREAD => "tid",
+            Key::KEY_PIDNS => "pidns",
+            Key::KEY_CPU => "cpu",
+            _ => return,
+        };
+        out.push((name, SectionValue::Num((*id).into())));
+        if self.key != Key::KEY_CPU {
+            out.push(("comm", SectionValue::Str(comm)));
+        }
     }
 }
 
@@ -292,8 +304,21 @@ mod tests {
         h.slots[1] = 2;
         h.count = 2;
         let a = Args::try_parse_from(["runqlat", "-P"]).expect("parses");
+        let view = View { key: key_by(&a) };
+        let style = hist_tool::Style {
+            unit: "usecs",
+            json: false,
+            percentiles: a.hist.percentiles,
+        };
         let mut out = Vec::new();
-        render(&a, 42, &Hist::of(&h), b"bash", "usecs", "", &mut out);
+        hist_tool::render(
+            &view,
+            &(42, b"bash".to_vec()),
+            &Hist::of(&h),
+            &style,
+            "",
+            &mut out,
+        );
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "\npid = 42 bash

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! The driver of every histogram tool: every interval, read the maps into keyed histograms,
+//! name each section, render it as libbpf-tools does (or as JSON), and warn once when a full
+//! map dropped measurements. A tool supplies a [`HistTool`] (how a key is named) and a reader
+//! of its maps; [`run`] does the rest on the [`crate::interval`] loop.
+
+use crate::cli::HistArgs;
+use crate::error::Result;
+use crate::hist::{self, FullMapWarning, Hist, SectionValue};
+use crate::interval;
+use crate::time::rfc3339;
+
+/// How a histogram tool names its sections.
+pub trait HistTool {
+    /// What a histogram is kept per: a disk and flags, a PID and its comm, nothing at all.
+    type Key;
+
+    /// Text before the histogram: libbpf-tools' section line (`\npid = 42 bash\n`), if any.
+    fn section_text(&self, _key: &Self::Key, _out: &mut Vec<u8>) {}
+
+    /// The section's JSON fields (`"pid": 42, "comm": "bash"`), if any.
+    fn section_json<'a>(
+        &'a self,
+        _key: &'a Self::Key,
+        _out: &mut Vec<(&'static str, SectionValue<'a>)>,
+    ) {
+    }
+
+    /// Lines under the histogram besides the percentiles (BCC's `-e`).
+    fn extra_text(&self, _h: &Hist, _unit: &str, _out: &mut Vec<u8>) {}
+}
+
+/// One interval's reading of the maps.
+#[derive(Debug)]
+pub struct Reading<K> {
+    /// The histograms in print order.
+    pub hists: Vec<(K, Hist)>,
+    /// Measurements dropped because a map was full (from the BPF side's counters), with what
+    /// they count: `(12, "wakeups")`.
+    pub dropped: Vec<(u64, &'static str)>,
+}
+
+/// How histograms are printed (from [`HistArgs`] and `--json`).
+#[derive(Debug, Clone, Copy)]
+pub struct Style<'a> {
+    pub unit: &'a str,
+    pub json: bool,
+    pub percentiles: bool,
+}
+
+/// One histogram with its section: text as libbpf-tools prints it, or one JSON line.
+pub fn render<T: HistTool + ?Sized>(
+    tool: &T,
+    key: &T::Key,
+    h: &Hist,
+    style: &Style<'_>,
+    time: &str,
+    out: &mut Vec<u8>,
+) {
+    let (slots, totals) = (&h.slots, &h.totals);
+    if style.json {
+        let mut sections = Vec::new();
+        tool.section_json(key, &mut sections);
+        hist::json_line(out, time, &sections, style.unit, slots, totals);
+        return;
+    }
+    tool.section_text(key, out);
+    out.extend_from_slice(hist::log2_text(slots, style.unit).as_bytes());
+    tool.extra_text(h, style.unit, out);
+    if style.percentiles && totals.count > 0 {
+        out.extend_from_slice(hist::percentiles_line(slots, totals, style.unit).as_bytes());
+    }
+}
+
+/// Print `banner`, then every interval what `read` returns (`read(tool, clear)`: `clear`
+/// unless `--cumulative`), until `count` intervals, Ctrl-C or SIGTERM. `full_hint` ends the
+/// full-map warning (`" (too many threads at once)"`).
+pub fn run<T: HistTool>(
+    tool_name: &str,
+    banner: &str,
+    tool: &mut T,
+    args: &HistArgs,
+    json: bool,
+    full_hint: &str,
+    mut read: impl FnMut(&mut T, bool) -> Result<Reading<T::Key>>,
+) -> Result<()> {
+    let style = Style {
+        unit: args.unit(),
+        json,
+        percentiles: args.percentiles,
+    };
+    let mut full = FullMapWarning::default();
+    interval::run_intervals(banner, &args.schedule(json), |now, text| {
+        let reading = read(tool, !args.cumulative)?;
+        let time = rfc3339(now);
+        for (k, h) in &reading.hists {
+            render(tool, k, h, &style, &time, text);
+        }
+        full.check(tool_name, &reading.dropped, full_hint);
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct ByPid;
+    impl HistTool for ByPid {
+        type Key = u32;
+        fn section_text(&self, key: &u32, out: &mut Vec<u8>) {
+            out.extend_from_slice(format!("\npid = {key}\n").as_bytes());
+        }
+        fn section_json<'a>(
+            &'a self,
+            key: &'a u32,
+            out: &mut Vec<(&'static str, SectionValue<'a>)>,
+        ) {
+            out.push(("pid", SectionValue::Num((*key).into())));
+        }
+    }
+
+    fn hist(slots: Vec<u64>, count: u64) -> Hist {
+        Hist {
+            slots,
+            totals: hist::Totals {
+                count,
+                sum: 3,
+                max: 3,
+            },
+        }
+    }
+
+    #[test]
+    fn text_is_section_histogram_then_percentiles() {
+        let style = Style {
+            unit: "usecs",
+            json: false,
+            percentiles: true,
+        };
+        let mut out = Vec::new();
+        render(&ByPid, &7, &hist(vec![0, 1], 1), &style, "", &mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "\npid = 7
+     usecs               : count    distribution
+         0 -> 1          : 0        |                                        |
+         2 -> 3          : 1        |****************************************|
+p50 <= 3 p90 <= 3 p99 <= 3 max 3 (usecs)\n"
+        );
+    }
+
+    #[test]
+    fn json_carries_the_section_fields() {
+        let style = Style {
+            unit: "msecs",
+            json: true,
+            percentiles: false,
+        };
+        let mut out = Vec::new();
+        render(&ByPid, &7, &hist(vec![0, 1], 1), &style, "T", &mut out);
+        let line = String::from_utf8(out).expect("utf8");
+        assert!(
+            line.starts_with("{\"time\":\"T\",\"pid\":7,\"unit\":\"msecs\""),
+            "{line}"
+        );
+    }
+}
