@@ -184,9 +184,9 @@ pub struct PodmanContainer {
 }
 
 impl PodmanContainer {
-    /// `podman --runtime runc --cgroup-manager=cgroupfs run -d --rm ... IMAGE cmd...`: the
-    /// flags that work on hybrid-cgroup hosts (crun refuses them) and in this VM (whose limits
-    /// refuse podman's default ulimits). Its cgroup v2 path is `/libpod_parent/libpod-<id>`.
+    /// `podman --runtime runc --cgroup-manager=cgroupfs run -d --rm --network none ... IMAGE
+    /// cmd...`: the flags that work on hybrid-cgroup hosts (crun refuses them) and in this VM
+    /// (whose limits refuse podman's default ulimits). Its cgroup v2 path is `/libpod_parent/libpod-<id>`.
     pub fn run(cmd: &[&str]) -> Self {
         let c = Self::create(cmd);
         c.start();
@@ -205,6 +205,9 @@ impl PodmanContainer {
                 "create",
                 "--rm",
             ])
+            // No network: the tests need none, and the matrix's guest kernels have no bridge
+            // or iptables modules loaded for podman's default one.
+            .args(["--network", "none"])
             .args([
                 "--ulimit",
                 "nofile=1024:1024",
