@@ -15,15 +15,17 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use common::cli::{self, CommonArgs, HistArgs};
+use common::decode::copy_prefix;
 use common::error::{Error, Result};
 use common::hist::{self, Hist, SectionValue};
+use common::hist_tool::{self, HistTool, Reading};
 use common::maps::{read_hash, read_percpu};
-use common::time::rfc3339;
-use common::{probe, signal};
-use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use common::names::NameTable;
+use common::{lifecycle, probe};
+use libbpf_rs::skel::Skel;
 
 use crate::blk::{Disk, ReqNames};
-use crate::bpf::{BiolatencySkelBuilder, types};
+use crate::bpf::{BiolatencySkelBuilder, OpenBiolatencyProgs, types};
 
 const INFO: common::tool::ToolInfo = common::tool_info!();
 const TOOL: &str = INFO.name;
@@ -120,8 +122,7 @@ fn run() -> Result<()> {
         .map(|n| find_disk(&disks, n))
         .transpose()?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    common::lifecycle::prepare(args.common.verbose)?;
-    signal::install()?;
+    lifecycle::start(args.common.verbose)?;
 
     let (names, single, bio_single) = probe::with_vmlinux_btf(|btf| {
         let btf = btf.ok_or_else(|| Error::fatal("cannot read the kernel's BTF"))?;
@@ -134,18 +135,16 @@ fn run() -> Result<()> {
     // The in-flight table needs BPF atomics and raw tracepoints; without atomics, tp_btf.
     let atomics = probe::bpf_atomics();
     let tp_btf = !atomics && common::log::quietly(|| probe::tp_btf("block_rq_issue"));
-    let kind = match (atomics, tp_btf) {
-        (true, _) => "slot",
-        (_, true) => "btf",
-        _ => "raw",
+    let path = match (atomics, tp_btf) {
+        (true, _) => Path::Slot,
+        (_, true) => Path::Btf,
+        _ => Path::Raw,
     };
 
     let mut storage = MaybeUninit::uninit();
-    let mut open = BiolatencySkelBuilder::default()
-        .open(&mut storage)
-        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    let mut open = lifecycle::open(BiolatencySkelBuilder::default(), &mut storage)?;
     {
-        let ro = common::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
         ro.targ_per_disk = args.disks;
         ro.targ_per_flag = args.flags;
@@ -163,35 +162,17 @@ fn run() -> Result<()> {
     // not are cheaper to load (no CO-RE relocations).
     // -c reads each request's first bio, recorded with its submitter at block_bio_queue.
     let fields = args.queued || args.disks || args.flags || target.is_some() || cgroup.is_some();
-    let set = if fields {
-        kind.to_string()
-    } else {
-        format!("{kind}_bare")
-    };
-    let mut wanted = vec![format!("{set}_issue"), format!("{set}_complete")];
-    if args.queued {
-        wanted.push(format!("{kind}_insert"));
-    }
-    if cgroup.is_some() {
-        let bio_kind = if kind == "btf" { "btf" } else { "raw" };
-        wanted.push(format!("{bio_kind}_bio_queue"));
-    }
-    common::lifecycle::load_only(open.open_object_mut(), &wanted)?;
+    choose_programs(&mut open.progs, path, fields, args.queued, cgroup.is_some());
     // One histogram is kept per CPU; split ones in a shared hash. The other is not created.
     let per_cpu = !args.disks && !args.flags;
     let m = &mut open.maps;
-    for (map, used) in [
+    lifecycle::create_maps([
         (&mut m.hists, !per_cpu),
         (&mut m.hist_cpu, per_cpu),
         (&mut m.inflight, atomics),
         (&mut m.cg_bios, cgroup.is_some()),
-    ] {
-        map.set_autocreate(used)
-            .map_err(|e| Error::from(e).context("configuring the BPF maps"))?;
-    }
-    let mut skel = open
-        .load()
-        .map_err(|e| Error::from(e).context("loading the BPF programs"))?;
+    ])?;
+    let mut skel = lifecycle::load(open)?;
     if let Some(cg) = &cgroup {
         cg.install(&skel.maps.cgroup_map)?;
     }
@@ -214,22 +195,23 @@ fn run() -> Result<()> {
         }
     ));
 
-    // Disks attached after start (a loop device, a hot-plugged disk) are named at the first
-    // interval that sees their I/O: a miss re-reads /proc/partitions, once per interval.
-    let mut dev_names = common::names::NameTable::new(|| {
-        blk::partitions()
-            .into_iter()
-            .map(|d| (d.dev(), d.name))
-            .collect::<HashMap<u32, String>>()
-    });
-    let unit = args.hist.unit();
-    let schedule = args.hist.schedule(args.common.json);
-    let mut full = hist::FullMapWarning::default();
-    common::interval::run_intervals(
+    let mut view = View {
+        args: &args,
+        dev_names: NameTable::new(|| {
+            blk::partitions()
+                .into_iter()
+                .map(|d| (d.dev(), d.name))
+                .collect::<HashMap<u32, String>>()
+        }),
+    };
+    hist_tool::run(
+        TOOL,
         "Tracing block device I/O... Hit Ctrl-C to end.",
-        &schedule,
-        |now, text| {
-            let clear = !args.hist.cumulative;
+        &mut view,
+        &args.hist,
+        args.common.json,
+        "",
+        |view, clear| {
             let mut rows: Vec<(types::biolat_key, Hist)> = if per_cpu {
                 let cpus = read_percpu::<types::biolat_hist>(&skel.maps.hist_cpu, clear)?;
                 let h = Hist::sum(&cpus);
@@ -241,78 +223,135 @@ fn run() -> Result<()> {
                 read_hash::<types::biolat_hist>(&skel.maps.hists, clear)?
                     .iter()
                     .filter_map(|(k, h)| {
-                        common::decode::copy_prefix::<types::biolat_key>(k, k.len())
-                            .map(|k| (k, Hist::of(h)))
+                        copy_prefix::<types::biolat_key>(k, k.len()).map(|k| (k, Hist::of(h)))
                     })
                     .collect()
             };
             rows.sort_by_key(|(k, _)| (k.dev, k.cmd_flags));
-            let dev_names = if args.disks {
-                dev_names.resolve(rows.iter().map(|(k, _)| &k.dev))
-            } else {
-                dev_names.names()
-            };
-            let view = View {
-                args: &args,
-                names: &names,
-                dev_names,
-                unit,
-            };
-            for (k, h) in &rows {
-                view.render(k, h, &rfc3339(now), text);
+            if args.disks {
+                view.dev_names.resolve(rows.iter().map(|(k, _)| &k.dev));
             }
-            if let Some(bss) = skel.maps.bss_data.as_deref() {
-                full.check(
-                    TOOL,
-                    &[(bss.start_full, "requests"), (bss.hists_full, "latencies")],
-                    "",
-                );
-            }
-            Ok(())
+            let hists = rows
+                .into_iter()
+                .map(|(k, h)| {
+                    let flags = if args.flags {
+                        names.describe(k.cmd_flags)
+                    } else {
+                        String::new()
+                    };
+                    ((k, flags), h)
+                })
+                .collect();
+            let bss = skel.maps.bss_data.as_deref();
+            Ok(Reading {
+                hists,
+                dropped: vec![
+                    (bss.map_or(0, |b| b.start_full), "requests"),
+                    (bss.map_or(0, |b| b.hists_full), "latencies"),
+                ],
+            })
         },
     )
 }
 
+/// Where issue times are kept, which decides the programs: the in-flight table (needs BPF
+/// atomics and raw tracepoints), or a hash map from tp_btf or raw tracepoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Path {
+    Slot,
+    Btf,
+    Raw,
+}
+
+/// The programs for these options, through the skeleton's typed handles: issue and complete
+/// of `path` (their `bare` twins, which read no request fields, unless `fields`), insert with
+/// -Q, and block_bio_queue with -c (on tp_btf, or raw tracepoints for both other paths).
+fn choose_programs(
+    p: &mut OpenBiolatencyProgs<'_>,
+    path: Path,
+    fields: bool,
+    queued: bool,
+    cgroup: bool,
+) {
+    use Path::{Btf, Raw, Slot};
+    for (on_path, bare, prog) in [
+        (Btf, false, &mut p.btf_issue),
+        (Btf, true, &mut p.btf_bare_issue),
+        (Btf, false, &mut p.btf_complete),
+        (Btf, true, &mut p.btf_bare_complete),
+        (Raw, false, &mut p.raw_issue),
+        (Raw, true, &mut p.raw_bare_issue),
+        (Raw, false, &mut p.raw_complete),
+        (Raw, true, &mut p.raw_bare_complete),
+        (Slot, false, &mut p.slot_issue),
+        (Slot, true, &mut p.slot_bare_issue),
+        (Slot, false, &mut p.slot_complete),
+        (Slot, true, &mut p.slot_bare_complete),
+    ] {
+        prog.set_autoload(on_path == path && bare != fields);
+    }
+    for (on_path, prog) in [
+        (Btf, &mut p.btf_insert),
+        (Raw, &mut p.raw_insert),
+        (Slot, &mut p.slot_insert),
+    ] {
+        prog.set_autoload(queued && on_path == path);
+    }
+    let bio_path = if path == Btf { Btf } else { Raw };
+    for (on_path, prog) in [(Btf, &mut p.btf_bio_queue), (Raw, &mut p.raw_bio_queue)] {
+        prog.set_autoload(cgroup && on_path == bio_path);
+    }
+}
+
+/// Sections as libbpf-tools names them: `disk = vda`, `flags = Sync-Write`.
 struct View<'a> {
     args: &'a Args,
-    names: &'a ReqNames,
-    dev_names: &'a HashMap<u32, String>,
-    unit: &'a str,
+    /// Disk names by device number. Disks attached after start (a loop device, a hot-plugged
+    /// disk) are named at the first interval that sees their I/O: a miss re-reads
+    /// /proc/partitions, once per interval.
+    dev_names: NameTable<u32, String>,
 }
 
 impl View<'_> {
     fn disk_name(&self, dev: u32) -> &str {
-        self.dev_names.get(&dev).map_or("Unknown", String::as_str)
+        self.dev_names
+            .names()
+            .get(&dev)
+            .map_or("Unknown", String::as_str)
     }
+}
 
-    fn render(&self, k: &types::biolat_key, h: &Hist, time: &str, out: &mut Vec<u8>) {
-        let (slots, totals) = (&h.slots, &h.totals);
-        if self.args.common.json {
-            let flags = self.names.describe(k.cmd_flags);
-            let mut sections: Vec<(&str, SectionValue<'_>)> = Vec::new();
-            if self.args.disks {
-                sections.push(("disk", SectionValue::Str(self.disk_name(k.dev).as_bytes())));
-            }
-            if self.args.flags {
-                sections.push(("flags", SectionValue::Str(flags.as_bytes())));
-                sections.push(("cmd_flags", SectionValue::Num(k.cmd_flags.into())));
-            }
-            hist::json_line(out, time, &sections, self.unit, slots, totals);
-            return;
-        }
+impl HistTool for View<'_> {
+    /// The key the BPF side keeps, and its flags described (with -F).
+    type Key = (types::biolat_key, String);
+
+    fn section_text(&self, (k, flags): &Self::Key, out: &mut Vec<u8>) {
         if self.args.disks {
             let _ = write!(out, "\ndisk = {}\t", self.disk_name(k.dev));
         }
         if self.args.flags {
-            let _ = write!(out, "flags = {}", self.names.describe(k.cmd_flags));
+            let _ = write!(out, "flags = {flags}");
         }
         out.push(b'\n');
-        out.extend_from_slice(hist::log2_text(slots, self.unit).as_bytes());
-        if self.args.extension {
-            out.extend_from_slice(hist::extension_line(totals, self.unit).as_bytes());
+    }
+
+    fn section_json<'a>(
+        &'a self,
+        (k, flags): &'a Self::Key,
+        out: &mut Vec<(&'static str, SectionValue<'a>)>,
+    ) {
+        if self.args.disks {
+            out.push(("disk", SectionValue::Str(self.disk_name(k.dev).as_bytes())));
         }
-        if self.args.hist.percentiles && totals.count > 0 {
-            out.extend_from_slice(hist::percentiles_line(slots, totals, self.unit).as_bytes());
+        if self.args.flags {
+            out.push(("flags", SectionValue::Str(flags.as_bytes())));
+            out.push(("cmd_flags", SectionValue::Num(k.cmd_flags.into())));
+        }
+    }
+
+    fn extra_text(&self, h: &Hist, unit: &str, out: &mut Vec<u8>) {
+        if self.args.extension {
+            out.extend_from_slice(hist::extension_line(&h.totals, unit).as_bytes());
         }
     }
 }
@@ -351,13 +390,16 @@ mod tests {
             [("REQ_OP_READ", 0), ("REQ_OP_WRITE", 1)],
             [("__REQ_SYNC", 11)],
         );
-        let dev_names = HashMap::from([(254u32 << 20, "vda".to_string())]);
+        let dev_names = NameTable::new(|| HashMap::from([(254u32 << 20, "vda".to_string())]));
         let args = Args::try_parse_from(["biolatency", "-D", "-F"]).expect("parses");
         let view = View {
             args: &args,
-            names: &names,
-            dev_names: &dev_names,
+            dev_names,
+        };
+        let style = hist_tool::Style {
             unit: "usecs",
+            json: false,
+            percentiles: false,
         };
         let key = types::biolat_key {
             cmd_flags: 1 | 1 << 11,
@@ -366,7 +408,8 @@ mod tests {
         let mut h = types::biolat_hist::default();
         h.slots[0] = 1;
         let mut out = Vec::new();
-        view.render(&key, &Hist::of(&h), "", &mut out);
+        let key = (key, names.describe(key.cmd_flags));
+        hist_tool::render(&view, &key, &Hist::of(&h), &style, "", &mut out);
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "\ndisk = vda\tflags = Sync-Write
