@@ -6,6 +6,7 @@
 #include <bpf/bpf_tracing.h>
 #include "bits.bpf.h"
 #include "biolatency.h"
+#include "filter.bpf.h"
 #include "floor.bpf.h"
 
 const volatile bool targ_per_disk = false;
@@ -14,7 +15,6 @@ const volatile bool targ_queued = false;
 const volatile bool targ_ms = false;
 const volatile bool filter_dev = false;
 const volatile __u32 targ_dev = 0;
-const volatile bool filter_cgroup = false;
 /* block_rq_insert/issue lost their request_queue argument in 5.11; user space reads which from BTF. */
 const volatile bool targ_single = true;
 /* So did block_bio_queue (same series); read separately, from its own BTF prototype. */
@@ -22,13 +22,6 @@ const volatile bool targ_bio_single = true;
 
 __u64 start_full = 0;
 __u64 hists_full = 0;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgroup_map SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -161,14 +154,14 @@ static __always_inline bool rq_in_cgroup(struct request *rq, bool fields)
 		bio = BPF_CORE_READ(rq, bio);
 	if (bio)
 		return bpf_map_lookup_elem(&cg_bios, &bio) != NULL;
-	return bpf_current_task_under_cgroup(&cgroup_map, 0) == 1;
+	return ferro_in_cgroup();
 }
 
 static __always_inline int bio_queued(struct bio *bio)
 {
 	__u8 one = 1;
 
-	if (bpf_current_task_under_cgroup(&cgroup_map, 0) == 1)
+	if (ferro_in_cgroup())
 		bpf_map_update_elem(&cg_bios, &bio, &one, BPF_ANY);
 	else
 		bpf_map_delete_elem(&cg_bios, &bio);

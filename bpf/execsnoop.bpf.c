@@ -18,14 +18,11 @@
 #include <bpf/bpf_core_read.h>
 #include "events.bpf.h"
 #include "execsnoop.h"
+#include "filter.bpf.h"
 #include "floor.bpf.h"
 #include "syscalls.bpf.h"
 
-const volatile bool filter_uid = false;
-const volatile __u32 targ_uid = 0;
-const volatile __u32 targ_tgid = 0;
 const volatile __u32 targ_ppid = 0;
-const volatile bool filter_cgroup = false;
 const volatile int max_failed_args = EXECSNOOP_FAILED_ARGS;
 /* -x: report failed execs (syscall entry is traced either way, for the caller's argv). */
 const volatile bool targ_failed = false;
@@ -47,13 +44,6 @@ struct {
 } execs SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgroup_map SEC(".maps");
-
-struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -70,15 +60,9 @@ struct {
 
 static __always_inline bool wanted(struct task_struct *task)
 {
-	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
+	if (!ferro_task_wanted(bpf_get_current_pid_tgid()))
 		return false;
-	if (targ_tgid && (__u32)(bpf_get_current_pid_tgid() >> 32) != targ_tgid)
-		return false;
-	if (targ_ppid && BPF_CORE_READ(task, real_parent, tgid) != targ_ppid)
-		return false;
-	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
-		return false;
-	return true;
+	return !targ_ppid || BPF_CORE_READ(task, real_parent, tgid) == targ_ppid;
 }
 
 static __always_inline struct execsnoop_event *fill_common(struct task_struct *task)

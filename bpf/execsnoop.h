@@ -2,7 +2,8 @@
 #ifndef FERROSCOPE_EXECSNOOP_H
 #define FERROSCOPE_EXECSNOOP_H
 
-#define EXECSNOOP_COMM_LEN 16
+#include "limits.h"
+
 /* The exec'd file name as the kernel resolved it (bprm->filename). */
 #define EXECSNOOP_FNAME_MAX 4096
 /* argv strings, NUL-separated, as they sit in the new process's memory. */
@@ -43,8 +44,8 @@ struct execsnoop_event {
 	__u32 caller_argc;
 	__u16 argv0_len;
 	__u16 _pad;
-	__u8 comm[EXECSNOOP_COMM_LEN];
-	__u8 pcomm[EXECSNOOP_COMM_LEN];
+	__u8 comm[FERRO_COMM_LEN];
+	__u8 pcomm[FERRO_COMM_LEN];
 	__u8 area[EXECSNOOP_AREA];
 };
 

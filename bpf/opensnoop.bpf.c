@@ -5,24 +5,20 @@
 #include <bpf/bpf_core_read.h>
 #include "events.bpf.h"
 #include "opensnoop.h"
+#include "filter.bpf.h"
 #include "floor.bpf.h"
 #include "syscalls.bpf.h"
 
 #define FERRO_AT_FDCWD -100
 #define FERRO_O_ACCMODE 3
 
-const volatile __u32 targ_tgid = 0;
-const volatile __u32 targ_tid = 0;
-const volatile bool filter_uid = false;
-const volatile __u32 targ_uid = 0;
 const volatile bool targ_failed = false;
 const volatile bool filter_comm = false;
-const volatile __u8 targ_comm[OPENSNOOP_COMM_LEN] = {};
+const volatile __u8 targ_comm[FERRO_COMM_LEN] = {};
 /* -f: an open passes if it has any of these flag bits or one of these access modes. */
 const volatile bool filter_flags = false;
 const volatile __u32 targ_flag_bits = 0;
 const volatile __u8 targ_accmodes = 0; /* bit n set: O_ACCMODE value n accepted */
-const volatile bool filter_cgroup = false;
 const volatile bool want_callers = false;
 
 struct args_t {
@@ -39,13 +35,6 @@ struct {
 	__type(value, struct args_t);
 } start SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgroup_map SEC(".maps");
-
 /* Events are too big for the 512-byte stack; each CPU builds its own here. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -56,18 +45,18 @@ struct {
 
 static __always_inline bool comm_matches(void)
 {
-	char comm[OPENSNOOP_COMM_LEN] = {};
+	char comm[FERRO_COMM_LEN] = {};
 	int i, j;
 
 	bpf_get_current_comm(comm, sizeof(comm));
 	/* Substring match, as libbpf-tools' strstr() does in user space. */
-	for (i = 0; i < OPENSNOOP_COMM_LEN; i++) {
-		for (j = 0; j < OPENSNOOP_COMM_LEN; j++) {
+	for (i = 0; i < FERRO_COMM_LEN; i++) {
+		for (j = 0; j < FERRO_COMM_LEN; j++) {
 			char want = targ_comm[j];
 
 			if (!want)
 				return true;
-			if (i + j >= OPENSNOOP_COMM_LEN || comm[i + j] != want)
+			if (i + j >= FERRO_COMM_LEN || comm[i + j] != want)
 				break;
 		}
 		if (!comm[i])
@@ -86,20 +75,14 @@ static __always_inline bool flags_match(__u64 flags)
 static __always_inline int trace_enter(const char *fname, __u64 flags, __u32 mode, int dirfd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u32 tid = (__u32)id;
 	struct args_t args = {};
 
-	if (targ_tgid && targ_tgid != tgid)
-		return 0;
-	if (targ_tid && targ_tid != tid)
-		return 0;
-	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
+	if (!ferro_task_wanted(id))
 		return 0;
 	if (filter_flags && !flags_match(flags))
 		return 0;
 	if (filter_comm && !comm_matches())
-		return 0;
-	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
 		return 0;
 
 	args.fname = fname;

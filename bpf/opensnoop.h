@@ -3,6 +3,8 @@
 #ifndef FERROSCOPE_OPENSNOOP_H
 #define FERROSCOPE_OPENSNOOP_H
 
+#include "limits.h"
+
 /* The kernel's PATH_MAX includes the NUL, so a read of this size never cuts a valid path. */
 #define OPENSNOOP_PATH_MAX 4096
 #define OPENSNOOP_NAME_MAX 256
@@ -11,7 +13,6 @@
 #define OPENSNOOP_AREA_MASK (OPENSNOOP_PATH_MAX + OPENSNOOP_DIR_MAX - 1)
 #define OPENSNOOP_AREA (OPENSNOOP_PATH_MAX + OPENSNOOP_DIR_MAX + OPENSNOOP_NAME_MAX)
 #define OPENSNOOP_MAX_DEPTH 64
-#define OPENSNOOP_COMM_LEN 16
 
 /* dir_flags bits */
 #define OPENSNOOP_DIR_RESOLVED 1 /* the walk ran; dir_len/dir_depth are meaningful */
@@ -31,7 +32,7 @@ struct opensnoop_event {
 	__u16 dir_len; /* bytes of NUL-terminated directory names after it, leaf first (-F) */
 	__u8 dir_depth;
 	__u8 dir_flags;
-	__u8 comm[OPENSNOOP_COMM_LEN];
+	__u8 comm[FERRO_COMM_LEN];
 	__u8 __reserved[2];
 	__u8 path[OPENSNOOP_AREA];
 };

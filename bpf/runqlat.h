@@ -2,8 +2,9 @@
 #ifndef FERROSCOPE_RUNQLAT_H
 #define FERROSCOPE_RUNQLAT_H
 
+#include "limits.h"
+
 #define RUNQLAT_MAX_SLOTS 26
-#define RUNQLAT_COMM_LEN 16
 
 /* What a histogram is kept per (rodata key_by); the Rust side uses the generated type. */
 enum runqlat_key {
@@ -19,7 +20,7 @@ struct runqlat_hist {
 	__u64 count;
 	__u64 sum; /* in the histogram's unit */
 	__u64 max;
-	__u8 comm[RUNQLAT_COMM_LEN];
+	__u8 comm[FERRO_COMM_LEN];
 };
 
 #endif

@@ -19,6 +19,7 @@
 #include <bpf/bpf_endian.h>
 #include "events.bpf.h"
 #include "tcpconnect.h"
+#include "filter.bpf.h"
 #include "floor.bpf.h"
 #include "syscalls.bpf.h"
 
@@ -29,13 +30,9 @@
 #define FERRO_TCP_SYN_SENT 2
 #define FERRO_TCP_CLOSE 7
 
-const volatile __u32 targ_tgid = 0;
-const volatile bool filter_uid = false;
-const volatile __u32 targ_uid = 0;
 const volatile __u16 targ_family = 0;
 const volatile int n_ports = 0;
 const volatile __u16 targ_ports[TCPCONNECT_MAX_PORTS] = {};
-const volatile bool filter_cgroup = false;
 /*
  * Tracepoint path: CLOSE->SYN_SENT registers the connect. With fexit or
  * kretprobe on tcp_v{4,6}_connect the function's return registers it instead,
@@ -60,13 +57,6 @@ struct {
 	__type(value, __u64);
 } by_tid SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgroup_map SEC(".maps");
-
 static __always_inline bool port_wanted(__u16 dport)
 {
 	int i;
@@ -82,13 +72,7 @@ static __always_inline bool port_wanted(__u16 dport)
 /* Filters that need only the current task: it is the connecting one on every path. */
 static __always_inline bool task_wanted(__u64 id)
 {
-	if (targ_tgid && (id >> 32) != targ_tgid)
-		return false;
-	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
-		return false;
-	if (filter_cgroup && bpf_current_task_under_cgroup(&cgroup_map, 0) != 1)
-		return false;
-	return true;
+	return ferro_task_wanted(id);
 }
 
 static __always_inline void syn_sent(struct trace_event_raw_inet_sock_set_state *ctx)

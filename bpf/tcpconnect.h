@@ -2,7 +2,8 @@
 #ifndef FERROSCOPE_TCPCONNECT_H
 #define FERROSCOPE_TCPCONNECT_H
 
-#define TCPCONNECT_COMM_LEN 16
+#include "limits.h"
+
 #define TCPCONNECT_MAX_PORTS 64
 
 /* phase bits: what this record reports */
@@ -29,7 +30,7 @@ struct tcpconnect_event {
 	__u16 family;
 	__u8 phase;
 	__u8 outcome;
-	__u8 comm[TCPCONNECT_COMM_LEN];
+	__u8 comm[FERRO_COMM_LEN];
 };
 
 #endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The filters every tool has: -p (process), -t (thread), -u (user) and --cgroup,
+ * set by user space in rodata before load (0/false: no filter), the cgroup map
+ * user space puts the --cgroup directory in (common::cgroup::CgroupV2::install),
+ * and one test of the current task. Include once, from a tool's .bpf.c.
+ */
+#ifndef FERROSCOPE_FILTER_BPF_H
+#define FERROSCOPE_FILTER_BPF_H
+
+#include <bpf/bpf_helpers.h>
+
+const volatile __u32 targ_tgid = 0;
+const volatile __u32 targ_tid = 0;
+const volatile bool filter_uid = false;
+const volatile __u32 targ_uid = 0;
+const volatile bool filter_cgroup = false;
+
+/* Slot 0: the --cgroup directory, for bpf_current_task_under_cgroup(). */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_map SEC(".maps");
+
+/* The current task is in the --cgroup directory or below it. */
+static __always_inline bool ferro_in_cgroup(void)
+{
+	return bpf_current_task_under_cgroup(&cgroup_map, 0) == 1;
+}
+
+/* Is the current task (bpf_get_current_pid_tgid() == pid_tgid) wanted by -p, -t, -u, --cgroup? */
+static __always_inline bool ferro_task_wanted(__u64 pid_tgid)
+{
+	if (targ_tgid && (__u32)(pid_tgid >> 32) != targ_tgid)
+		return false;
+	if (targ_tid && (__u32)pid_tgid != targ_tid)
+		return false;
+	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
+		return false;
+	if (filter_cgroup && !ferro_in_cgroup())
+		return false;
+	return true;
+}
+
+#endif
