@@ -4,6 +4,7 @@
 
 mod blk;
 
+mod args;
 mod bpf {
     include!(concat!(env!("OUT_DIR"), "/biolatency.skel.rs"));
 }
@@ -13,8 +14,7 @@ use std::io::Write as _;
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
-use clap::Parser;
-use common::cli::{self, CommonArgs, HistArgs};
+use common::cli;
 use common::decode::copy_prefix;
 use common::error::{Error, Result};
 use common::hist::{self, Hist, SectionValue};
@@ -24,6 +24,7 @@ use common::names::NameTable;
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
+use crate::args::Args;
 use crate::blk::{Disk, ReqNames};
 use crate::bpf::{BiolatencySkelBuilder, OpenBiolatencyProgs, types};
 
@@ -36,57 +37,6 @@ unsafe impl plain::Plain for types::biolat_hist {}
 unsafe impl plain::Plain for types::biolat_key {}
 
 common::log2_source!(types::biolat_hist);
-
-const EXAMPLES: &str = "\
-EXAMPLES:
-    biolatency              # summarize block I/O latency as a histogram
-    biolatency 1 10         # print 1 second summaries, 10 times
-    biolatency -mT 1        # 1s summaries, milliseconds, and timestamps
-    biolatency -Q           # include OS queued time in I/O time
-    biolatency -D           # show each disk device separately
-    biolatency -F           # show I/O flags separately
-    biolatency -d sdc       # trace sdc only
-    biolatency -e 5         # average, total and count every 5 seconds
-    biolatency --percentiles --json 10   # p50/p90/p99 and JSON every 10 seconds";
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "biolatency",
-    version,
-    about = "Summarize block device I/O latency as a histogram",
-    after_help = EXAMPLES
-)]
-struct Args {
-    #[command(flatten)]
-    hist: HistArgs,
-
-    /// Include OS queued time in I/O time
-    #[arg(short = 'Q', long = "queued")]
-    queued: bool,
-
-    /// Print a histogram per disk device
-    #[arg(short = 'D', long = "disks")]
-    disks: bool,
-
-    /// Print a histogram per set of I/O flags
-    #[arg(short = 'F', long = "flag", alias = "flags")]
-    flags: bool,
-
-    /// Trace this disk only (a whole disk, as named in /proc/partitions)
-    #[arg(short = 'd', long = "disk", value_name = "DISK")]
-    disk: Option<String>,
-
-    /// Trace I/O submitted by tasks in this cgroup v2 (or below it)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
-    cgroup: Option<std::path::PathBuf>,
-
-    /// Print average, total and count under each histogram (BCC's -e)
-    #[arg(short = 'e', long = "extension")]
-    extension: bool,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 fn main() -> ExitCode {
     common::error::report(TOOL, run())
@@ -359,7 +309,7 @@ impl HistTool for View<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn cli_is_well_formed() {

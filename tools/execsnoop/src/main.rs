@@ -2,6 +2,7 @@
 //! execsnoop: trace exec() with complete arguments. Based on execsnoop(8) from BCC by Brendan
 //! Gregg and its libbpf-tools port; options and columns follow libbpf-tools.
 
+mod args;
 mod format;
 
 mod bpf {
@@ -11,9 +12,8 @@ mod bpf {
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
-use clap::Parser;
 use common::buffer::BufferKind;
-use common::cli::{self, BufferArgs, CommonArgs};
+use common::cli;
 use common::decode::c_bytes;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
@@ -22,6 +22,7 @@ use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
 
+use crate::args::Args;
 use crate::bpf::{ExecsnoopSkelBuilder, types};
 use crate::format::Columns;
 
@@ -30,93 +31,6 @@ const TOOL: &str = INFO.name;
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::execsnoop_event {}
-
-const EXAMPLES: &str = "\
-EXAMPLES:
-    execsnoop              # trace all exec() syscalls
-    execsnoop -x           # include failed exec()s
-    execsnoop -T           # include time (HH:MM:SS)
-    execsnoop -U           # include UID
-    execsnoop -u 1000      # only trace UID 1000
-    execsnoop -t           # include timestamps
-    execsnoop -q           # add \"quotemarks\" around arguments
-    execsnoop -n main      # only print command lines containing \"main\"
-    execsnoop -l tpkg      # only print command where arguments contain \"tpkg\"
-    execsnoop -P 1234      # only trace children of PID 1234
-    execsnoop -M           # show the parent's command name
-    execsnoop -c CG        # trace process under cgroupsPath CG
-    execsnoop --json       # one JSON object per exec, argv as an array";
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "execsnoop",
-    version,
-    about = "Trace exec syscalls",
-    after_help = EXAMPLES
-)]
-struct Args {
-    /// Include time column on output (HH:MM:SS)
-    #[arg(short = 'T', long = "time")]
-    time: bool,
-
-    /// Include timestamp on output (seconds since start)
-    #[arg(short = 't', long = "timestamp")]
-    timestamp: bool,
-
-    /// Include failed exec()s
-    #[arg(short = 'x', long = "fails")]
-    fails: bool,
-
-    /// Trace this UID only
-    #[arg(short = 'u', long = "uid", value_name = "UID",
-          value_parser = common::cli::uid())]
-    uid: Option<u32>,
-
-    /// Add quotemarks (") around arguments
-    #[arg(short = 'q', long = "quote")]
-    quote: bool,
-
-    /// Only print commands whose name contains NAME (its first 15 bytes, as the kernel keeps)
-    #[arg(short = 'n', long = "name", value_name = "NAME")]
-    name: Option<String>,
-
-    /// Only print commands whose arguments contain LINE
-    #[arg(short = 'l', long = "line", value_name = "LINE")]
-    line: Option<String>,
-
-    /// Include UID on output
-    #[arg(short = 'U', long = "print-uid")]
-    print_uid: bool,
-
-    /// Maximum number of arguments parsed and displayed
-    #[arg(long = "max-args", value_name = "N", default_value_t = 20,
-          value_parser = clap::value_parser!(u16).range(1..=255))]
-    max_args: u16,
-
-    /// Trace process in cgroup path (cgroup v2)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
-    cgroup: Option<std::path::PathBuf>,
-
-    /// Trace children of this PID only
-    #[arg(short = 'P', long = "ppid", value_name = "PPID",
-          value_parser = common::cli::pid())]
-    ppid: Option<u32>,
-
-    /// Trace this PID only (the process after its exec)
-    #[arg(short = 'p', long = "pid", value_name = "PID",
-          value_parser = common::cli::pid())]
-    pid: Option<u32>,
-
-    /// Include the parent's command name (PARENT column)
-    #[arg(short = 'M', long = "print-pcomm")]
-    print_pcomm: bool,
-
-    #[command(flatten)]
-    common: CommonArgs,
-
-    #[command(flatten)]
-    buffer: BufferArgs,
-}
 
 fn main() -> ExitCode {
     common::error::report(TOOL, run())
@@ -255,7 +169,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn cli_is_well_formed() {

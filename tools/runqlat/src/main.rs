@@ -2,6 +2,7 @@
 //! runqlat: run queue (scheduler) latency as a histogram. Based on runqlat(8) from BCC by
 //! Brendan Gregg and its libbpf-tools port; options and output follow libbpf-tools.
 
+mod args;
 mod bpf {
     include!(concat!(env!("OUT_DIR"), "/runqlat.skel.rs"));
 }
@@ -9,8 +10,7 @@ mod bpf {
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
-use clap::Parser;
-use common::cli::{self, CommonArgs, HistArgs};
+use common::cli;
 use common::decode::c_bytes;
 use common::error::{Error, Result};
 use common::hist::{Hist, SectionValue};
@@ -19,6 +19,7 @@ use common::maps::{key_u32, read_hash, read_percpu};
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
+use crate::args::Args;
 use crate::bpf::{OpenRunqlatProgs, RunqlatSkelBuilder, types};
 
 const INFO: common::tool::ToolInfo = common::tool_info!();
@@ -30,57 +31,6 @@ unsafe impl plain::Plain for types::runqlat_hist {}
 common::log2_source!(types::runqlat_hist);
 
 type Key = types::runqlat_key;
-
-const EXAMPLES: &str = "\
-EXAMPLES:
-    runqlat         # summarize run queue latency as a histogram
-    runqlat 1 10    # print 1 second summaries, 10 times
-    runqlat -mT 1   # 1s summaries, milliseconds, and timestamps
-    runqlat -P      # show each PID separately
-    runqlat -p 185  # trace PID 185 only
-    runqlat -c CG   # trace process under cgroupsPath CG
-    runqlat --cpus  # one histogram per CPU
-    runqlat --percentiles --json 5   # p50/p90/p99 and JSON every 5 seconds";
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "runqlat",
-    version,
-    about = "Summarize run queue (scheduler) latency as a histogram",
-    after_help = EXAMPLES
-)]
-struct Args {
-    #[command(flatten)]
-    hist: HistArgs,
-
-    /// Print a histogram per process ID
-    #[arg(short = 'P', long = "pids", conflicts_with_all = ["tids", "pidnss", "cpus"])]
-    pids: bool,
-
-    /// Print a histogram per thread ID
-    #[arg(short = 'L', long = "tids", conflicts_with_all = ["pidnss", "cpus"])]
-    tids: bool,
-
-    /// Print a histogram per PID namespace
-    #[arg(long = "pidnss", conflicts_with = "cpus")]
-    pidnss: bool,
-
-    /// Print a histogram per CPU
-    #[arg(long = "cpus")]
-    cpus: bool,
-
-    /// Trace this PID only
-    #[arg(short = 'p', long = "pid", value_name = "PID",
-          value_parser = common::cli::pid())]
-    pid: Option<u32>,
-
-    /// Trace tasks in this cgroup v2 (or below it)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
-    cgroup: Option<std::path::PathBuf>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-}
 
 fn main() -> ExitCode {
     common::error::report(TOOL, run())
@@ -274,7 +224,7 @@ impl HistTool for View {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
+    use clap::{CommandFactory, Parser};
 
     #[test]
     fn cli_is_well_formed() {

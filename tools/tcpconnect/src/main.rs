@@ -3,6 +3,7 @@
 //! and its libbpf-tools port; options and columns follow libbpf-tools. Unlike them it needs
 //! no kprobes: see bpf/tcpconnect.bpf.c for the tracepoint design.
 
+mod args;
 mod format;
 
 mod bpf {
@@ -13,9 +14,8 @@ use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
-use clap::Parser;
 use common::buffer::BufferKind;
-use common::cli::{self, BufferArgs, CommonArgs};
+use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
@@ -23,114 +23,15 @@ use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
 
+use crate::args::{Args, Ports};
 use crate::bpf::{TcpconnectSkelBuilder, types};
 use crate::format::{ATTEMPT, Columns, CountKey, OUTCOME};
 
 const INFO: common::tool::ToolInfo = common::tool_info!();
 const TOOL: &str = INFO.name;
-const MAX_PORTS: usize = 64;
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::tcpconnect_event {}
-
-const EXAMPLES: &str = "\
-EXAMPLES:
-    tcpconnect             # trace all TCP connect()s
-    tcpconnect -t          # include timestamps
-    tcpconnect -p 181      # only trace PID 181
-    tcpconnect -P 80       # only trace port 80
-    tcpconnect -P 80,81    # only trace port 80 and 81
-    tcpconnect -U          # include UID
-    tcpconnect -u 1000     # only trace UID 1000
-    tcpconnect -c          # count connects per src, dest, port
-    tcpconnect -s          # include source port
-    tcpconnect -4          # only trace IPv4 family
-    tcpconnect -6          # only trace IPv6 family
-    tcpconnect -o          # show each connect's outcome and latency
-    tcpconnect --cgroup /sys/fs/cgroup/unified/app   # only this cgroup v2";
-
-#[derive(Parser, Debug)]
-#[command(
-    name = "tcpconnect",
-    version,
-    about = "Trace active TCP connections (connect())",
-    after_help = EXAMPLES
-)]
-struct Args {
-    /// Include timestamp on output (seconds since the first event)
-    #[arg(short = 't', long = "timestamp")]
-    timestamp: bool,
-
-    /// Process ID to trace
-    #[arg(short = 'p', long = "pid", value_name = "PID",
-          value_parser = common::cli::pid())]
-    pid: Option<u32>,
-
-    /// Comma-separated list of destination ports to trace
-    #[arg(short = 'P', long = "port", value_name = "PORTS", value_parser = parse_ports)]
-    ports: Option<Ports>,
-
-    /// Include UID on output
-    #[arg(short = 'U', long = "print-uid")]
-    print_uid: bool,
-
-    /// Process UID to trace
-    #[arg(short = 'u', long = "uid", value_name = "UID",
-          value_parser = common::cli::uid())]
-    uid: Option<u32>,
-
-    /// Count connects per source address, destination address and port, until Ctrl-C
-    #[arg(short = 'c', long = "count", conflicts_with_all = ["outcome", "json"])]
-    count: bool,
-
-    /// Consider source port when counting; show it (SPORT column)
-    #[arg(short = 's', long = "source-port")]
-    source_port: bool,
-
-    /// Include the local port after SADDR (BCC's LPORT column)
-    #[arg(short = 'L', long = "lport")]
-    lport: bool,
-
-    /// Trace IPv4 only
-    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    ipv4: bool,
-
-    /// Trace IPv6 only
-    #[arg(short = '6', long = "ipv6")]
-    ipv6: bool,
-
-    /// Print each connect when its handshake ends, with OUTCOME and LAT(ms) columns
-    #[arg(short = 'o', long = "outcome")]
-    outcome: bool,
-
-    /// Trace tasks in this cgroup v2 (or below it)
-    #[arg(long = "cgroup", value_name = "PATH")]
-    cgroup: Option<std::path::PathBuf>,
-
-    #[command(flatten)]
-    common: CommonArgs,
-
-    #[command(flatten)]
-    buffer: BufferArgs,
-}
-
-/// A `-P` list; a newtype, so clap takes the list as one value rather than many.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Ports(Vec<u16>);
-
-fn parse_ports(s: &str) -> std::result::Result<Ports, String> {
-    let ports = s
-        .split(',')
-        .map(|p| match p.trim().parse::<u16>() {
-            Ok(0) | Err(_) => Err(format!("invalid port '{p}' (1-65535)")),
-            Ok(n) => Ok(n),
-        })
-        .collect::<std::result::Result<Vec<u16>, String>>()?;
-    if ports.len() > MAX_PORTS {
-        return Err(format!("at most {MAX_PORTS} ports"));
-    }
-    Ok(Ports(ports))
-}
 
 /// How connects are caught, best first; each is forced off by FERROSCOPE_DISABLE (`fentry`,
 /// `kprobes`) so every path can be tested on a kernel that has them all.
@@ -352,37 +253,5 @@ impl EventTool for Tcpconnect {
     fn finish(&mut self) -> Option<String> {
         let counts = self.counts.as_ref()?;
         Some(format::count_table(counts, self.cols.sport))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_is_well_formed() {
-        Args::command().debug_assert();
-    }
-
-    #[test]
-    fn ports_parse() {
-        assert_eq!(parse_ports("80,443").expect("ok"), Ports(vec![80, 443]));
-        let a = Args::try_parse_from(["tcpconnect", "-P", "80,81"]).expect("parses");
-        assert_eq!(a.ports, Some(Ports(vec![80, 81])));
-        assert!(parse_ports("0").is_err());
-        assert!(parse_ports("80,x").is_err());
-        assert!(parse_ports("65536").is_err());
-        let many = (1..=65)
-            .map(|p| p.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        assert!(parse_ports(&many).is_err());
-    }
-
-    #[test]
-    fn families_exclude_each_other() {
-        assert!(Args::try_parse_from(["tcpconnect", "-4", "-6"]).is_err());
-        assert!(Args::try_parse_from(["tcpconnect", "-c", "-o"]).is_err());
     }
 }

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Command line: libbpf-tools' execsnoop options and ferroscope's additions.
+
+use clap::Parser;
+use common::cli::{BufferArgs, CommonArgs};
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    execsnoop              # trace all exec() syscalls
+    execsnoop -x           # include failed exec()s
+    execsnoop -T           # include time (HH:MM:SS)
+    execsnoop -U           # include UID
+    execsnoop -u 1000      # only trace UID 1000
+    execsnoop -t           # include timestamps
+    execsnoop -q           # add \"quotemarks\" around arguments
+    execsnoop -n main      # only print command lines containing \"main\"
+    execsnoop -l tpkg      # only print command where arguments contain \"tpkg\"
+    execsnoop -P 1234      # only trace children of PID 1234
+    execsnoop -M           # show the parent's command name
+    execsnoop -c CG        # trace process under cgroupsPath CG
+    execsnoop --json       # one JSON object per exec, argv as an array";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "execsnoop",
+    version,
+    about = "Trace exec syscalls",
+    after_help = EXAMPLES
+)]
+pub struct Args {
+    /// Include time column on output (HH:MM:SS)
+    #[arg(short = 'T', long = "time")]
+    pub time: bool,
+
+    /// Include timestamp on output (seconds since start)
+    #[arg(short = 't', long = "timestamp")]
+    pub timestamp: bool,
+
+    /// Include failed exec()s
+    #[arg(short = 'x', long = "fails")]
+    pub fails: bool,
+
+    /// Trace this UID only
+    #[arg(short = 'u', long = "uid", value_name = "UID",
+          value_parser = common::cli::uid())]
+    pub uid: Option<u32>,
+
+    /// Add quotemarks (") around arguments
+    #[arg(short = 'q', long = "quote")]
+    pub quote: bool,
+
+    /// Only print commands whose name contains NAME (its first 15 bytes, as the kernel keeps)
+    #[arg(short = 'n', long = "name", value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Only print commands whose arguments contain LINE
+    #[arg(short = 'l', long = "line", value_name = "LINE")]
+    pub line: Option<String>,
+
+    /// Include UID on output
+    #[arg(short = 'U', long = "print-uid")]
+    pub print_uid: bool,
+
+    /// Maximum number of arguments parsed and displayed
+    #[arg(long = "max-args", value_name = "N", default_value_t = 20,
+          value_parser = clap::value_parser!(u16).range(1..=255))]
+    pub max_args: u16,
+
+    /// Trace process in cgroup path (cgroup v2)
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    pub cgroup: Option<std::path::PathBuf>,
+
+    /// Trace children of this PID only
+    #[arg(short = 'P', long = "ppid", value_name = "PPID",
+          value_parser = common::cli::pid())]
+    pub ppid: Option<u32>,
+
+    /// Trace this PID only (the process after its exec)
+    #[arg(short = 'p', long = "pid", value_name = "PID",
+          value_parser = common::cli::pid())]
+    pub pid: Option<u32>,
+
+    /// Include the parent's command name (PARENT column)
+    #[arg(short = 'M', long = "print-pcomm")]
+    pub print_pcomm: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub buffer: BufferArgs,
+}

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Command line: libbpf-tools' runqlat options and ferroscope's additions.
+
+use clap::Parser;
+use common::cli::{CommonArgs, HistArgs};
+
+const EXAMPLES: &str = "\
+EXAMPLES:
+    runqlat         # summarize run queue latency as a histogram
+    runqlat 1 10    # print 1 second summaries, 10 times
+    runqlat -mT 1   # 1s summaries, milliseconds, and timestamps
+    runqlat -P      # show each PID separately
+    runqlat -p 185  # trace PID 185 only
+    runqlat -c CG   # trace process under cgroupsPath CG
+    runqlat --cpus  # one histogram per CPU
+    runqlat --percentiles --json 5   # p50/p90/p99 and JSON every 5 seconds";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "runqlat",
+    version,
+    about = "Summarize run queue (scheduler) latency as a histogram",
+    after_help = EXAMPLES
+)]
+pub struct Args {
+    #[command(flatten)]
+    pub hist: HistArgs,
+
+    /// Print a histogram per process ID
+    #[arg(short = 'P', long = "pids", conflicts_with_all = ["tids", "pidnss", "cpus"])]
+    pub pids: bool,
+
+    /// Print a histogram per thread ID
+    #[arg(short = 'L', long = "tids", conflicts_with_all = ["pidnss", "cpus"])]
+    pub tids: bool,
+
+    /// Print a histogram per PID namespace
+    #[arg(long = "pidnss", conflicts_with = "cpus")]
+    pub pidnss: bool,
+
+    /// Print a histogram per CPU
+    #[arg(long = "cpus")]
+    pub cpus: bool,
+
+    /// Trace this PID only
+    #[arg(short = 'p', long = "pid", value_name = "PID",
+          value_parser = common::cli::pid())]
+    pub pid: Option<u32>,
+
+    /// Trace tasks in this cgroup v2 (or below it)
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    pub cgroup: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
