@@ -6,15 +6,21 @@
 
 #define TCPCONNECT_MAX_PORTS 64
 
-/* phase bits: what this record reports */
-#define TCPCONNECT_ATTEMPT 1 /* the SYN went out: the row libbpf-tools prints */
-#define TCPCONNECT_OUTCOME 2 /* the handshake ended: outcome and latency are set */
+/*
+ * What a record reports (emit_phases is a mask of them). Enums, so that Rust uses the
+ * generated types; packed, so that each is one byte of the record.
+ */
+enum tcpconnect_phase {
+	TCPCONNECT_ATTEMPT = 1, /* the SYN went out: the row libbpf-tools prints */
+	TCPCONNECT_OUTCOME = 2, /* the handshake ended: outcome and latency are set */
+} __attribute__((packed));
 
-/* outcome */
-#define TCPCONNECT_PENDING 0
-#define TCPCONNECT_ESTABLISHED 1
-#define TCPCONNECT_FAILED 2 /* err says why: ECONNREFUSED, ETIMEDOUT, ... */
-#define TCPCONNECT_ABORTED 3 /* closed before the handshake ended, no error */
+enum tcpconnect_outcome {
+	TCPCONNECT_PENDING = 0,
+	TCPCONNECT_ESTABLISHED = 1,
+	TCPCONNECT_FAILED = 2, /* err says why: ECONNREFUSED, ETIMEDOUT, ... */
+	TCPCONNECT_ABORTED = 3, /* closed before the handshake ended, no error */
+} __attribute__((packed));
 
 struct tcpconnect_event {
 	__u8 saddr[16];
@@ -28,8 +34,8 @@ struct tcpconnect_event {
 	__u16 sport;
 	__u16 dport;
 	__u16 family;
-	__u8 phase;
-	__u8 outcome;
+	enum tcpconnect_phase phase;
+	enum tcpconnect_outcome outcome;
 	__u8 comm[FERRO_COMM_LEN];
 };
 

@@ -8,13 +8,8 @@ use common::decode::c_bytes;
 use common::output::{JsonLine, escaped};
 
 use crate::bpf::types::tcpconnect_event as Event;
+pub use crate::bpf::types::{tcpconnect_outcome as Outcome, tcpconnect_phase as Phase};
 
-// Mirrors of bpf/tcpconnect.h.
-pub const ATTEMPT: u8 = 1;
-pub const OUTCOME: u8 = 2;
-const ESTABLISHED: u8 = 1;
-const FAILED: u8 = 2;
-const ABORTED: u8 = 3;
 const AF_INET: u16 = 2;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -67,9 +62,9 @@ pub fn ip_version(e: &Event) -> u8 {
 /// `established`, `refused`, `timeout`, ... for the outcome column and JSON.
 pub fn outcome(e: &Event) -> String {
     match e.outcome {
-        ESTABLISHED => "established".into(),
-        ABORTED => "aborted".into(),
-        FAILED => match e.err {
+        Outcome::TCPCONNECT_ESTABLISHED => "established".into(),
+        Outcome::TCPCONNECT_ABORTED => "aborted".into(),
+        Outcome::TCPCONNECT_FAILED => match e.err {
             libc::ECONNREFUSED => "refused".into(),
             libc::ETIMEDOUT => "timeout".into(),
             libc::EHOSTUNREACH => "host-unreachable".into(),
@@ -214,7 +209,7 @@ mod tests {
         e.family = 10;
         e.saddr = Ipv6Addr::LOCALHOST.octets();
         e.daddr = "2001:db8::1".parse::<Ipv6Addr>().expect("addr").octets();
-        e.outcome = FAILED;
+        e.outcome = Outcome::TCPCONNECT_FAILED;
         e.err = libc::ECONNREFUSED;
         e.latency_ns = 1_250_000;
         let c = Columns {
@@ -228,9 +223,9 @@ mod tests {
             s,
             "1234   curl             6  ::1              1      2001:db8::1      443   refused           1.250\n"
         );
-        e.outcome = ESTABLISHED;
+        e.outcome = Outcome::TCPCONNECT_ESTABLISHED;
         assert_eq!(outcome(&e), "established");
-        e.outcome = 0;
+        e.outcome = Outcome::TCPCONNECT_PENDING;
         assert_eq!(outcome(&e), "pending");
     }
 
@@ -249,8 +244,8 @@ mod tests {
     #[test]
     fn json_golden() {
         let mut e = v4(40000, 80);
-        e.phase = OUTCOME;
-        e.outcome = ESTABLISHED;
+        e.phase = Phase::TCPCONNECT_OUTCOME;
+        e.outcome = Outcome::TCPCONNECT_ESTABLISHED;
         e.latency_ns = 2_000;
         let mut v = Vec::new();
         json_row(&e, "T", &mut v);

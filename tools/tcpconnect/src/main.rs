@@ -25,7 +25,7 @@ use libbpf_rs::skel::Skel;
 
 use crate::args::{Args, Ports};
 use crate::bpf::{TcpconnectSkelBuilder, types};
-use crate::format::{ATTEMPT, Columns, CountKey, OUTCOME};
+use crate::format::{Columns, CountKey, Phase};
 
 const INFO: common::tool::ToolInfo = common::tool_info!();
 const TOOL: &str = INFO.name;
@@ -89,7 +89,7 @@ fn open_and_load<'obj>(
         ro.ferro_floor = args.common.floor;
         ro.use_perf_buffer = kind == BufferKind::PerfBuf;
         ro.register_at_syn_sent = hooks == Hooks::Tracepoints;
-        ro.emit_phases = wanted_phase(args);
+        ro.emit_phases = wanted_phase(args).0;
         ro.targ_tgid = args.pid.unwrap_or(0);
         if let Some(uid) = args.uid {
             ro.filter_uid = true;
@@ -134,11 +134,11 @@ fn open_and_load<'obj>(
 
 /// JSON and the outcome column report a connect when its handshake ends; plain rows and
 /// counts when the SYN goes out, as libbpf-tools does. Only that record is sent.
-fn wanted_phase(args: &Args) -> u8 {
+fn wanted_phase(args: &Args) -> Phase {
     if args.common.json || args.outcome {
-        OUTCOME
+        Phase::TCPCONNECT_OUTCOME
     } else {
-        ATTEMPT
+        Phase::TCPCONNECT_ATTEMPT
     }
 }
 
@@ -204,7 +204,7 @@ fn run() -> Result<()> {
 struct Tcpconnect {
     cols: Columns,
     /// The phase shown: the SYN going out or the handshake's end (see [`wanted_phase`]).
-    want: u8,
+    want: Phase,
     /// `-c`: connects counted per key instead of shown, printed at the end.
     counts: Option<HashMap<CountKey, u64>>,
     line: String,
@@ -223,7 +223,7 @@ impl EventTool for Tcpconnect {
     }
 
     fn wanted(&mut self, e: &Self::Event) -> bool {
-        if e.phase & self.want == 0 {
+        if e.phase.0 & self.want.0 == 0 {
             return false;
         }
         let Some(counts) = &mut self.counts else {
