@@ -77,6 +77,7 @@ static __always_inline struct execsnoop_event *fill_common(struct task_struct *t
 	e->tid = (__u32)bpf_get_current_pid_tgid();
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->retval = 0;
 	e->flags = 0;
 	e->fname_len = 0;

@@ -27,6 +27,7 @@
 
 struct execsnoop_event {
 	__u64 ts_ns;
+	__u64 cgroup_id; /* cgroup v2 id of the exec'ing task (bpf_get_current_cgroup_id, 4.18) */
 	__u32 pid; /* tgid after the exec */
 	__u32 tid; /* the thread that called exec */
 	__u32 ppid;

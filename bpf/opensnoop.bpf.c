@@ -195,6 +195,7 @@ static __always_inline int trace_exit(void *ctx, long ret, bool full)
 	e->pid = id >> 32;
 	e->tid = tid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	e->ret = ret;
 	e->flags = args->flags;
 	e->mode = args->mode;

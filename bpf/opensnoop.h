@@ -22,6 +22,7 @@
 struct opensnoop_event {
 	__u64 ts_ns; /* CLOCK_MONOTONIC at syscall exit */
 	__u64 callers[2];
+	__u64 cgroup_id; /* cgroup v2 id of the opening task (bpf_get_current_cgroup_id, 4.18) */
 	__u32 pid; /* tgid */
 	__u32 tid;
 	__u32 uid;

@@ -94,6 +94,7 @@ static __always_inline void syn_sent(struct trace_event_raw_inet_sock_set_state 
 	e.pid = id >> 32;
 	e.tid = tid;
 	e.uid = (__u32)bpf_get_current_uid_gid();
+	e.cgroup_id = bpf_get_current_cgroup_id();
 	e.sport = ctx->sport;
 	if (e.family == FERRO_AF_INET) {
 		bpf_probe_read_kernel(e.saddr, 4, ctx->saddr);
@@ -228,6 +229,7 @@ static __always_inline void connected(void *ctx, struct sock *sk, int ret)
 	e.pid = id >> 32;
 	e.tid = (__u32)id;
 	e.uid = (__u32)bpf_get_current_uid_gid();
+	e.cgroup_id = bpf_get_current_cgroup_id();
 	e.sport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (e.family == FERRO_AF_INET) {
 		BPF_CORE_READ_INTO(&e.saddr, sk, __sk_common.skc_rcv_saddr);

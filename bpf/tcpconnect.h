@@ -27,6 +27,7 @@ struct tcpconnect_event {
 	__u8 daddr[16];
 	__u64 ts_ns; /* when the SYN_SENT state was entered */
 	__u64 latency_ns; /* with OUTCOME: handshake duration */
+	__u64 cgroup_id; /* cgroup v2 id of the connecting task (bpf_get_current_cgroup_id, 4.18) */
 	__u32 pid;
 	__u32 tid;
 	__u32 uid;

@@ -4,6 +4,11 @@
 //! the rest: decode each record (copied, see [`crate::decode`]), hand it to the tool, flush the
 //! output per batch, attach once the stream exists, print the header, stop at Ctrl-C, SIGTERM,
 //! the deadline or a closed pipe, count lost events, and call the end-of-run hook.
+//!
+//! Containers are the driver's too (`--containers`, `--container ID`, see
+//! [`crate::container`]): each record's cgroup v2 id ([`EventTool::cgroup_id`]) keeps or drops
+//! it, puts a CONTAINER column first in text rows, and adds `cgroup_id`, `cgroup`,
+//! `container_id`, `container_runtime` and `pod_uid` at the end of every JSON object.
 
 use std::cell::RefCell;
 use std::time::Instant;
@@ -12,11 +17,12 @@ use libbpf_rs::{Link, MapMut};
 use plain::Plain;
 
 use crate::buffer::{BufferKind, EventStream};
+use crate::container::{self, ContainerArgs, Containers};
 use crate::decode::copy_prefix;
 use crate::error::Result;
 use crate::event_loop::{self, Ended};
 use crate::log;
-use crate::output::Printer;
+use crate::output::{JsonLine, Printer};
 use crate::time::EventTimes;
 
 /// What an event tool supplies.
@@ -29,6 +35,10 @@ pub trait EventTool {
     fn min_len(&self) -> usize {
         std::mem::size_of::<Self::Event>()
     }
+
+    /// The cgroup v2 id of the task the record is about, taken in the kernel
+    /// (`bpf_get_current_cgroup_id()` for the current task).
+    fn cgroup_id(&self, e: &Self::Event) -> u64;
 
     /// The column header of text output; `None` prints none (a count mode).
     fn header(&self) -> Option<String>;
@@ -85,7 +95,7 @@ macro_rules! configure_events {
 }
 
 /// How the stream is read and for how long.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Run {
     pub kind: BufferKind,
     /// `--buffer-size`, KiB.
@@ -93,6 +103,8 @@ pub struct Run {
     pub json: bool,
     /// `-d`: stop then.
     pub deadline: Option<Instant>,
+    /// `--containers`, `--container ID`.
+    pub containers: ContainerArgs,
 }
 
 impl Run {
@@ -112,7 +124,28 @@ impl Run {
             // -d anyway).
             deadline: duration
                 .and_then(|s| Instant::now().checked_add(std::time::Duration::from_secs(s))),
+            containers: ContainerArgs::default(),
         }
+    }
+
+    /// With the tool's `--containers` and `--container`.
+    pub fn containers(mut self, args: &ContainerArgs) -> Self {
+        self.containers = args.clone();
+        self
+    }
+}
+
+/// `row` (one or more lines) with the CONTAINER column in front of its first line, and as
+/// many spaces in front of the lines under it (opensnoop's callers).
+fn with_container(column: &str, row: &[u8], out: &mut Vec<u8>) {
+    let w = container::WIDTH;
+    for (i, l) in row.split_inclusive(|&b| b == b'\n').enumerate() {
+        let _ = if i == 0 {
+            std::io::Write::write_fmt(out, format_args!("{column:<w$} "))
+        } else {
+            std::io::Write::write_fmt(out, format_args!("{:w$} ", ""))
+        };
+        out.extend_from_slice(l);
     }
 }
 
@@ -128,6 +161,12 @@ pub fn run<T: EventTool>(
     attach: impl FnOnce() -> Result<(Vec<Link>, String)>,
 ) -> Result<()> {
     let tool = RefCell::new(tool);
+    let mut containers = Containers::new(&run.containers)?;
+    if let Some(w) = containers.warning() {
+        eprintln!("{tool_name}: {w}");
+    }
+    let show = containers.show && !run.json;
+    let mut row = Vec::with_capacity(512);
     let printer = Printer::new();
     let times = EventTimes::new();
     let min_len = tool.borrow().min_len();
@@ -137,12 +176,21 @@ pub fn run<T: EventTool>(
             return crate::buffer::Flow::Continue; // a short record: kernel and tool out of step
         };
         let mut t = tool.borrow_mut();
-        if !t.wanted(&e) {
+        let cgroup = t.cgroup_id(&e);
+        if !containers.keep(cgroup) || !t.wanted(&e) {
             return crate::buffer::Flow::Continue;
         }
         line.clear();
         if run.json {
             t.json_row(&e, &times, &mut line);
+            if let Some(mut j) = JsonLine::reopen(&mut line) {
+                containers.json_fields(&mut j, cgroup);
+                j.finish();
+            }
+        } else if show {
+            row.clear();
+            t.text_row(&e, &times, &mut row);
+            with_container(&containers.column(cgroup), &row, &mut line);
         } else {
             t.text_row(&e, &times, &mut line);
         }
@@ -156,6 +204,12 @@ pub fn run<T: EventTool>(
     ));
     let header = if run.json {
         None
+    } else if show {
+        tool.borrow().header().map(|h| {
+            let mut out = Vec::new();
+            with_container(container::HEADER, h.as_bytes(), &mut out);
+            String::from_utf8_lossy(&out).into_owned()
+        })
     } else {
         tool.borrow().header()
     };
@@ -173,4 +227,25 @@ pub fn run<T: EventTool>(
         let _ = printer.emit_now(text.as_bytes());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_column_goes_first_and_indents_continuation_lines() {
+        let mut out = Vec::new();
+        with_container("46441cff64eb", b"1 cat /x\n  main:12\n", &mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "46441cff64eb 1 cat /x\n               main:12\n"
+        );
+        let mut out = Vec::new();
+        with_container("-", b"PID COMM\n", &mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "-            PID COMM\n"
+        );
+    }
 }

@@ -157,6 +157,17 @@ impl<'a> JsonLine<'a> {
         self
     }
 
+    /// Reopen the object that ends `out` (`{..}\n`, as [`JsonLine::finish`] left it) to add
+    /// fields after those already there; `None` when `out` does not end with one.
+    pub fn reopen(out: &'a mut Vec<u8>) -> Option<Self> {
+        if !out.ends_with(b"}\n") {
+            return None;
+        }
+        out.truncate(out.len() - 2);
+        let empty = out.last() == Some(&b'{');
+        Some(Self { out, empty })
+    }
+
     /// Close the object and end the line.
     pub fn finish(self) {
         self.out.extend_from_slice(b"}\n");
@@ -295,6 +306,21 @@ mod tests {
         assert_eq!(json(b"a\"b\\c\n\x01"), r#""a\"b\\c\n\u0001""#);
         assert_eq!(json(b"\xffz"), r#""\\xffz""#);
         assert_eq!(json("é".as_bytes()), "\"é\"");
+    }
+
+    #[test]
+    fn json_line_reopens_to_add_fields() {
+        let mut v = b"{\"a\":1}\n".to_vec();
+        let mut j = JsonLine::reopen(&mut v).expect("an object");
+        j.u64("b", 2);
+        j.finish();
+        assert_eq!(v, b"{\"a\":1,\"b\":2}\n");
+        let mut v = b"{}\n".to_vec();
+        let mut j = JsonLine::reopen(&mut v).expect("an object");
+        j.u64("b", 2);
+        j.finish();
+        assert_eq!(v, b"{\"b\":2}\n");
+        assert!(JsonLine::reopen(&mut b"[1]\n".to_vec()).is_none());
     }
 
     #[test]

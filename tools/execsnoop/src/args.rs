@@ -18,6 +18,8 @@ EXAMPLES:
     execsnoop -P 1234      # only trace children of PID 1234
     execsnoop -M           # show the parent's command name
     execsnoop -c CG        # trace process under cgroupsPath CG
+    execsnoop --containers # show the container of each exec
+    execsnoop --container 46441cff64eb  # only execs in this container
     execsnoop --json       # one JSON object per exec, argv as an array";
 
 #[derive(Parser, Debug)]
@@ -83,6 +85,9 @@ pub struct Args {
     /// Include the parent's command name (PARENT column)
     #[arg(short = 'M', long = "print-pcomm")]
     pub print_pcomm: bool,
+
+    #[command(flatten)]
+    pub containers: common::container::ContainerArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

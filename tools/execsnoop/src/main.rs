@@ -106,7 +106,7 @@ fn run() -> Result<()> {
         name,
         line: args.line.clone().map(String::into_bytes),
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None);
+    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), "the exec hooks")?;
         let hooks = if syscall_hooks.is_empty() {
@@ -131,6 +131,10 @@ struct Execsnoop {
 
 impl EventTool for Execsnoop {
     type Event = types::execsnoop_event;
+
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id
+    }
 
     fn min_len(&self) -> usize {
         std::mem::offset_of!(types::execsnoop_event, area)

@@ -20,6 +20,8 @@ EXAMPLES:
     opensnoop -c          # show calling functions
     opensnoop -f O_WRONLY -f O_RDWR   # only opens for writing
     opensnoop --cgroup /sys/fs/cgroup/unified/app   # only tasks in this cgroup v2
+    opensnoop --containers            # show the container of each open
+    opensnoop --container 46441cff64eb   # only opens in this container
     opensnoop --json      # one JSON object per line";
 
 #[derive(Parser, Debug, Clone)]
@@ -92,6 +94,9 @@ pub struct Args {
     /// Only tasks in this cgroup v2 (or below it)
     #[arg(long = "cgroup", value_name = "PATH")]
     pub cgroup: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub containers: common::container::ContainerArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

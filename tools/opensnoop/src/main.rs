@@ -127,7 +127,8 @@ fn run() -> Result<()> {
         },
         symbolizer: args.callers.then(Symbolizer::new),
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, args.duration);
+    let run =
+        Run::new(kind, &args.buffer, args.common.json, args.duration).containers(&args.containers);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let what = format!("the {} syscall tracepoints", hooks.join(", "));
         let links = lifecycle::attach_loaded(skel.object(), &what)?;
@@ -186,6 +187,10 @@ impl Opensnoop {
 
 impl EventTool for Opensnoop {
     type Event = types::opensnoop_event;
+
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id
+    }
 
     fn min_len(&self) -> usize {
         std::mem::offset_of!(types::opensnoop_event, path)

@@ -20,7 +20,9 @@ EXAMPLES:
     tcpconnect -4          # only trace IPv4 family
     tcpconnect -6          # only trace IPv6 family
     tcpconnect -o          # show each connect's outcome and latency
-    tcpconnect --cgroup /sys/fs/cgroup/unified/app   # only this cgroup v2";
+    tcpconnect --cgroup /sys/fs/cgroup/unified/app   # only this cgroup v2
+    tcpconnect --containers  # show the container of each connect
+    tcpconnect --container 46441cff64eb   # only connects from this container";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -79,6 +81,9 @@ pub struct Args {
     /// Trace tasks in this cgroup v2 (or below it)
     #[arg(long = "cgroup", value_name = "PATH")]
     pub cgroup: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub containers: common::container::ContainerArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

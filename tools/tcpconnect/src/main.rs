@@ -185,7 +185,7 @@ fn run() -> Result<()> {
         counts: args.count.then(HashMap::new),
         line: String::with_capacity(160),
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None);
+    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
         let progs = match hooks {
@@ -212,6 +212,10 @@ struct Tcpconnect {
 
 impl EventTool for Tcpconnect {
     type Event = types::tcpconnect_event;
+
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id
+    }
 
     fn min_len(&self) -> usize {
         0 // fixed-size records; a short one is copied as far as it goes
