@@ -34,7 +34,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def bench_configs():
-    """tool -> (workload mode, ops, ferroscope args, libbpf-tools args, what marks our events),
+    """tool -> (workload mode, ops, ferroscope args, libbpf-tools args, what marks our events,
+    extra ferroscope runs with more options, e.g. [["--containers"]]),
     from each tool's `[package.metadata.bench]` in tools/<tool>/Cargo.toml: every tool is a
     directory of tools/, and a tool without that table is not benchmarked."""
     configs = {}
@@ -46,7 +47,7 @@ def bench_configs():
             b = tomllib.load(f).get("package", {}).get("metadata", {}).get("bench")
         if b:
             configs[tool] = (b["workload"], b["ops"], b.get("args", []), b.get("ref_args", []),
-                             b.get("marker"))
+                             b.get("marker"), b.get("variants", []))
     return configs
 
 
@@ -170,16 +171,20 @@ def run_workload(workload, mode, ops, path):
     return int(n), int(ns), port
 
 
-def tracer_configs(tool, ours_args=(), ref_args=()):
+def tracer_configs(tool, ours_args=(), ref_args=(), variants=()):
     """How each tracer is started for `tool`: (argv, ready when stderr says "attached"), or None
-    where libbpf-tools' tool is not installed."""
+    where libbpf-tools' tool is not installed. Each variant (extra options of ours) is a tracer
+    named by its options."""
     ours = os.path.join(ROOT, "target", "release", tool)
     ref = shutil.which(tool, path="/usr/sbin")
-    return {
+    configs = {
         "ferroscope": ([ours, "-v", *ours_args], True),
         "floor": ([ours, "-v", "--floor", *ours_args], True),
-        "libbpf-tools": (["stdbuf", "-oL", ref, *ref_args], False) if ref else None,
     }
+    for v in variants:
+        configs[" ".join(v)] = ([ours, "-v", *ours_args, *v], True)
+    configs["libbpf-tools"] = (["stdbuf", "-oL", ref, *ref_args], False) if ref else None
+    return configs
 
 
 def startups(args, work):
@@ -227,9 +232,10 @@ def print_startups(results, starts):
 def measure(args, workload, data, target, work):
     results = {}
     for tool in args.tools:
-        mode, ops, ours_args, ref_args, marker = TOOLS[tool]
+        mode, ops, ours_args, ref_args, marker, variants = TOOLS[tool]
         path = data if mode == "dread" else target
-        configs = {"none": None, **tracer_configs(tool, ours_args, ref_args)}
+        configs = {"none": None, **tracer_configs(tool, ours_args, ref_args, variants)}
+        tracers = [name for name in configs if name != "none"]
         runs = {name: [] for name in configs}
         notes = {}
         for _ in range(args.rounds):
@@ -264,8 +270,9 @@ def measure(args, workload, data, target, work):
                     shutil.rmtree(tdir, ignore_errors=True)
                 runs[name].append(rec)
         base = statistics.median(r["ns_per_op"] for r in runs["none"])
-        summary = {"workload": mode, "ops": ops, "none_ns_per_op": round(base, 1)}
-        for name in ("ferroscope", "floor", "libbpf-tools"):
+        summary = {"workload": mode, "ops": ops, "none_ns_per_op": round(base, 1),
+                   "tracers": tracers}
+        for name in tracers:
             rs = runs[name]
             if not rs:
                 summary[name] = {"note": notes.get(name, "no runs")}
@@ -288,7 +295,9 @@ def measure(args, workload, data, target, work):
         # BPF time above the floor: what the programs' own work costs, without the hook's
         # dispatch and bpf_stats' own clock reads, which every tracer on these hooks pays.
         floor = summary["floor"].get("bpf_ns_per_op")
-        for name in ("ferroscope", "libbpf-tools"):
+        for name in tracers:
+            if name == "floor":
+                continue
             if floor is not None and "bpf_ns_per_op" in summary[name]:
                 summary[name]["bpf_net_ns_per_op"] = round(summary[name]["bpf_ns_per_op"] - floor, 1)
         ours, ref = summary["ferroscope"], summary["libbpf-tools"]
@@ -353,7 +362,7 @@ def main():
     print(hdr)
     for tool, s in results.items():
         print(f"{tool:<11} {'none':<13} {s['none_ns_per_op']:>9.1f}")
-        for name in ("ferroscope", "floor", "libbpf-tools"):
+        for name in s["tracers"]:
             r = s[name]
             if "note" in r:
                 print(f"{'':<11} {name:<13} {r['note']}")
