@@ -2,6 +2,8 @@
 #ifndef FERROSCOPE_BIOLATENCY_H
 #define FERROSCOPE_BIOLATENCY_H
 
+#include "hist.h"
+
 #define BIOLAT_MAX_SLOTS 27
 
 struct biolat_key {
@@ -10,11 +12,7 @@ struct biolat_key {
 };
 
 struct biolat_hist {
-	__u32 slots[BIOLAT_MAX_SLOTS];
-	__u32 __pad;
-	__u64 count;
-	__u64 sum; /* in the histogram's unit */
-	__u64 max;
+	FERRO_HIST_FIELDS(BIOLAT_MAX_SLOTS);
 };
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef FERROSCOPE_RUNQLAT_H
 #define FERROSCOPE_RUNQLAT_H
 
+#include "hist.h"
 #include "limits.h"
 
 #define RUNQLAT_MAX_SLOTS 26
@@ -16,10 +17,7 @@ enum runqlat_key {
 };
 
 struct runqlat_hist {
-	__u32 slots[RUNQLAT_MAX_SLOTS];
-	__u64 count;
-	__u64 sum; /* in the histogram's unit */
-	__u64 max;
+	FERRO_HIST_FIELDS(RUNQLAT_MAX_SLOTS);
 	__u8 comm[FERRO_COMM_LEN];
 };
 

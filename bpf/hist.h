@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+/*
+ * The histogram value every histogram tool keeps, filled by FERRO_HIST_ADD (bits.bpf.h) and
+ * read by common::hist (log2_source!): log2 slots, then the totals. A tool's struct starts
+ * with these fields and may add its own after them (runqlat's comm).
+ */
+#ifndef FERROSCOPE_HIST_H
+#define FERROSCOPE_HIST_H
+
+#define FERRO_HIST_FIELDS(nslots)                                         \
+	__u32 slots[nslots];                                              \
+	__u64 count;                                                      \
+	__u64 sum; /* in the histogram's unit */                         \
+	__u64 max
+
+#endif
