@@ -47,15 +47,16 @@ impl DirectIo {
         let path = dir.path().join("data");
         let stop = Arc::new(AtomicBool::new(false));
         let (p, s) = (path.clone(), Arc::clone(&stop));
+        // Opened here, not in the thread: callers stat the file as soon as this returns.
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_DIRECT | libc::O_SYNC)
+            .open(&p)
+            .expect("O_DIRECT open (is the temp dir on a block device?)");
         let thread = thread::spawn(move || {
-            let mut f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .custom_flags(libc::O_DIRECT | libc::O_SYNC)
-                .open(&p)
-                .expect("O_DIRECT open (is the temp dir on a block device?)");
             let mut b = Aligned::new();
             while !s.load(Ordering::Relaxed) {
                 f.seek(SeekFrom::Start(0)).expect("seek");
@@ -69,7 +70,7 @@ impl DirectIo {
                 thread::sleep(Duration::from_millis(5));
             }
         });
-        // Let the file exist before callers stat it.
+        // Let the I/O get going before callers measure it.
         thread::sleep(Duration::from_millis(50));
         Self {
             stop,
