@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! exitsnoop: trace process (and thread) exits with their age and exit code or the signal that
+//! killed them. Based on exitsnoop(8) from BCC by Arturo Martin-de-Nicolas and Jeroen Soeters
+//! and its libbpf-tools port; options and columns follow libbpf-tools.
+
+mod args;
+mod format;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/exitsnoop.skel.rs"));
+}
+
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+
+use common::buffer::BufferKind;
+use common::cli;
+use common::error::{Error, Result};
+use common::event_tool::{self, EventTool, Run};
+use common::lifecycle;
+use common::probe;
+use common::time::EventTimes;
+use libbpf_rs::skel::Skel;
+
+use crate::args::Args;
+use crate::bpf::{ExitsnoopSkelBuilder, types};
+
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
+
+// SAFETY: plain integers and a byte array.
+unsafe impl plain::Plain for types::exitsnoop_event {}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(&INFO)?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    lifecycle::start(args.common.verbose)?;
+    if !probe::tracepoint_exists("sched", "sched_process_exit")? {
+        return Err(Error::fatal(
+            "the sched:sched_process_exit tracepoint is missing (needs CONFIG_TRACEPOINTS)",
+        ));
+    }
+
+    let mut storage = MaybeUninit::uninit();
+    let mut open = lifecycle::open(ExitsnoopSkelBuilder::default(), &mut storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
+    {
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.filter_cgroup = cgroup.is_some();
+        ro.trace_threads = args.threaded;
+        ro.trace_failed = args.failed;
+    }
+    let skel = lifecycle::load(open)?;
+    if let Some(cg) = &cgroup {
+        cg.install(&skel.maps.cgroup_map)?;
+    }
+
+    let tool = Exitsnoop {
+        timestamp: args.timestamp,
+    };
+    let run = Run::new(kind, &args.buffer, args.common.json, None);
+    event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
+        let links = lifecycle::attach_loaded(skel.object(), "the exit hook")?;
+        Ok((links, "to sched:sched_process_exit".to_owned()))
+    })
+}
+
+struct Exitsnoop {
+    /// `-t`: the HH:MM:SS column.
+    timestamp: bool,
+}
+
+impl EventTool for Exitsnoop {
+    type Event = types::exitsnoop_event;
+
+    fn header(&self) -> Option<String> {
+        Some(format::header(self.timestamp))
+    }
+
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::text_row(self.timestamp, e, &times.hms(e.ts_ns), out);
+    }
+
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn cli_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn libbpf_tools_recipes_parse() {
+        let a = Args::try_parse_from(["exitsnoop", "-txT", "-p", "1216"]).expect("parses");
+        assert!(a.timestamp && a.failed && a.threaded);
+        assert_eq!(a.pid, Some(1216));
+        assert!(Args::try_parse_from(["exitsnoop", "-p", "0"]).is_err());
+    }
+}
