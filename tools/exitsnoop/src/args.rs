@@ -12,6 +12,8 @@ EXAMPLES:
     exitsnoop -p 1216     # only trace PID 1216
     exitsnoop -T          # trace thread exit events
     exitsnoop -c CG       # trace process under cgroupsPath CG
+    exitsnoop --containers  # show the container of each exit
+    exitsnoop --container 46441cff64eb  # only exits in this container
     exitsnoop --json      # one JSON object per exit";
 
 #[derive(Parser, Debug)]
@@ -42,6 +44,9 @@ pub struct Args {
     /// Trace process in cgroup path (cgroup v2)
     #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
     pub cgroup: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub containers: common::container::ContainerArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

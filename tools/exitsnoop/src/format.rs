@@ -175,7 +175,6 @@ pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
         .u64("ppid", e.ppid.into())
         .u64("tid", e.tid.into())
         .u64("age_ns", e.ts_ns.saturating_sub(e.start_ns))
-        .u64("cgroup_id", e.cgroup_id)
         .u64("exit_status", e.exit_code.into());
     match Exit::of(e.exit_code) {
         Exit::Code(c) => {
@@ -272,7 +271,7 @@ mod tests {
         assert_eq!(
             s,
             "{\"time\":\"T\",\"ts_ns\":3456000000,\"comm\":\"sleep\",\"pid\":8526,\"ppid\":8524,\
-             \"tid\":8527,\"age_ns\":2456000000,\"cgroup_id\":77,\"exit_status\":9,\
+             \"tid\":8527,\"age_ns\":2456000000,\"exit_status\":9,\
              \"code\":null,\"signal\":9,\"signal_name\":\"SIGKILL\",\"core_dumped\":false}\n"
         );
         let mut v = Vec::new();

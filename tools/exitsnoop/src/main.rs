@@ -65,7 +65,7 @@ fn run() -> Result<()> {
     let tool = Exitsnoop {
         timestamp: args.timestamp,
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None);
+    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), "the exit hook")?;
         Ok((links, "to sched:sched_process_exit".to_owned()))
@@ -79,6 +79,10 @@ struct Exitsnoop {
 
 impl EventTool for Exitsnoop {
     type Event = types::exitsnoop_event;
+
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id
+    }
 
     fn header(&self) -> Option<String> {
         Some(format::header(self.timestamp))
