@@ -41,7 +41,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
-	__type(key, __u32);
+	__type(key, __u64); /* a PID, TID, PID namespace or cgroup id */
 	__type(value, struct runqlat_hist);
 } hists SEC(".maps");
 
@@ -134,8 +134,8 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 				    bool ns, bool direct)
 {
 	struct runqlat_hist *h;
-	__u64 start_ns, delta;
-	__u32 pid, key = 0;
+	__u64 start_ns, delta, key = 0;
+	__u32 pid, zero = 0;
 
 	if (ferro_task_state(prev, direct) == FERRO_TASK_RUNNING)
 		enqueue(prev, cg, direct);
@@ -150,7 +150,7 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 	delta /= targ_ms ? 1000000U : 1000U;
 
 	if (key_by == KEY_ALL || key_by == KEY_CPU) {
-		h = bpf_map_lookup_elem(&hist_cpu, &key);
+		h = bpf_map_lookup_elem(&hist_cpu, &zero);
 		if (h)
 			FERRO_HIST_ADD_CPU(h, delta, RUNQLAT_MAX_SLOTS);
 		return 0;
@@ -165,6 +165,10 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 		break;
 	case KEY_PIDNS:
 		key = ns ? pidns_of(next) : 0;
+		break;
+	case KEY_CGROUP:
+		/* The waiting task's, not current's (the waker or the CPU's previous task). */
+		key = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
 		break;
 	default: /* KEY_ALL and KEY_CPU returned above */
 		break;

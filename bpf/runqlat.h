@@ -14,6 +14,8 @@ enum runqlat_key {
 	KEY_THREAD = 2,
 	KEY_PIDNS = 3,
 	KEY_CPU = 4,
+	/* The cgroup v2 id of the task that waited (--containers, --container). */
+	KEY_CGROUP = 5,
 };
 
 struct runqlat_hist {

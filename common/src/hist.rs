@@ -164,6 +164,19 @@ impl Hist {
         out
     }
 
+    /// Add `other` in (histograms of several keys shown as one, e.g. a container's cgroups).
+    pub fn merge(&mut self, other: &Hist) {
+        if self.slots.len() < other.slots.len() {
+            self.slots.resize(other.slots.len(), 0);
+        }
+        for (a, &b) in self.slots.iter_mut().zip(&other.slots) {
+            *a = a.saturating_add(b);
+        }
+        self.totals.count = self.totals.count.saturating_add(other.totals.count);
+        self.totals.sum = self.totals.sum.saturating_add(other.totals.sum);
+        self.totals.max = self.totals.max.max(other.totals.max);
+    }
+
     /// Nothing was counted: libbpf-tools prints no histogram then.
     pub fn is_empty(&self) -> bool {
         self.slots.iter().all(|&n| n == 0)

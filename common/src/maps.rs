@@ -37,6 +37,14 @@ pub fn key_u32(k: &[u8]) -> u32 {
         .unwrap_or(0)
 }
 
+/// A hash map key read as a u64 (a cgroup id); 0 for a shorter key.
+pub fn key_u64(k: &[u8]) -> u64 {
+    k.get(..8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_ne_bytes)
+        .unwrap_or(0)
+}
+
 /// Entry 0 of a per-CPU array, one value per possible CPU (index = CPU number); with `clear`,
 /// zeroed after reading, so the next interval starts from zero.
 pub fn read_percpu<T: Plain + Default>(map: &dyn MapCore, clear: bool) -> Result<Vec<T>> {

@@ -16,6 +16,7 @@ pub use layout::{Container, Runtime, SHORT_ID_LEN, container_of};
 pub use resolve::{Cgroup2Mount, CgroupInfo, Resolver, find_cgroup2};
 
 use crate::error::{Error, Result};
+use crate::hist::{Hist, SectionValue};
 use crate::output::{JsonLine, escaped};
 
 /// The column's header.
@@ -143,6 +144,24 @@ impl Group {
     }
 }
 
+impl Group {
+    /// The section's JSON fields: `container_id` (the full id or name; `-` for host tasks,
+    /// `?` when not resolved) and, for a container, `container_runtime`.
+    pub fn json_fields<'a>(&'a self, out: &mut Vec<(&'static str, SectionValue<'a>)>) {
+        match self {
+            Self::Host => out.push(("container_id", SectionValue::Str(b"-"))),
+            Self::Unknown => out.push(("container_id", SectionValue::Str(b"?"))),
+            Self::Container { runtime, id } => {
+                out.push(("container_id", SectionValue::Str(id)));
+                out.push((
+                    "container_runtime",
+                    SectionValue::Str(runtime.as_str().as_bytes()),
+                ));
+            }
+        }
+    }
+}
+
 /// What a tool needs at run time for its container options: the resolver, the filter, and
 /// whether to show the column.
 #[derive(Debug)]
@@ -227,6 +246,19 @@ impl Containers {
                 id: c.id.clone(),
             },
         }
+    }
+
+    /// Histograms kept per cgroup id, as one per [`Group`] (a container's cgroups added up,
+    /// host tasks in one), in order: host, containers by runtime and id, unknown. Cgroups that
+    /// `--container` does not keep are left out.
+    pub fn group_hists(&mut self, rows: Vec<(u64, Hist)>) -> Vec<(Group, Hist)> {
+        let mut groups: std::collections::BTreeMap<Group, Hist> = Default::default();
+        for (id, h) in rows {
+            if self.keep(id) {
+                groups.entry(self.group(id)).or_default().merge(&h);
+            }
+        }
+        groups.into_iter().filter(|(_, h)| !h.is_empty()).collect()
     }
 
     pub fn resolver(&mut self) -> &mut Resolver {
@@ -339,6 +371,38 @@ mod tests {
         assert!(c.keep(5));
         assert_eq!(c.column(5), "?");
         assert_eq!(c.group(5), Group::Unknown);
+    }
+
+    #[test]
+    fn histograms_merge_per_container_host_first() {
+        let mut c = Containers::with_resolver(&ContainerArgs::default(), Resolver::on(None))
+            .expect("containers");
+        let h = |n: u64| Hist {
+            slots: vec![n, 1],
+            totals: crate::hist::Totals {
+                count: n + 1,
+                sum: n,
+                max: n,
+            },
+        };
+        // No cgroup2: every cgroup is unknown, so all merge into one section.
+        let g = c.group_hists(vec![(5, h(1)), (6, h(2))]);
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].0, Group::Unknown);
+        assert_eq!(g[0].1.slots, [3, 2]);
+        assert_eq!(g[0].1.totals.count, 5);
+        assert_eq!(g[0].1.totals.max, 2);
+        let mut order = [
+            Group::Unknown,
+            Group::Container {
+                runtime: Runtime::Podman,
+                id: b"b".to_vec(),
+            },
+            Group::Host,
+        ];
+        order.sort();
+        assert_eq!(order[0], Group::Host);
+        assert_eq!(order[2], Group::Unknown);
     }
 
     #[test]

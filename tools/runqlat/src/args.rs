@@ -13,6 +13,8 @@ EXAMPLES:
     runqlat -p 185  # trace PID 185 only
     runqlat -c CG   # trace process under cgroupsPath CG
     runqlat --cpus  # one histogram per CPU
+    runqlat --containers   # one histogram per container, host tasks in their own
+    runqlat --container 46441cff64eb   # only this container's tasks
     runqlat --percentiles --json 5   # p50/p90/p99 and JSON every 5 seconds";
 
 #[derive(Parser, Debug)]
@@ -27,19 +29,21 @@ pub struct Args {
     pub hist: HistArgs,
 
     /// Print a histogram per process ID
-    #[arg(short = 'P', long = "pids", conflicts_with_all = ["tids", "pidnss", "cpus"])]
+    #[arg(short = 'P', long = "pids",
+          conflicts_with_all = ["tids", "pidnss", "cpus", "containers", "container"])]
     pub pids: bool,
 
     /// Print a histogram per thread ID
-    #[arg(short = 'L', long = "tids", conflicts_with_all = ["pidnss", "cpus"])]
+    #[arg(short = 'L', long = "tids",
+          conflicts_with_all = ["pidnss", "cpus", "containers", "container"])]
     pub tids: bool,
 
     /// Print a histogram per PID namespace
-    #[arg(long = "pidnss", conflicts_with = "cpus")]
+    #[arg(long = "pidnss", conflicts_with_all = ["cpus", "containers", "container"])]
     pub pidnss: bool,
 
     /// Print a histogram per CPU
-    #[arg(long = "cpus")]
+    #[arg(long = "cpus", conflicts_with_all = ["containers", "container"])]
     pub cpus: bool,
 
     /// Trace this PID only
@@ -50,6 +54,9 @@ pub struct Args {
     /// Trace tasks in this cgroup v2 (or below it)
     #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
     pub cgroup: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub containers: common::container::ContainerArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -11,11 +11,12 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use common::cli;
+use common::container::{Containers, Group};
 use common::decode::c_bytes;
 use common::error::{Error, Result};
 use common::hist::{Hist, SectionValue};
 use common::hist_tool::{self, HistTool, Reading};
-use common::maps::{key_u32, read_hash, read_percpu};
+use common::maps::{key_u64, read_hash, read_percpu};
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
@@ -37,6 +38,9 @@ fn main() -> ExitCode {
 }
 
 fn key_by(a: &Args) -> Key {
+    if a.containers.containers || a.containers.container.is_some() {
+        return Key::KEY_CGROUP;
+    }
     match (a.pids, a.tids, a.pidnss, a.cpus) {
         (true, ..) => Key::KEY_PROCESS,
         (_, true, ..) => Key::KEY_THREAD,
@@ -116,6 +120,10 @@ fn choose_programs(p: &mut OpenRunqlatProgs<'_>, tp_btf: bool, cg: bool, ns: boo
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    let mut containers = Containers::new(&args.containers)?;
+    if let Some(w) = containers.warning() {
+        eprintln!("{TOOL}: {w}");
+    }
     lifecycle::start(args.common.verbose)?;
 
     // Try tp_btf first and fall back to raw tracepoints if the load fails: probing first
@@ -152,22 +160,43 @@ fn run() -> Result<()> {
         |_, clear| {
             let hists = if per_cpu_hists(key) {
                 let cpus = read_percpu::<types::runqlat_hist>(&skel.maps.hist_cpu, clear)?;
-                let rows: Vec<((u32, Vec<u8>), Hist)> = if key == Key::KEY_CPU {
+                let rows: Vec<(Section, Hist)> = if key == Key::KEY_CPU {
                     (0u32..)
-                        .map(|c| (c, Vec::new()))
+                        .map(|c| (c, Vec::new(), None))
                         .zip(cpus.iter().map(Hist::of))
                         .collect()
                 } else {
-                    vec![((0, Vec::new()), Hist::sum(&cpus))]
+                    vec![((0, Vec::new(), None), Hist::sum(&cpus))]
                 };
                 rows.into_iter().filter(|(_, h)| !h.is_empty()).collect()
             } else {
                 let mut hists = read_hash::<types::runqlat_hist>(&skel.maps.hists, clear)?;
-                hists.sort_by_key(|(k, _)| key_u32(k));
-                hists
-                    .iter()
-                    .map(|(k, h)| ((key_u32(k), c_bytes(&h.comm).to_vec()), Hist::of(h)))
-                    .collect()
+                hists.sort_by_key(|(k, _)| key_u64(k));
+                if key == Key::KEY_CGROUP {
+                    let rows = hists.iter().map(|(k, h)| (key_u64(k), Hist::of(h)));
+                    let groups = containers.group_hists(rows.collect());
+                    if containers.show {
+                        groups
+                            .into_iter()
+                            .map(|(g, h)| ((0, Vec::new(), Some(g)), h))
+                            .collect()
+                    } else {
+                        // --container alone: that container's tasks as one histogram.
+                        let mut all = Hist::default();
+                        groups.iter().for_each(|(_, h)| all.merge(h));
+                        let one = (!all.is_empty()).then(|| ((0, Vec::new(), None), all));
+                        one.into_iter().collect()
+                    }
+                } else {
+                    hists
+                        .iter()
+                        .map(|(k, h)| {
+                            // The BPF side stored a u32 (PID, TID, PID namespace) in the u64.
+                            let id = u32::try_from(key_u64(k)).unwrap_or(u32::MAX);
+                            ((id, c_bytes(&h.comm).to_vec(), None), Hist::of(h))
+                        })
+                        .collect()
+                }
             };
             let bss = skel.maps.bss_data.as_deref();
             Ok(Reading {
@@ -181,16 +210,23 @@ fn run() -> Result<()> {
     )
 }
 
-/// Sections as libbpf-tools names them: `pid = 42 bash`, `cpu = 3`, or none.
+/// The PID, TID, PID namespace or CPU, and the comm where there is one; or the container.
+type Section = (u32, Vec<u8>, Option<Group>);
+
+/// Sections as libbpf-tools names them: `pid = 42 bash`, `cpu = 3`, or none; with
+/// --containers, `container = 46441cff64eb (podman)` or `host tasks`.
 struct View {
     key: Key,
 }
 
 impl HistTool for View {
-    /// The PID, TID, PID namespace or CPU, and the comm where there is one.
-    type Key = (u32, Vec<u8>);
+    type Key = Section;
 
-    fn section_text(&self, (id, comm): &Self::Key, out: &mut Vec<u8>) {
+    fn section_text(&self, (id, comm, group): &Self::Key, out: &mut Vec<u8>) {
+        if let Some(g) = group {
+            out.extend_from_slice(format!("\n{}\n", g.label()).as_bytes());
+            return;
+        }
         let comm = common::output::escaped(comm);
         let section = match self.key {
             Key::KEY_PROCESS => format!("\npid = {id} {comm}\n"),
@@ -204,9 +240,13 @@ impl HistTool for View {
 
     fn section_json<'a>(
         &'a self,
-        (id, comm): &'a Self::Key,
+        (id, comm, group): &'a Self::Key,
         out: &mut Vec<(&'static str, SectionValue<'a>)>,
     ) {
+        if let Some(g) = group {
+            g.json_fields(out);
+            return;
+        }
         let name = match self.key {
             Key::KEY_PROCESS => "pid",
             Key::KEY_THREAD => "tid",
@@ -263,7 +303,7 @@ mod tests {
         let mut out = Vec::new();
         hist_tool::render(
             &view,
-            &(42, b"bash".to_vec()),
+            &(42, b"bash".to_vec(), None),
             &Hist::of(&h),
             &style,
             "",
