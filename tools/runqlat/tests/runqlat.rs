@@ -269,9 +269,13 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
         return;
     }
     let cg = testkit::Cgroup::new("ferroscope-runqlat");
-    let t = Tool::spawn(BIN, &["-P", "-c", cg.path(), "1", "1"]).ready();
-    let _load = Spinners::start();
+    // The task is in the cgroup before the one-second interval starts (a slow machine can
+    // take longer than that to start a shell), and the other load starts after attach.
+    let load = Spinners::named();
     let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
+    wait_in_cgroup(&cg, child.id());
+    let t = Tool::spawn(BIN, &["-P", "-c", cg.path(), "1", "1"]).ready();
+    load.go();
     let out = t.finish(Duration::from_secs(30)).success();
     let _ = child.kill();
     let _ = child.wait();
