@@ -236,9 +236,29 @@ static __always_inline int rq_done(struct request *rq, bool slots, bool fields)
 	return 0;
 }
 
+/*
+ * The first or the second tracepoint argument, chosen by a load-time constant.
+ * Each is loaded at its own constant offset: `first ? ctx[0] : ctx[1]` compiles
+ * to the context pointer moved by a computed offset, which 5.10's verifier
+ * refuses for tp_btf ("dereference of modified ctx ptr"); later ones allow it.
+ * The branch not taken is dead code to the verifier (the constant is known), so
+ * a one-argument tracepoint never sees the load of a second.
+ */
+static __always_inline __u64 arg_0_or_1(__u64 *ctx, bool first)
+{
+	__u64 v;
+
+	if (first)
+		asm volatile("%0 = *(u64 *)(%1 + 0)" : "=r"(v) : "r"(ctx));
+	else
+		asm volatile("%0 = *(u64 *)(%1 + 8)" : "=r"(v) : "r"(ctx));
+	return v;
+}
+
+/* block_rq_insert/issue: (q, rq) before 5.11, (rq) since (Debian's 5.10.223 has the latter). */
 static __always_inline struct request *rq_arg(__u64 *ctx)
 {
-	return targ_single ? (struct request *)ctx[0] : (struct request *)ctx[1];
+	return (struct request *)arg_0_or_1(ctx, targ_single);
 }
 
 /*
@@ -276,8 +296,7 @@ static __always_inline struct request *rq_arg(__u64 *ctx)
 	int kind##_bio_queue(__u64 *ctx)                                      \
 	{                                                                     \
 		FERRO_FLOOR_GUARD();                                          \
-		return bio_queued(targ_bio_single ? (struct bio *)ctx[0] :    \
-						    (struct bio *)ctx[1]);    \
+		return bio_queued((struct bio *)arg_0_or_1(ctx, targ_bio_single)); \
 	}
 
 BLOCK_PROGS(btf, "tp_btf", false, true)
