@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! killsnoop: trace signals sent with kill(), tkill() and tgkill(), with the sender, the target
+//! and the result. Based on killsnoop(8) from BCC by Brendan Gregg and libbpf-tools' sigsnoop
+//! (whose killsnoop name traces these syscalls only); options and columns follow libbpf-tools.
+
+mod args;
+mod format;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/killsnoop.skel.rs"));
+}
+
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+
+use common::buffer::BufferKind;
+use common::cli;
+use common::error::{Error, Result};
+use common::event_tool::{self, EventTool, Run};
+use common::lifecycle;
+use common::probe;
+use common::time::EventTimes;
+use libbpf_rs::skel::Skel;
+
+use crate::args::Args;
+use crate::bpf::{KillsnoopSkelBuilder, types};
+
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
+
+// SAFETY: plain integers, byte arrays, and a one-byte enum the BPF side sets to its values only.
+unsafe impl plain::Plain for types::killsnoop_event {}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(&INFO)?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    lifecycle::start(args.common.verbose)?;
+    let syscalls = probe::traceable_syscalls(&["kill", "tkill", "tgkill"])?;
+    if syscalls.is_empty() {
+        return Err(Error::fatal(
+            "the kill syscall tracepoints are missing (needs CONFIG_FTRACE_SYSCALLS)",
+        ));
+    }
+
+    let mut storage = MaybeUninit::uninit();
+    let mut open = lifecycle::open(KillsnoopSkelBuilder::default(), &mut storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
+    {
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.filter_cgroup = cgroup.is_some();
+        ro.sig_mask = args.signal.unwrap_or(0);
+        ro.failed_only = args.failed;
+    }
+    let p = &mut open.progs;
+    for (sc, enter, exit) in [
+        ("kill", &mut p.enter_kill, &mut p.exit_kill),
+        ("tkill", &mut p.enter_tkill, &mut p.exit_tkill),
+        ("tgkill", &mut p.enter_tgkill, &mut p.exit_tgkill),
+    ] {
+        let on = syscalls.contains(&sc);
+        enter.set_autoload(on);
+        exit.set_autoload(on);
+    }
+    let skel = lifecycle::load(open)?;
+    if let Some(cg) = &cgroup {
+        cg.install(&skel.maps.cgroup_map)?;
+    }
+
+    let tool = Killsnoop { names: args.name };
+    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
+        let links = lifecycle::attach_loaded(skel.object(), "the kill syscall hooks")?;
+        Ok((
+            links,
+            format!("to syscalls:sys_{{enter,exit}}_{{{}}}", syscalls.join(",")),
+        ))
+    })
+}
+
+struct Killsnoop {
+    /// `-n`: signal names instead of numbers.
+    names: bool,
+}
+
+impl EventTool for Killsnoop {
+    type Event = types::killsnoop_event;
+
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id
+    }
+
+    fn header(&self) -> Option<String> {
+        Some(format::header())
+    }
+
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::text_row(self.names, e, &times.hms(e.ts_ns), out);
+    }
+
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::{CommandFactory, Parser};
+
+    #[test]
+    fn cli_is_well_formed() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn libbpf_tools_recipes_parse() {
+        let a = Args::try_parse_from(["killsnoop", "-xkn", "-p", "1216", "-s", "9,15"])
+            .expect("parses");
+        assert!(a.failed && a.kill && a.name);
+        assert_eq!((a.pid, a.signal), (Some(1216), Some(1 << 8 | 1 << 14)));
+        assert!(Args::try_parse_from(["killsnoop", "-s", "0"]).is_err());
+    }
+}
