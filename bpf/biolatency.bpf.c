@@ -20,9 +20,6 @@ const volatile bool targ_single = true;
 /* So did block_bio_queue (same series); read separately, from its own BTF prototype. */
 const volatile bool targ_bio_single = true;
 
-__u64 start_full = 0;
-__u64 hists_full = 0;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);

@@ -5,6 +5,14 @@
 
 #include <bpf/bpf_core_read.h>
 
+/*
+ * Measurements dropped because a map was full: `start_full` when the start times' map was,
+ * `hists_full` when a new histogram key found no room. User space reads both every interval
+ * and warns once (common::hist_tool::Reading::dropped).
+ */
+__u64 start_full = 0;
+__u64 hists_full = 0;
+
 /* floor(log2(v)) for v > 0, and 0 for v == 0, without loops the verifier has to walk. */
 static __always_inline __u64 ferro_log2_32(__u32 v)
 {

@@ -27,10 +27,6 @@ const volatile int targ_cg_level = 0;
  */
 const volatile bool use_task_storage = false;
 
-/* Wakeups not measured because `start` was full; user space warns once. */
-__u64 start_full = 0;
-__u64 hists_full = 0;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
