@@ -35,6 +35,22 @@ fn killed_after(ms: u64) -> u32 {
     c.id()
 }
 
+/// A shell that kills itself with SIGSEGV, allowed to dump core (into `dir`, where the kernel's
+/// default core_pattern puts it): its PID.
+fn dumps_core(dir: &TempDir) -> u32 {
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg("ulimit -c unlimited; sh -c 'echo $$; kill -SEGV $$'; true")
+        .current_dir(dir.path())
+        .stderr(Stdio::null())
+        .output()
+        .expect("bash");
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("the shell's pid")
+}
+
 /// The row of process `pid` (PID column, after TIME(s) with -t), waiting for it.
 fn row_of(t: &Tool, pid: u32) -> String {
     let needle = format!(" {pid} ");
@@ -260,10 +276,26 @@ fn root_rows_match_libbpf_tools() {
     }
     let reference = Tool::spawn_cmd(Command::new("stdbuf").args(["-oL", REFERENCE, "-x"])).ready();
     let ours = Tool::spawn(BIN, &["-x"]).ready();
-    let pids = [exit_with(3), killed_after(100), exit_with(255)];
+    let pids = [
+        exit_with(3),
+        killed_after(100),
+        exit_with(255),
+        dumps_core(&TempDir::new("ferroscope-exitsnoop-core")),
+    ];
     for pid in pids {
         let theirs = row_of(&reference, pid);
         let mine = row_of(&ours, pid);
+        if pid == pids[3] {
+            // A core_pattern pipe helper may refuse the core; a file pattern takes it.
+            let piped = std::fs::read_to_string("/proc/sys/kernel/core_pattern")
+                .is_ok_and(|p| p.starts_with('|'));
+            let want = if piped {
+                "signal 11 (Segmentation fault)"
+            } else {
+                "signal 11 (Segmentation fault), core dumped"
+            };
+            assert!(mine.contains(want), "{mine}");
+        }
         let (ta, ma) = (age(&theirs), age(&mine));
         assert!((ta - ma).abs() <= 0.011, "{theirs}\n{mine}");
         let norm = |l: &str| {
