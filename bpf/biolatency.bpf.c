@@ -11,6 +11,8 @@
 
 const volatile bool targ_per_disk = false;
 const volatile bool targ_per_flag = false;
+/* --containers, --container: histograms per cgroup of the task that submitted the I/O. */
+const volatile bool targ_per_cgroup = false;
 const volatile bool targ_queued = false;
 const volatile bool targ_ms = false;
 const volatile bool filter_dev = false;
@@ -44,6 +46,14 @@ struct {
 	__type(key, struct bio *);
 	__type(value, __u8);
 } cg_bios SEC(".maps");
+
+/* --containers: each bio's submitter's cgroup v2 id, recorded at block_bio_queue as for -c. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bio *);
+	__type(value, __u64);
+} bio_cgroups SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -158,11 +168,30 @@ static __always_inline int bio_queued(struct bio *bio)
 {
 	__u8 one = 1;
 
+	if (targ_per_cgroup) {
+		__u64 id = bpf_get_current_cgroup_id();
+
+		bpf_map_update_elem(&bio_cgroups, &bio, &id, BPF_ANY);
+	}
+	if (!filter_cgroup)
+		return 0;
 	if (ferro_in_cgroup())
 		bpf_map_update_elem(&cg_bios, &bio, &one, BPF_ANY);
 	else
 		bpf_map_delete_elem(&cg_bios, &bio);
 	return 0;
+}
+
+/* The submitter's cgroup of `rq`, by its first bio; 0 (unknown) without one. */
+static __always_inline __u64 rq_cgroup(struct request *rq)
+{
+	struct bio *bio = BPF_CORE_READ(rq, bio);
+	__u64 *id;
+
+	if (!bio)
+		return 0;
+	id = bpf_map_lookup_elem(&bio_cgroups, &bio);
+	return id ? *id : 0;
 }
 
 /*
@@ -208,7 +237,7 @@ static __always_inline int rq_done(struct request *rq, bool slots, bool fields)
 	if ((__s64)delta < 0)
 		return 0;
 	delta /= targ_ms ? 1000000U : 1000U;
-	if (!fields || (!targ_per_disk && !targ_per_flag)) {
+	if (!fields || (!targ_per_disk && !targ_per_flag && !targ_per_cgroup)) {
 		__u32 zero = 0;
 
 		h = bpf_map_lookup_elem(&hist_cpu, &zero);
@@ -220,6 +249,8 @@ static __always_inline int rq_done(struct request *rq, bool slots, bool fields)
 		key.dev = rq_dev(rq);
 	if (targ_per_flag)
 		key.cmd_flags = BPF_CORE_READ(rq, cmd_flags);
+	if (targ_per_cgroup)
+		key.cgroup = rq_cgroup(rq);
 	h = bpf_map_lookup_elem(&hists, &key);
 	if (!h) {
 		bpf_map_update_elem(&hists, &key, &zero_hist, BPF_NOEXIST);

@@ -9,6 +9,7 @@
 struct biolat_key {
 	__u32 cmd_flags; /* 0 unless per-flag histograms were asked for */
 	__u32 dev; /* kernel dev_t (major << 20 | minor); 0 unless per-disk */
+	__u64 cgroup; /* cgroup v2 id of the first bio's submitter; 0 unless per-container */
 };
 
 struct biolat_hist {

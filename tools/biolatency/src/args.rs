@@ -13,6 +13,7 @@ EXAMPLES:
     biolatency -D           # show each disk device separately
     biolatency -F           # show I/O flags separately
     biolatency -d sdc       # trace sdc only
+    biolatency --containers # one histogram per container of the submitting tasks
     biolatency -e 5         # average, total and count every 5 seconds
     biolatency --percentiles --json 10   # p50/p90/p99 and JSON every 10 seconds";
 
@@ -32,11 +33,12 @@ pub struct Args {
     pub queued: bool,
 
     /// Print a histogram per disk device
-    #[arg(short = 'D', long = "disks")]
+    #[arg(short = 'D', long = "disks", conflicts_with_all = ["containers", "container"])]
     pub disks: bool,
 
     /// Print a histogram per set of I/O flags
-    #[arg(short = 'F', long = "flag", alias = "flags")]
+    #[arg(short = 'F', long = "flag", alias = "flags",
+          conflicts_with_all = ["containers", "container"])]
     pub flags: bool,
 
     /// Trace this disk only (a whole disk, as named in /proc/partitions)
@@ -50,6 +52,9 @@ pub struct Args {
     /// Print average, total and count under each histogram (BCC's -e)
     #[arg(short = 'e', long = "extension")]
     pub extension: bool,
+
+    #[command(flatten)]
+    pub containers: common::container::ContainerArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -15,6 +15,7 @@ use std::mem::MaybeUninit;
 use std::process::ExitCode;
 
 use common::cli;
+use common::container::{Containers, Group};
 use common::decode::copy_prefix;
 use common::error::{Error, Result};
 use common::hist::{self, Hist, SectionValue};
@@ -72,6 +73,12 @@ fn run() -> Result<()> {
         .map(|n| find_disk(&disks, n))
         .transpose()?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    let mut containers = Containers::new(&args.containers)?;
+    if let Some(w) = containers.warning() {
+        eprintln!("{TOOL}: {w}");
+    }
+    // --containers, --container: keyed by the submitter's cgroup, recorded per bio.
+    let per_cgroup = args.containers.containers || args.containers.container.is_some();
     lifecycle::start(args.common.verbose)?;
 
     let (names, single, bio_single) = probe::with_vmlinux_btf(|btf| {
@@ -107,20 +114,23 @@ fn run() -> Result<()> {
             ro.targ_dev = d.dev();
         }
         ro.filter_cgroup = cgroup.is_some();
+        ro.targ_per_cgroup = per_cgroup;
     }
     // Without these options the programs never read the request, and the variants that do
     // not are cheaper to load (no CO-RE relocations).
     // -c reads each request's first bio, recorded with its submitter at block_bio_queue.
-    let fields = args.queued || args.disks || args.flags || target.is_some() || cgroup.is_some();
-    choose_programs(&mut open.progs, path, fields, args.queued, cgroup.is_some());
+    let bios = cgroup.is_some() || per_cgroup;
+    let fields = args.queued || args.disks || args.flags || target.is_some() || bios;
+    choose_programs(&mut open.progs, path, fields, args.queued, bios);
     // One histogram is kept per CPU; split ones in a shared hash. The other is not created.
-    let per_cpu = !args.disks && !args.flags;
+    let per_cpu = !args.disks && !args.flags && !per_cgroup;
     let m = &mut open.maps;
     lifecycle::create_maps([
         (&mut m.hists, !per_cpu),
         (&mut m.hist_cpu, per_cpu),
         (&mut m.inflight, atomics),
         (&mut m.cg_bios, cgroup.is_some()),
+        (&mut m.bio_cgroups, per_cgroup),
     ])?;
     let mut skel = lifecycle::load(open)?;
     if let Some(cg) = &cgroup {
@@ -131,11 +141,7 @@ fn run() -> Result<()> {
     common::log::verbose(format_args!(
         "{TOOL}: attached to block_rq_{{{}issue,complete}}{} as {} ({} argument layout); issue times in {}",
         if args.queued { "insert," } else { "" },
-        if cgroup.is_some() {
-            " and block_bio_queue"
-        } else {
-            ""
-        },
+        if bios { " and block_bio_queue" } else { "" },
         if tp_btf { "tp_btf" } else { "raw tracepoints" },
         if single { "5.11+" } else { "pre-5.11" },
         if atomics {
@@ -177,6 +183,33 @@ fn run() -> Result<()> {
                     })
                     .collect()
             };
+            if per_cgroup {
+                let by_cgroup = rows.into_iter().map(|(k, h)| (k.cgroup, h)).collect();
+                let groups = containers.group_hists(by_cgroup);
+                let none = || (types::biolat_key::default(), String::new());
+                let hists = if containers.show {
+                    groups
+                        .into_iter()
+                        .map(|(g, h)| ((none().0, none().1, Some(g)), h))
+                        .collect()
+                } else {
+                    // --container alone: that container's I/O as one histogram.
+                    let mut all = Hist::default();
+                    groups.iter().for_each(|(_, h)| all.merge(h));
+                    (!all.is_empty())
+                        .then(|| ((none().0, none().1, None), all))
+                        .into_iter()
+                        .collect()
+                };
+                let bss = skel.maps.bss_data.as_deref();
+                return Ok(Reading {
+                    hists,
+                    dropped: vec![
+                        (bss.map_or(0, |b| b.start_full), "requests"),
+                        (bss.map_or(0, |b| b.hists_full), "latencies"),
+                    ],
+                });
+            }
             rows.sort_by_key(|(k, _)| (k.dev, k.cmd_flags));
             if args.disks {
                 view.dev_names.resolve(rows.iter().map(|(k, _)| &k.dev));
@@ -189,7 +222,7 @@ fn run() -> Result<()> {
                     } else {
                         String::new()
                     };
-                    ((k, flags), h)
+                    ((k, flags, None), h)
                 })
                 .collect();
             let bss = skel.maps.bss_data.as_deref();
@@ -272,10 +305,15 @@ impl View<'_> {
 }
 
 impl HistTool for View<'_> {
-    /// The key the BPF side keeps, and its flags described (with -F).
-    type Key = (types::biolat_key, String);
+    /// The key the BPF side keeps, its flags described (with -F), and the container (with
+    /// --containers).
+    type Key = (types::biolat_key, String, Option<Group>);
 
-    fn section_text(&self, (k, flags): &Self::Key, out: &mut Vec<u8>) {
+    fn section_text(&self, (k, flags, group): &Self::Key, out: &mut Vec<u8>) {
+        if let Some(g) = group {
+            let _ = writeln!(out, "\n{}", g.label());
+            return;
+        }
         if self.args.disks {
             let _ = write!(out, "\ndisk = {}\t", self.disk_name(k.dev));
         }
@@ -287,9 +325,13 @@ impl HistTool for View<'_> {
 
     fn section_json<'a>(
         &'a self,
-        (k, flags): &'a Self::Key,
+        (k, flags, group): &'a Self::Key,
         out: &mut Vec<(&'static str, SectionValue<'a>)>,
     ) {
+        if let Some(g) = group {
+            g.json_fields(out);
+            return;
+        }
         if self.args.disks {
             out.push(("disk", SectionValue::Str(self.disk_name(k.dev).as_bytes())));
         }
@@ -354,11 +396,12 @@ mod tests {
         let key = types::biolat_key {
             cmd_flags: 1 | 1 << 11,
             dev: 254 << 20,
+            ..Default::default()
         };
         let mut h = types::biolat_hist::default();
         h.slots[0] = 1;
         let mut out = Vec::new();
-        let key = (key, names.describe(key.cmd_flags));
+        let key = (key, names.describe(key.cmd_flags), None);
         hist_tool::render(&view, &key, &Hist::of(&h), &style, "", &mut out);
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
