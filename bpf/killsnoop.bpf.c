@@ -19,6 +19,11 @@
 const volatile __u64 sig_mask = 0;
 /* -x: only calls that failed. */
 const volatile bool failed_only = false;
+/*
+ * Look up TCOMM. Cleared by user space for a second load where the kernel has the kfunc but
+ * refuses it in tracepoint programs; the verifier then skips the call as dead code.
+ */
+const volatile bool lookup_tcomm = true;
 
 /* The target's comm where the kernel offers a task lookup by pid (6.2); weak: absent before. */
 extern struct task_struct *bpf_task_from_pid(s32 pid) __ksym __weak;
@@ -50,7 +55,7 @@ static __always_inline int enter(long tpid, long sig, enum killsnoop_syscall sc)
 	e.syscall = sc;
 	e.cgroup_id = bpf_get_current_cgroup_id();
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
-	if (bpf_ksym_exists(bpf_task_from_pid) && e.tpid > 0) {
+	if (lookup_tcomm && bpf_ksym_exists(bpf_task_from_pid) && e.tpid > 0) {
 		t = bpf_task_from_pid(e.tpid);
 		if (t) {
 			bpf_probe_read_kernel_str(e.tcomm, sizeof(e.tcomm), t->comm);

@@ -13,7 +13,7 @@ use crate::btf::{self, KernelBtf};
 use crate::error::{Error, Result};
 
 /// Features listed in `FERROSCOPE_DISABLE` (comma-separated: `ringbuf`, `tp_btf`, `fentry`,
-/// `kprobes`, `task_storage`, `atomics`) probe as absent, so every fallback path can be tested on a kernel that has it all.
+/// `kprobes`, `task_storage`, `atomics`, `kfuncs`) probe as absent, so every fallback path can be tested on a kernel that has it all.
 pub fn disabled(feature: &str) -> bool {
     std::env::var("FERROSCOPE_DISABLE")
         .map(|v| v.split(',').any(|f| f.trim() == feature))

@@ -46,29 +46,28 @@ fn run() -> Result<()> {
         ));
     }
 
-    let mut storage = MaybeUninit::uninit();
-    let mut open = lifecycle::open(KillsnoopSkelBuilder::default(), &mut storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    {
-        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        ro.filter_cgroup = cgroup.is_some();
-        ro.sig_mask = args.signal.unwrap_or(0);
-        ro.failed_only = args.failed;
-    }
-    let p = &mut open.progs;
-    for (sc, enter, exit) in [
-        ("kill", &mut p.enter_kill, &mut p.exit_kill),
-        ("tkill", &mut p.enter_tkill, &mut p.exit_tkill),
-        ("tgkill", &mut p.enter_tgkill, &mut p.exit_tgkill),
-    ] {
-        let on = syscalls.contains(&sc);
-        enter.set_autoload(on);
-        exit.set_autoload(on);
-    }
-    let skel = lifecycle::load(open)?;
+    // TCOMM's task lookup (bpf_task_from_pid, 6.2) where the kernel lets tracepoint programs
+    // call it; a kernel that has it but refuses it there gets a second load without it.
+    // FERROSCOPE_DISABLE=kfuncs forces that path.
+    let mut first = MaybeUninit::uninit();
+    let mut second = MaybeUninit::uninit();
+    let attempt = if probe::disabled("kfuncs") {
+        None
+    } else {
+        Some(common::log::quietly(|| {
+            load(&args, cgroup.is_some(), &syscalls, true, &mut first)
+        }))
+    };
+    let (skel, kind) = match attempt {
+        Some(Ok(loaded)) => loaded,
+        Some(Err(e)) => {
+            common::log::verbose(format!(
+                "{TOOL}: the TCOMM lookup was refused ({e}); loading without it"
+            ));
+            load(&args, cgroup.is_some(), &syscalls, false, &mut second)?
+        }
+        None => load(&args, cgroup.is_some(), &syscalls, false, &mut second)?,
+    };
     if let Some(cg) = &cgroup {
         cg.install(&skel.maps.cgroup_map)?;
     }
@@ -82,6 +81,39 @@ fn run() -> Result<()> {
             format!("to syscalls:sys_{{enter,exit}}_{{{}}}", syscalls.join(",")),
         ))
     })
+}
+
+/// Open, configure and load the object; `lookup_tcomm` keeps the target's task lookup.
+fn load<'obj>(
+    args: &Args,
+    cgroup: bool,
+    syscalls: &[&str],
+    lookup_tcomm: bool,
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+) -> Result<(bpf::KillsnoopSkel<'obj>, BufferKind)> {
+    let mut open = lifecycle::open(KillsnoopSkelBuilder::default(), storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
+    {
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.filter_cgroup = cgroup;
+        ro.sig_mask = args.signal.unwrap_or(0);
+        ro.failed_only = args.failed;
+        ro.lookup_tcomm = lookup_tcomm;
+    }
+    let p = &mut open.progs;
+    for (sc, enter, exit) in [
+        ("kill", &mut p.enter_kill, &mut p.exit_kill),
+        ("tkill", &mut p.enter_tkill, &mut p.exit_tkill),
+        ("tgkill", &mut p.enter_tgkill, &mut p.exit_tgkill),
+    ] {
+        let on = syscalls.contains(&sc);
+        enter.set_autoload(on);
+        exit.set_autoload(on);
+    }
+    Ok((lifecycle::load(open)?, kind))
 }
 
 struct Killsnoop {
