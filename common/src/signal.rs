@@ -41,3 +41,61 @@ pub fn sleep_unless_stopped(d: std::time::Duration) -> bool {
         }
     }
 }
+
+/// The standard Linux signals 1 (`SIGHUP`) to 31 (`SIGSYS`), named as `kill -l` names them with
+/// `SIG` (the numbers of asm-generic/signal.h, which x86_64 and arm64 share).
+const SIGNAL_NAMES: [&str; 31] = [
+    "SIGHUP",
+    "SIGINT",
+    "SIGQUIT",
+    "SIGILL",
+    "SIGTRAP",
+    "SIGABRT",
+    "SIGBUS",
+    "SIGFPE",
+    "SIGKILL",
+    "SIGUSR1",
+    "SIGSEGV",
+    "SIGUSR2",
+    "SIGPIPE",
+    "SIGALRM",
+    "SIGTERM",
+    "SIGSTKFLT",
+    "SIGCHLD",
+    "SIGCONT",
+    "SIGSTOP",
+    "SIGTSTP",
+    "SIGTTIN",
+    "SIGTTOU",
+    "SIGURG",
+    "SIGXCPU",
+    "SIGXFSZ",
+    "SIGVTALRM",
+    "SIGPROF",
+    "SIGWINCH",
+    "SIGIO",
+    "SIGPWR",
+    "SIGSYS",
+];
+
+/// The name of signal `sig` (`SIGKILL` for 9); `None` for 0, the real-time signals (32 to 64)
+/// and anything else, which each tool names in its reference's own way.
+pub fn name(sig: i64) -> Option<&'static str> {
+    let i = usize::try_from(sig.checked_sub(1)?).ok()?;
+    SIGNAL_NAMES.get(i).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name;
+
+    #[test]
+    fn standard_signals_only() {
+        assert_eq!(name(1), Some("SIGHUP"));
+        assert_eq!(name(9), Some("SIGKILL"));
+        assert_eq!(name(31), Some("SIGSYS"));
+        for sig in [0, 32, 64, -1, i64::MIN, i64::MAX] {
+            assert_eq!(name(sig), None, "{sig}");
+        }
+    }
+}

@@ -12,42 +12,9 @@ use crate::bpf::types::{killsnoop_event as Event, killsnoop_syscall as Syscall};
 /// The `-n` name of a signal, as libbpf-tools prints it: `N/A` for 0 (a kill that only
 /// checks the target), `SIGHUP`..`SIGSYS`, then `SIGNAL-32`..`SIGNAL-64`.
 pub fn signal_name(sig: i32) -> String {
-    const NAMES: [&str; 32] = [
-        "N/A",
-        "SIGHUP",
-        "SIGINT",
-        "SIGQUIT",
-        "SIGILL",
-        "SIGTRAP",
-        "SIGABRT",
-        "SIGBUS",
-        "SIGFPE",
-        "SIGKILL",
-        "SIGUSR1",
-        "SIGSEGV",
-        "SIGUSR2",
-        "SIGPIPE",
-        "SIGALRM",
-        "SIGTERM",
-        "SIGSTKFLT",
-        "SIGCHLD",
-        "SIGCONT",
-        "SIGSTOP",
-        "SIGTSTP",
-        "SIGTTIN",
-        "SIGTTOU",
-        "SIGURG",
-        "SIGXCPU",
-        "SIGXFSZ",
-        "SIGVTALRM",
-        "SIGPROF",
-        "SIGWINCH",
-        "SIGIO",
-        "SIGPWR",
-        "SIGSYS",
-    ];
-    match usize::try_from(sig) {
-        Ok(i) if i < NAMES.len() => NAMES[i].to_owned(),
+    match (sig, common::signal::name(sig.into())) {
+        (0, _) => "N/A".to_owned(),
+        (_, Some(n)) => n.to_owned(),
         _ => format!("SIGNAL-{sig}"),
     }
 }
