@@ -26,6 +26,13 @@ const volatile __u32 targ_ppid = 0;
 const volatile int max_failed_args = EXECSNOOP_FAILED_ARGS;
 /* -x: report failed execs (syscall entry is traced either way, for the caller's argv). */
 const volatile bool targ_failed = false;
+/* EXECSNOOP_AUDIT_* parts to read at each successful exec: only what the options show. */
+const volatile __u32 audit_want = 0;
+
+/* include/linux/mount.h; unchanged since 2.6.38 (a plain #define, absent from BTF on old kernels). */
+#define FERRO_MNT_INTERNAL 0x4000
+/* include/uapi/linux/magic.h */
+#define FERRO_OVERLAYFS_SUPER_MAGIC 0x794c7630
 
 struct start_t {
 	const char *filename;
@@ -84,6 +91,9 @@ static __always_inline struct execsnoop_event *fill_common(struct task_struct *t
 	e->args_len = 0;
 	e->caller_argc = 0;
 	e->argv0_len = 0;
+	e->audit = 0;
+	e->exe_len = 0;
+	e->cwd_len = 0;
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	BPF_CORE_READ_STR_INTO(&e->pcomm, task, real_parent, comm);
 	return e;
@@ -98,10 +108,172 @@ static __always_inline void submit(void *ctx, struct execsnoop_event *e)
 	ferro_emit(ctx, e, size);
 }
 
-static __always_inline void submit_with_argv0(void *ctx, struct execsnoop_event *e)
+/* walk_path()'s result: the new offset, and this bit when the walk stopped early. */
+#define WALK_CUT (1u << 16)
+
+/*
+ * Write the names of the path (dentry, vfsmnt) in the area after argv[0], at offset off of the
+ * paths' space, leaf first, each with its NUL, up to the task's root or the top of its mount
+ * tree: the walk of the kernel's prepend_path() (fs/d_path.c), bounded. Returns the offset
+ * after the last name, with WALK_CUT when the walk stopped early (depth or space).
+ *
+ * A global function: the verifier checks it once, on its own, not at every call site.
+ * Pointers come as integers (they are only read through probe reads).
+ */
+__noinline __u32 walk_path(struct execsnoop_event *e, __u32 start, __u64 dentry_p, __u64 vfsmnt_p)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	struct dentry *dentry = (void *)dentry_p;
+	struct vfsmount *vfsmnt = (void *)vfsmnt_p;
+	__u64 mnt_off = bpf_core_field_offset(struct mount, mnt);
+	struct mount *mnt = (void *)vfsmnt - mnt_off;
+	__u64 off = start & (EXECSNOOP_PATHS_MAX - 1);
+	struct mount *mnt_parent;
+	struct dentry *parent;
+	const unsigned char *name;
+	bool done = false;
+	__u64 base;
+	long n;
+	int i;
+
+	if (!e)
+		return WALK_CUT;
+	/*
+	 * base is at most the three blocks before the paths and off is masked to the paths'
+	 * space, so every write is in bounds; the mask also gives off the same range at the top
+	 * of every iteration, whichever way it came, which lets the verifier prune.
+	 */
+	base = (__u64)e->fname_len + e->args_len + e->argv0_len;
+	if (base > EXECSNOOP_FNAME_MAX + EXECSNOOP_ARGS_MAX + EXECSNOOP_ARG_MAX)
+		return WALK_CUT;
+	for (i = 0; i < EXECSNOOP_PATH_DEPTH; i++) {
+		if (!dentry || (dentry == root_dentry && vfsmnt == root_mnt)) {
+			done = true;
+			break;
+		}
+		if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			/* The top of this mount namespace, or a detached mount. */
+			if (!mnt_parent || mnt_parent == mnt) {
+				done = true;
+				break;
+			}
+			dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mnt_parent;
+			vfsmnt = (void *)mnt + mnt_off;
+			continue;
+		}
+		if (off > EXECSNOOP_PATHS_MAX - EXECSNOOP_NAME_MAX)
+			break;
+		parent = BPF_CORE_READ(dentry, d_parent);
+		name = BPF_CORE_READ(dentry, d_name.name);
+		n = bpf_probe_read_kernel_str(&e->area[base + off], EXECSNOOP_NAME_MAX, name);
+		if (n <= 0)
+			break;
+		off = (off + n) & (EXECSNOOP_PATHS_MAX - 1);
+		/* Its own parent below a mount's root: a pseudo file (memfd), one name. */
+		if (parent == dentry) {
+			done = true;
+			break;
+		}
+		dentry = parent;
+	}
+	return (off & (EXECSNOOP_PATHS_MAX - 1)) | (done ? 0 : WALK_CUT);
+}
+
+/* Is this inode on overlayfs with its real inode in the upper layer (written after mount)? */
+static __always_inline bool overlay_upper(struct inode *inode)
+{
+	struct ovl_inode *oi;
+
+	if (!bpf_core_type_exists(struct ovl_inode))
+		return false;
+	if (BPF_CORE_READ(inode, i_sb, s_magic) != FERRO_OVERLAYFS_SUPER_MAGIC)
+		return false;
+	oi = (void *)inode - bpf_core_field_offset(struct ovl_inode, vfs_inode);
+	return BPF_CORE_READ(oi, __upperdentry) != NULL;
+}
+
+/* The audit parts user space asked for (audit_want), after argv[0] in the area. */
+static __always_inline void fill_audit(struct task_struct *task, struct execsnoop_event *e)
+{
+	struct tty_struct *tty;
+	struct file *exe;
+	struct inode *inode;
+	struct dentry *d;
+	struct vfsmount *m;
+	__u32 p = 0, r;
+
+	if (audit_want & EXECSNOOP_AUDIT_EXE) {
+		e->audit |= EXECSNOOP_AUDIT_EXE;
+		exe = BPF_CORE_READ(task, mm, exe_file);
+		if (exe) {
+			d = BPF_CORE_READ(exe, f_path.dentry);
+			m = BPF_CORE_READ(exe, f_path.mnt);
+			r = walk_path(e, 0, (__u64)d, (__u64)m);
+			if (r & WALK_CUT)
+				e->audit |= EXECSNOOP_EXE_CUT;
+			p = r & (EXECSNOOP_PATHS_MAX - 1);
+			e->exe_len = p;
+			if (BPF_CORE_READ(m, mnt_flags) & FERRO_MNT_INTERNAL)
+				e->audit |= EXECSNOOP_EXE_MEMFD;
+			inode = BPF_CORE_READ(exe, f_inode);
+			/* d_unlinked(): unhashed and not a root; i_nlink 0 once the last name is gone. */
+			/* A memfd never had a name on disk: deleted is for one that lost its name. */
+			if (!(e->audit & EXECSNOOP_EXE_MEMFD) &&
+			    (BPF_CORE_READ(inode, i_nlink) == 0 ||
+			     (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)))
+				e->audit |= EXECSNOOP_EXE_DELETED;
+			if (overlay_upper(inode))
+				e->audit |= EXECSNOOP_EXE_UPPER;
+		}
+	}
+	if (audit_want & EXECSNOOP_AUDIT_CWD) {
+		e->audit |= EXECSNOOP_AUDIT_CWD;
+		d = BPF_CORE_READ(task, fs, pwd.dentry);
+		m = BPF_CORE_READ(task, fs, pwd.mnt);
+		r = walk_path(e, p, (__u64)d, (__u64)m);
+		if (r & WALK_CUT)
+			e->audit |= EXECSNOOP_CWD_CUT;
+		e->cwd_len = (r & (EXECSNOOP_PATHS_MAX - 1)) - p;
+	}
+	if (audit_want & EXECSNOOP_AUDIT_TTY) {
+		e->audit |= EXECSNOOP_AUDIT_TTY;
+		e->tty_name[0] = '\0';
+		e->tty_index = 0;
+		tty = BPF_CORE_READ(task, signal, tty);
+		if (tty) {
+			e->audit |= EXECSNOOP_HAS_TTY;
+			e->tty_index = BPF_CORE_READ(tty, index);
+			bpf_probe_read_kernel_str(e->tty_name, sizeof(e->tty_name),
+						  BPF_CORE_READ(tty, driver, name));
+		}
+	}
+	if (audit_want & EXECSNOOP_AUDIT_IDS) {
+		e->audit |= EXECSNOOP_AUDIT_IDS;
+		e->euid = BPF_CORE_READ(task, real_cred, euid.val);
+		e->gid = BPF_CORE_READ(task, real_cred, gid.val);
+		e->egid = BPF_CORE_READ(task, real_cred, egid.val);
+		/* CONFIG_AUDIT off: no such fields, and the audit subsystem's "unset". */
+		e->loginuid = (__u32)-1;
+		e->sessionid = (__u32)-1;
+		if (bpf_core_field_exists(task->loginuid)) {
+			e->loginuid = BPF_CORE_READ(task, loginuid.val);
+			e->sessionid = BPF_CORE_READ(task, sessionid);
+		}
+	}
+	if (audit_want & EXECSNOOP_AUDIT_GPARENT) {
+		e->audit |= EXECSNOOP_AUDIT_GPARENT;
+		BPF_CORE_READ_STR_INTO(&e->gpcomm, task, real_parent, real_parent, comm);
+	}
+}
+
+static __always_inline void submit_with_audit(void *ctx, struct execsnoop_event *e)
 {
 	__u64 size = offsetof(struct execsnoop_event, area) + e->fname_len + e->args_len +
-		     e->argv0_len;
+		     e->argv0_len + e->exe_len + e->cwd_len;
 
 	if (size > sizeof(*e))
 		size = sizeof(*e);
@@ -159,7 +331,9 @@ int sched_exec(struct trace_event_raw_sched_process_exec *ctx)
 					  s->argv0) == 0)
 			e->argv0_len = n;
 	}
-	submit_with_argv0(ctx, e);
+	if (audit_want)
+		fill_audit(task, e);
+	submit_with_audit(ctx, e);
 out:
 	/* The syscall succeeded: its entry record is not needed for a failure report. */
 	bpf_map_delete_elem(&execs, &old_tid);

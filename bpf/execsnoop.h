@@ -17,13 +17,44 @@
  * start in the new argv by the file name instead.
  */
 #define EXECSNOOP_ARGC_COUNT_MAX 1024
-/* Slack of one string past the masked offsets keeps every write in bounds for the verifier. */
-#define EXECSNOOP_AREA (EXECSNOOP_FNAME_MAX + EXECSNOOP_ARGS_MAX + EXECSNOOP_ARG_MAX)
+/*
+ * Audit paths (the executable, the working directory) follow argv[0] in the area, each as its
+ * names from the leaf up to the root, every name with its NUL: written leaf first, they need no
+ * scratch buffer, and user space joins them in reverse. A path has at most EXECSNOOP_PATH_DEPTH
+ * names (mount crossings count as one step each); both share EXECSNOOP_PATHS_MAX bytes.
+ */
+#define EXECSNOOP_PATH_DEPTH 48
+#define EXECSNOOP_NAME_MAX 256 /* NAME_MAX with the NUL */
+#define EXECSNOOP_PATHS_MAX 8192
+/*
+ * Slack of one string past the masked offsets keeps every write in bounds for the verifier.
+ * The whole record stays under 32 KiB, the largest per-CPU map value.
+ */
+#define EXECSNOOP_AREA                                                                      \
+	(EXECSNOOP_FNAME_MAX + EXECSNOOP_ARGS_MAX + EXECSNOOP_ARG_MAX + EXECSNOOP_PATHS_MAX + \
+	 EXECSNOOP_NAME_MAX)
 
 /* flags */
 #define EXECSNOOP_ARGS_TRUNCATED 1
 /* caller_argc holds the argc the caller passed to execve (counted at syscall entry). */
 #define EXECSNOOP_ARGC_KNOWN 2
+
+/*
+ * Audit parts, read at sched_process_exec only when user space asks (rodata audit_want, the
+ * same bits): a bit set in the record's `audit` says that part was read.
+ */
+#define EXECSNOOP_AUDIT_EXE (1 << 0)	 /* exe components, exe flags below */
+#define EXECSNOOP_AUDIT_CWD (1 << 1)	 /* cwd components */
+#define EXECSNOOP_AUDIT_TTY (1 << 2)	 /* tty_name, tty_index */
+#define EXECSNOOP_AUDIT_IDS (1 << 3)	 /* euid, gid, egid, loginuid, sessionid */
+#define EXECSNOOP_AUDIT_GPARENT (1 << 4) /* gpcomm */
+/* What was found (in the same `audit` field). */
+#define EXECSNOOP_EXE_CUT (1 << 8)	 /* the exe walk stopped before the root */
+#define EXECSNOOP_CWD_CUT (1 << 9)	 /* the cwd walk stopped before the root */
+#define EXECSNOOP_EXE_MEMFD (1 << 10)	 /* on a kernel-internal mount: memfd (shmem, hugetlbfs) */
+#define EXECSNOOP_EXE_DELETED (1 << 11) /* unlinked: no name on disk (i_nlink 0 or unhashed) */
+#define EXECSNOOP_EXE_UPPER (1 << 12)	 /* on overlayfs, its real inode in the upper layer */
+#define EXECSNOOP_HAS_TTY (1 << 13)	 /* signal->tty set */
 
 struct execsnoop_event {
 	__u64 ts_ns;
@@ -44,9 +75,21 @@ struct execsnoop_event {
 	 */
 	__u32 caller_argc;
 	__u16 argv0_len;
-	__u16 _pad;
+	__u16 audit; /* EXECSNOOP_AUDIT_* read, and what was found */
+	/* Credentials after the exec (task->real_cred; uid above is its uid). */
+	__u32 euid;
+	__u32 gid;
+	__u32 egid;
+	/* Audit login uid and session (task->loginuid/sessionid): (u32)-1 when unset. */
+	__u32 loginuid;
+	__u32 sessionid;
+	__u32 tty_index; /* tty->index */
+	__u16 exe_len; /* bytes of exe components after argv[0] */
+	__u16 cwd_len; /* bytes of cwd components after those */
+	__u8 tty_name[FERRO_COMM_LEN]; /* tty->driver->name: "pts", "tty", "ttyS" */
 	__u8 comm[FERRO_COMM_LEN];
 	__u8 pcomm[FERRO_COMM_LEN];
+	__u8 gpcomm[FERRO_COMM_LEN]; /* the grandparent's comm */
 	__u8 area[EXECSNOOP_AREA];
 };
 

@@ -20,7 +20,10 @@ EXAMPLES:
     execsnoop -c CG        # trace process under cgroupsPath CG
     execsnoop --containers # show the container of each exec
     execsnoop --container 46441cff64eb  # only execs in this container
-    execsnoop --json       # one JSON object per exec, argv as an array";
+    execsnoop --json       # one JSON object per exec, argv as an array, every audit field
+    execsnoop --exe-path --cwd   # the executable the kernel ran, and the working directory
+    execsnoop --tty --ids --parents  # terminal, ids (setuid gains), parent and grandparent
+    execsnoop --audit      # all of the audit columns above";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -85,6 +88,32 @@ pub struct Args {
     /// Include the parent's command name (PARENT column)
     #[arg(short = 'M', long = "print-pcomm")]
     pub print_pcomm: bool,
+
+    /// Include the executable the kernel ran (EXE: symlinks and fexecve resolved) and its
+    /// flags (FLAGS: memfd, deleted, upper)
+    #[arg(long = "exe-path")]
+    pub exe_path: bool,
+
+    /// Include the working directory (CWD column)
+    #[arg(long = "cwd")]
+    pub cwd: bool,
+
+    /// Include the controlling terminal (TTY column: pts/N, ttyN, or -)
+    #[arg(long = "tty")]
+    pub tty: bool,
+
+    /// Include effective uid, gid, effective gid, audit login uid and session (EUID, GID,
+    /// EGID, LOGINUID, SESSION columns)
+    #[arg(long = "ids")]
+    pub ids: bool,
+
+    /// Include the parent's and grandparent's command names (PARENT, GPARENT columns)
+    #[arg(long = "parents")]
+    pub parents: bool,
+
+    /// All audit columns: --exe-path --cwd --tty --ids --parents
+    #[arg(long = "audit")]
+    pub audit: bool,
 
     #[command(flatten)]
     pub containers: common::container::ContainerArgs,

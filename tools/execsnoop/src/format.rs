@@ -6,6 +6,7 @@ use std::io::Write;
 use common::decode::c_bytes;
 use common::output::{JsonLine, escape_text, escaped};
 
+use crate::audit;
 use crate::bpf::types::execsnoop_event as Event;
 
 // Mirror of EXECSNOOP_ARGS_TRUNCATED in bpf/execsnoop.h.
@@ -19,6 +20,16 @@ pub struct Columns {
     pub pcomm: bool,
     pub quote: bool,
     pub max_args: usize,
+    /// --parents: GPARENT after PARENT.
+    pub gparent: bool,
+    /// --tty: TTY.
+    pub tty: bool,
+    /// --ids: EUID GID EGID LOGINUID SESSION.
+    pub ids: bool,
+    /// --exe-path: FLAGS and EXE after RET.
+    pub exe: bool,
+    /// --cwd: CWD after RET.
+    pub cwd: bool,
 }
 
 impl Columns {
@@ -34,10 +45,29 @@ impl Columns {
             h.push_str(&format!("{:<6} ", "UID"));
         }
         h.push_str(&format!("{:<16} {:<6} {:<6} ", "PCOMM", "PID", "PPID"));
-        if self.pcomm {
+        if self.pcomm || self.gparent {
             h.push_str(&format!("{:<16} ", "PARENT"));
         }
-        h.push_str(&format!("{:>3} ARGS\n", "RET"));
+        if self.gparent {
+            h.push_str(&format!("{:<16} ", "GPARENT"));
+        }
+        if self.tty {
+            h.push_str(&format!("{:<7} ", "TTY"));
+        }
+        if self.ids {
+            h.push_str(&format!(
+                "{:<6} {:<6} {:<6} {:<8} {:<7} ",
+                "EUID", "GID", "EGID", "LOGINUID", "SESSION"
+            ));
+        }
+        h.push_str(&format!("{:>3} ", "RET"));
+        if self.exe {
+            h.push_str(&format!("{:<7} {:<16} ", "FLAGS", "EXE"));
+        }
+        if self.cwd {
+            h.push_str(&format!("{:<16} ", "CWD"));
+        }
+        h.push_str("ARGS\n");
         h
     }
 }
@@ -164,10 +194,55 @@ pub fn text_row(cols: &Columns, e: &Event, time: &str, secs: f64, out: &mut Vec<
     }
     let comm = escaped(c_bytes(&e.comm));
     let _ = write!(out, "{comm:<16} {:<6} {:<6} ", e.pid, e.ppid);
-    if cols.pcomm {
+    if cols.pcomm || cols.gparent {
         let _ = write!(out, "{:<16} ", escaped(c_bytes(&e.pcomm)));
     }
+    if cols.gparent {
+        let gp = audit::gpcomm(e).map_or_else(|| "-".into(), escaped);
+        let _ = write!(out, "{gp:<16} ");
+    }
+    if cols.tty {
+        let tty = audit::tty(e).flatten().unwrap_or_else(|| "-".into());
+        let _ = write!(out, "{tty:<7} ");
+    }
+    if cols.ids {
+        match audit::ids(e) {
+            Some(i) => {
+                let opt = |v: u32| {
+                    if v == audit::UNSET {
+                        "unset".to_owned()
+                    } else {
+                        v.to_string()
+                    }
+                };
+                let _ = write!(
+                    out,
+                    "{:<6} {:<6} {:<6} {:<8} {:<7} ",
+                    i.euid,
+                    i.gid,
+                    i.egid,
+                    opt(i.loginuid),
+                    opt(i.sessionid)
+                );
+            }
+            None => {
+                let _ = write!(
+                    out,
+                    "{:<6} {:<6} {:<6} {:<8} {:<7} ",
+                    "-", "-", "-", "-", "-"
+                );
+            }
+        }
+    }
     let _ = write!(out, "{:>3} ", e.retval);
+    if cols.exe {
+        let exe = audit::exe(e).map_or_else(|| "-".into(), |p| escaped(&p));
+        let _ = write!(out, "{:<7} {exe:<16} ", audit::flags_text(e));
+    }
+    if cols.cwd {
+        let cwd = audit::cwd(e).map_or_else(|| "-".into(), |p| escaped(&p));
+        let _ = write!(out, "{cwd:<16} ");
+    }
     let (args, cut) = shown_args(e, cols.max_args);
     for (i, a) in args.iter().enumerate() {
         if i > 0 {
@@ -209,7 +284,71 @@ pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
         }
     }
     j.bool("args_truncated", truncated(e));
+    audit_json(&mut j, e);
     j.finish();
+}
+
+/// The audit fields, `null` where not read (a failed exec, or not asked for).
+fn audit_json(j: &mut JsonLine<'_>, e: &Event) {
+    match audit::exe(e) {
+        Some(p) => {
+            j.str("exe", &p).bool("exe_truncated", audit::exe_cut(e));
+        }
+        None => {
+            j.null("exe").null("exe_truncated");
+        }
+    }
+    if e.audit & audit::AUDIT_EXE != 0 {
+        j.bool("fileless", audit::fileless(e))
+            .bool("memfd", audit::memfd(e))
+            .bool("deleted", audit::deleted(e))
+            .bool("overlay_upper", audit::overlay_upper(e));
+    } else {
+        j.null("fileless")
+            .null("memfd")
+            .null("deleted")
+            .null("overlay_upper");
+    }
+    match audit::cwd(e) {
+        Some(p) => {
+            j.str("cwd", &p).bool("cwd_truncated", audit::cwd_cut(e));
+        }
+        None => {
+            j.null("cwd").null("cwd_truncated");
+        }
+    }
+    match audit::tty(e) {
+        Some(Some(t)) => {
+            j.str("tty", t.as_bytes());
+        }
+        _ => {
+            j.null("tty");
+        }
+    }
+    match audit::ids(e) {
+        Some(i) => {
+            j.u64("euid", i.euid.into())
+                .u64("gid", i.gid.into())
+                .u64("egid", i.egid.into())
+                .u64("loginuid", i.loginuid.into())
+                .u64("sessionid", i.sessionid.into());
+        }
+        None => {
+            j.null("euid")
+                .null("gid")
+                .null("egid")
+                .null("loginuid")
+                .null("sessionid");
+        }
+    }
+    match audit::gpcomm(e) {
+        Some(g) => {
+            j.str("gpcomm", g);
+        }
+        None => {
+            j.null("gpcomm");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -352,7 +491,10 @@ mod tests {
             "{\"time\":\"T\",\"ts_ns\":0,\"pid\":14056,\"tid\":14056,\"ppid\":13969,\"uid\":0,\
              \"comm\":\"ls\",\"pcomm\":\"bash\",\"ret\":0,\"filename\":\"/usr/bin/ls\",\
              \"argv\":[\"ls\",\"-l\"],\"interpreter\":null,\"interpreter_argv\":null,\
-             \"args_truncated\":false}\n"
+             \"args_truncated\":false,\"exe\":null,\"exe_truncated\":null,\
+             \"fileless\":null,\"memfd\":null,\"deleted\":null,\"overlay_upper\":null,\
+             \"cwd\":null,\"cwd_truncated\":null,\"tty\":null,\"euid\":null,\"gid\":null,\
+             \"egid\":null,\"loginuid\":null,\"sessionid\":null,\"gpcomm\":null}\n"
         );
     }
 

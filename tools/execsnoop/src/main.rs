@@ -3,6 +3,7 @@
 //! Gregg and its libbpf-tools port; options and columns follow libbpf-tools.
 
 mod args;
+mod audit;
 mod format;
 
 mod bpf {
@@ -47,6 +48,20 @@ fn run() -> Result<()> {
         None => None,
     };
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    let cols = Columns {
+        time: args.time,
+        timestamp: args.timestamp,
+        uid: args.print_uid,
+        pcomm: args.print_pcomm,
+        quote: args.quote,
+        max_args: usize::from(args.max_args),
+        gparent: args.parents || args.audit,
+        tty: args.tty || args.audit,
+        ids: args.ids || args.audit,
+        exe: args.exe_path || args.audit,
+        cwd: args.cwd || args.audit,
+    };
+    let audit_want = audit_parts(&cols, args.common.json);
     lifecycle::start(args.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exec")? {
         return Err(Error::fatal(
@@ -79,6 +94,7 @@ fn run() -> Result<()> {
         ro.targ_failed = args.fails;
         // Failed execs read argv string by string: one more than shown detects "more".
         ro.max_failed_args = i32::from(args.max_args).min(63) + 1;
+        ro.audit_want = u32::from(audit_want);
     }
     let p = &mut open.progs;
     for (sc, enter, exit) in [
@@ -95,14 +111,7 @@ fn run() -> Result<()> {
     }
 
     let tool = Execsnoop {
-        cols: Columns {
-            time: args.time,
-            timestamp: args.timestamp,
-            uid: args.print_uid,
-            pcomm: args.print_pcomm,
-            quote: args.quote,
-            max_args: usize::from(args.max_args),
-        },
+        cols,
         name,
         line: args.line.clone().map(String::into_bytes),
     };
@@ -119,6 +128,17 @@ fn run() -> Result<()> {
         };
         Ok((links, format!("to sched:sched_process_exec{hooks}")))
     })
+}
+
+/// The audit parts the BPF side reads at each exec: those the columns show; all for --json
+/// (a record of everything, for machines). Each part left out costs nothing per exec.
+fn audit_parts(c: &Columns, json: bool) -> u16 {
+    let on = |b: bool, part: u16| if b || json { part } else { 0 };
+    on(c.exe, audit::AUDIT_EXE)
+        | on(c.cwd, audit::AUDIT_CWD)
+        | on(c.tty, audit::AUDIT_TTY)
+        | on(c.ids, audit::AUDIT_IDS)
+        | on(c.gparent, audit::AUDIT_GPARENT)
 }
 
 struct Execsnoop {

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! execsnoop's audit fields against real execs: the executable the kernel ran (through a
+//! symlink, by fd, from a memfd, after its file was deleted), the working directory, the
+//! controlling terminal, and the credentials of a setuid exec run by an unprivileged user.
+
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use testkit::{TempDir, Tool, bpf_ready, columns, me, unique};
+
+const BIN: &str = env!("CARGO_BIN_EXE_execsnoop");
+
+fn true_bin() -> PathBuf {
+    let p = Path::new(if Path::new("/usr/bin/true").exists() {
+        "/usr/bin/true"
+    } else {
+        "/bin/true"
+    });
+    // /bin may be a symlink to /usr/bin (merged /usr): the kernel reports the real file.
+    p.canonicalize().expect("true")
+}
+
+/// The JSON object of the exec whose argv holds `marker`.
+fn json_exec(t: Tool, marker: &str) -> Value {
+    let marker = format!("\"{marker}\"]");
+    let line = t.wait_line(&marker);
+    t.interrupt().success();
+    serde_json::from_str(&line).expect("JSON line")
+}
+
+const HELPER: &str = r#"
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+extern char **environ;
+/* Copy the file at src into fd. */
+static int copy(const char *src, int fd) {
+    char buf[65536];
+    int in = open(src, O_RDONLY);
+    ssize_t n;
+    if (in < 0) return -1;
+    while ((n = read(in, buf, sizeof(buf))) > 0)
+        if (write(fd, buf, n) != n) return -1;
+    close(in);
+    return n < 0 ? -1 : 0;
+}
+/* helper MODE MARKER [PATH]: exec TRUE_BIN's program, with MARKER as its argument, by fd
+ * (fexecve), from a memfd (memfd), or from PATH after deleting it (deleted). */
+int main(int argc, char **argv) {
+    char *args[] = { "true", argv[2], NULL };
+    int fd;
+    if (argc < 3) return 2;
+    if (!strcmp(argv[1], "fexecve")) {
+        fd = open(TRUE_BIN, O_RDONLY | O_CLOEXEC);
+    } else if (!strcmp(argv[1], "memfd")) {
+        fd = memfd_create("ferro-payload", MFD_CLOEXEC);
+        if (fd < 0 || copy(TRUE_BIN, fd)) return 3;
+    } else if (!strcmp(argv[1], "deleted") && argc > 3) {
+        int w = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0755);
+        if (w < 0 || copy(TRUE_BIN, w)) return 3;
+        close(w); /* a writer left open would make the exec fail with ETXTBSY */
+        fd = open(argv[3], O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || unlink(argv[3])) return 3;
+    } else {
+        return 2;
+    }
+    fexecve(fd, args, environ);
+    perror("fexecve");
+    return 1;
+}
+"#;
+
+fn helper(dir: &TempDir) -> PathBuf {
+    let src = HELPER.replace(
+        "TRUE_BIN",
+        &format!("{:?}", true_bin().display().to_string()),
+    );
+    testkit::compile_c(dir.path(), "audithelper", &src)
+}
+
+fn run_helper(bin: &Path, args: &[&str]) {
+    let st = Command::new(bin).args(args).status().expect("helper");
+    assert!(st.success(), "helper {args:?}");
+}
+
+#[test]
+fn root_symlink_and_fexecve_show_the_real_executable() {
+    if !bpf_ready("root_symlink_and_fexecve_show_the_real_executable") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-exe");
+    let link = dir.path().join("alias-of-true");
+    std::os::unix::fs::symlink(true_bin(), &link).expect("symlink");
+    let bin = helper(&dir);
+    let by_link = unique("by-link");
+    let by_fd = unique("by-fd");
+    let t = Tool::spawn(BIN, &["--json", "-v", "-P", &me()]).ready();
+    Command::new(&link).arg(&by_link).status().expect("link");
+    run_helper(&bin, &["fexecve", &by_fd]);
+    let l1 = t.wait_line(&by_link);
+    // The helper's own exec names the marker too: wait for the argv of the program it ran.
+    let l2 = t.wait_line(&format!("\"argv\":[\"true\",\"{by_fd}\"]"));
+    t.interrupt().success();
+    let (v1, v2): (Value, Value) = (
+        serde_json::from_str(&l1).expect("JSON"),
+        serde_json::from_str(&l2).expect("JSON"),
+    );
+    assert_eq!(v1["filename"], link.display().to_string(), "{v1}");
+    assert_eq!(v1["exe"], true_bin().display().to_string(), "{v1}");
+    assert_eq!(v1["exe_truncated"], false, "{v1}");
+    assert_eq!(v1["fileless"], false, "{v1}");
+    // fexecve: execveat(fd, "", AT_EMPTY_PATH), which the kernel names /dev/fd/N.
+    assert!(
+        v2["filename"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("/dev/fd/")),
+        "{v2}"
+    );
+    assert_eq!(v2["exe"], true_bin().display().to_string(), "{v2}");
+    assert_eq!(v2["fileless"], false, "{v2}");
+}
+
+#[test]
+fn root_memfd_and_deleted_executables_are_fileless() {
+    if !bpf_ready("root_memfd_and_deleted_executables_are_fileless") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-fileless");
+    let bin = helper(&dir);
+    let m1 = unique("memfd");
+    let m2 = unique("deleted");
+    let gone = dir.path().canonicalize().expect("dir").join("soon-gone");
+    let t = Tool::spawn(BIN, &["--json", "-v", "-P", &me()]).ready();
+    run_helper(&bin, &["memfd", &m1]);
+    run_helper(&bin, &["deleted", &m2, gone.to_str().expect("utf8")]);
+    // The helper's own exec names the marker too: wait for the argv of the program it ran.
+    let l1 = t.wait_line(&format!("\"argv\":[\"true\",\"{m1}\"]"));
+    let l2 = t.wait_line(&format!("\"argv\":[\"true\",\"{m2}\"]"));
+    t.interrupt().success();
+    let (v1, v2): (Value, Value) = (
+        serde_json::from_str(&l1).expect("JSON"),
+        serde_json::from_str(&l2).expect("JSON"),
+    );
+    assert_eq!(v1["exe"], "/memfd:ferro-payload (deleted)", "{v1}");
+    assert_eq!(
+        (&v1["fileless"], &v1["memfd"], &v1["deleted"]),
+        (&Value::Bool(true), &Value::Bool(true), &Value::Bool(false)),
+        "{v1}"
+    );
+    assert_eq!(v2["exe"], format!("{} (deleted)", gone.display()), "{v2}");
+    assert_eq!(
+        (&v2["fileless"], &v2["memfd"], &v2["deleted"]),
+        (&Value::Bool(true), &Value::Bool(false), &Value::Bool(true)),
+        "{v2}"
+    );
+    assert_eq!(v2["overlay_upper"], false, "{v2}");
+}
+
+#[test]
+fn root_cwd_and_tty_are_the_execs() {
+    if !bpf_ready("root_cwd_and_tty_are_the_execs") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-cwd");
+    let cwd = dir.path().canonicalize().expect("dir");
+    let in_pty = unique("in-pty");
+    let no_tty = unique("no-tty");
+    // script's shell and what it runs are not our children: no -P; the markers are unique.
+    let t = Tool::spawn(BIN, &["--json", "-v"]).ready();
+    // script(1) runs the command on a new pseudo-terminal, its controlling tty; `tty` prints
+    // which one, to compare with what the kernel said.
+    let out = Command::new("script")
+        .args(["-q", "-c"])
+        .arg(format!("tty; {} {in_pty}", true_bin().display()))
+        .arg("/dev/null")
+        .current_dir(&cwd)
+        .output()
+        .expect("script");
+    assert!(out.status.success(), "script: {out:?}");
+    // setsid: a new session, so no controlling terminal whatever the test runner has.
+    let st = Command::new("setsid")
+        .arg(true_bin())
+        .arg(&no_tty)
+        .current_dir("/")
+        .status()
+        .expect("setsid");
+    assert!(st.success());
+    let tb = true_bin().display().to_string();
+    let l1 = t.wait_line(&format!("\"argv\":[\"{tb}\",\"{in_pty}\"]"));
+    let l2 = t.wait_line(&format!("\"argv\":[\"{tb}\",\"{no_tty}\"]"));
+    t.interrupt().success();
+    let (v1, v2): (Value, Value) = (
+        serde_json::from_str(&l1).expect("JSON"),
+        serde_json::from_str(&l2).expect("JSON"),
+    );
+    let tty = String::from_utf8_lossy(&out.stdout);
+    let tty = tty.lines().next().unwrap_or_default().trim();
+    let tty = tty.strip_prefix("/dev/").expect("a /dev/pts path from tty");
+    assert!(tty.starts_with("pts/"), "{tty}");
+    assert_eq!(v1["tty"], tty, "{v1}");
+    assert_eq!(v1["cwd"], cwd.display().to_string(), "{v1}");
+    assert_eq!(v1["cwd_truncated"], false, "{v1}");
+    assert_eq!(v2["tty"], Value::Null, "{v2}");
+    assert_eq!(v2["cwd"], "/", "{v2}");
+}
+
+#[test]
+fn root_setuid_exec_by_an_unprivileged_user_shows_the_gain() {
+    if !bpf_ready("root_setuid_exec_by_an_unprivileged_user_shows_the_gain") {
+        return;
+    }
+    // nobody's ids: no account is needed to run as them.
+    const NOBODY: u32 = 65534;
+    let dir = TempDir::new("execsnoop-setuid");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let suid = dir.path().join("suid-true");
+    std::fs::copy(true_bin(), &suid).expect("copy");
+    std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).expect("chmod");
+    let marker = unique("setuid");
+    let t = Tool::spawn(BIN, &["--ids", "--json", "-v", "-n", "suid-true"]).ready();
+    let st = Command::new(&suid)
+        .arg(&marker)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .status()
+        .expect("setuid exec");
+    assert!(st.success());
+    let v = json_exec(t, &marker);
+    assert_eq!(v["uid"], NOBODY, "{v}");
+    assert_eq!(v["gid"], NOBODY, "{v}");
+    assert_eq!(v["egid"], NOBODY, "{v}");
+    // The temp dir is not on a nosuid mount on the machines we test on; if it were, the
+    // kernel would not raise euid and this would say so.
+    assert_eq!(v["euid"], 0, "{v}");
+    assert!(v["loginuid"].is_u64() && v["sessionid"].is_u64(), "{v}");
+}
+
+#[test]
+fn root_audit_columns_line_up_with_the_header() {
+    if !bpf_ready("root_audit_columns_line_up_with_the_header") {
+        return;
+    }
+    let marker = unique("audit-cols");
+    let t = Tool::spawn(BIN, &["--audit", "-P", &me()]).ready();
+    let st = Command::new(true_bin())
+        .arg(&marker)
+        .current_dir("/")
+        .status()
+        .expect("true");
+    assert!(st.success());
+    let line = t.wait_line(&marker);
+    let out = t.interrupt().success();
+    let header = out.lines().next().expect("header");
+    assert_eq!(
+        columns(header),
+        [
+            "PCOMM", "PID", "PPID", "PARENT", "GPARENT", "TTY", "EUID", "GID", "EGID", "LOGINUID",
+            "SESSION", "RET", "FLAGS", "EXE", "CWD", "ARGS"
+        ]
+    );
+    let c = columns(&line);
+    assert_eq!(c[0], "true", "{line}");
+    assert_eq!(c[12], "-", "{line}");
+    assert_eq!(c[13], true_bin().display().to_string(), "{line}");
+    assert_eq!(c[14], "/", "{line}");
+    assert_eq!(
+        header.find("EXE"),
+        line.find(c[13]),
+        "EXE misaligned\n{out}"
+    );
+}
