@@ -8,6 +8,7 @@
 #include "biolatency.h"
 #include "filter.bpf.h"
 #include "floor.bpf.h"
+#include "block.bpf.h"
 
 const volatile bool targ_per_disk = false;
 const volatile bool targ_per_flag = false;
@@ -17,11 +18,6 @@ const volatile bool targ_queued = false;
 const volatile bool targ_ms = false;
 const volatile bool filter_dev = false;
 const volatile __u32 targ_dev = 0;
-/* block_rq_insert/issue lost their request_queue argument in 5.11; user space reads which from BTF. */
-const volatile bool targ_single = true;
-/* So did block_bio_queue (same series); read separately, from its own BTF prototype. */
-const volatile bool targ_bio_single = true;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
@@ -130,25 +126,6 @@ static __always_inline __u64 slot_take(__u64 rq)
 	/* Only this request's completion frees its slot; the atomic orders the read of ts first. */
 	__sync_val_compare_and_swap(&s->rq, rq, 0);
 	return ts;
-}
-
-/* The request's disk moved from rq->rq_disk to rq->q->disk in 5.16 (commit f3fa33acca9f). */
-struct request___pre516 {
-	struct gendisk *rq_disk;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u32 rq_dev(struct request *rq)
-{
-	struct request___pre516 *old = (void *)rq;
-	struct gendisk *disk;
-
-	if (bpf_core_field_exists(old->rq_disk))
-		disk = BPF_CORE_READ(old, rq_disk);
-	else
-		disk = BPF_CORE_READ(rq, q, disk);
-	if (!disk)
-		return 0;
-	return ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
 }
 
 /* Was `rq` submitted from the -c cgroup? By its first bio; by the current task if it has none. */
@@ -262,31 +239,6 @@ static __always_inline int rq_done(struct request *rq, bool slots, bool fields)
 	}
 	FERRO_HIST_ADD(h, delta, BIOLAT_MAX_SLOTS);
 	return 0;
-}
-
-/*
- * The first or the second tracepoint argument, chosen by a load-time constant.
- * Each is loaded at its own constant offset: `first ? ctx[0] : ctx[1]` compiles
- * to the context pointer moved by a computed offset, which 5.10's verifier
- * refuses for tp_btf ("dereference of modified ctx ptr"); later ones allow it.
- * The branch not taken is dead code to the verifier (the constant is known), so
- * a one-argument tracepoint never sees the load of a second.
- */
-static __always_inline __u64 arg_0_or_1(__u64 *ctx, bool first)
-{
-	__u64 v;
-
-	if (first)
-		asm volatile("%0 = *(u64 *)(%1 + 0)" : "=r"(v) : "r"(ctx));
-	else
-		asm volatile("%0 = *(u64 *)(%1 + 8)" : "=r"(v) : "r"(ctx));
-	return v;
-}
-
-/* block_rq_insert/issue: (q, rq) before 5.11, (rq) since (Debian's 5.10.223 has the latter). */
-static __always_inline struct request *rq_arg(__u64 *ctx)
-{
-	return (struct request *)arg_0_or_1(ctx, targ_single);
 }
 
 /*

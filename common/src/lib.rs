@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 //! Runtime shared by the ferroscope tools.
 
+pub mod blk;
 pub mod btf;
 pub mod buffer;
 pub mod cgroup;

@@ -13,7 +13,7 @@ use crate::btf::{self, KernelBtf};
 use crate::error::{Error, Result};
 
 /// Features listed in `FERROSCOPE_DISABLE` (comma-separated: `ringbuf`, `tp_btf`, `fentry`,
-/// `kprobes`, `task_storage`, `atomics`, `kfuncs`) probe as absent, so every fallback path can be tested on a kernel that has it all.
+/// `kprobes`, `task_storage`, `atomics`, `kfuncs`, `block_io_start`) probe as absent, so every fallback path can be tested on a kernel that has it all.
 pub fn disabled(feature: &str) -> bool {
     std::env::var("FERROSCOPE_DISABLE")
         .map(|v| v.split(',').any(|f| f.trim() == feature))
@@ -273,6 +273,18 @@ pub fn kprobes() -> bool {
     tracefs()
         .map(|d| d.join("kprobe_events").exists())
         .unwrap_or(false)
+}
+
+/// Is `name` a kernel function symbol (text, `t`/`T`) in /proc/kallsyms? Only with
+/// [`kprobes`] does that make it probeable; a function inlined everywhere has no symbol.
+pub fn kernel_function(name: &str) -> bool {
+    std::fs::read_to_string("/proc/kallsyms").is_ok_and(|t| {
+        t.lines().any(|l| {
+            let mut f = l.split_whitespace();
+            let (_, kind, sym) = (f.next(), f.next(), f.next());
+            matches!(kind, Some("t" | "T")) && sym == Some(name)
+        })
+    })
 }
 
 #[cfg(test)]

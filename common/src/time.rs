@@ -89,6 +89,11 @@ impl EventTimes {
         rfc3339(&self.clock.local(ts_ns))
     }
 
+    /// `HH:MM:SS.mmm`, biosnoop's `-t` column (libbpf-tools prints `%-8s.%03ld`).
+    pub fn hms_ms(&self, ts_ns: u64) -> String {
+        self.clock.local(ts_ns).format("%H:%M:%S%.3f").to_string()
+    }
+
     /// Seconds from start to `ts_ns` (0 for an event stamped before it).
     pub fn since_start(&self, ts_ns: u64) -> f64 {
         ts_ns.saturating_sub(self.start_ns) as f64 / 1e9
@@ -145,6 +150,8 @@ mod tests {
         assert_eq!(t.since_start(0), 0.0);
         assert!((t.since_start(t.start_ns + 250_000_000) - 0.25).abs() < 1e-9);
         assert_eq!(t.hms(monotonic_ns()).len(), 8);
+        let ms = t.hms_ms(monotonic_ns());
+        assert_eq!((ms.len(), &ms[8..9]), (12, "."), "{ms}");
     }
 
     #[test]

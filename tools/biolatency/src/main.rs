@@ -2,8 +2,6 @@
 //! biolatency: block device I/O latency as a histogram. Based on biolatency(8) from BCC by
 //! Brendan Gregg and its libbpf-tools port; options and output follow libbpf-tools.
 
-mod blk;
-
 mod args;
 mod bpf {
     include!(concat!(env!("OUT_DIR"), "/biolatency.skel.rs"));
@@ -26,8 +24,8 @@ use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
-use crate::blk::{Disk, ReqNames};
 use crate::bpf::{BiolatencySkelBuilder, OpenBiolatencyProgs, types};
+use common::blk;
 
 const INFO: common::tool::ToolInfo = common::tool_info!();
 const TOOL: &str = INFO.name;
@@ -43,34 +41,13 @@ fn main() -> ExitCode {
     common::error::report(TOOL, run())
 }
 
-fn find_disk(disks: &[Disk], name: &str) -> Result<Disk> {
-    let name = name.strip_prefix("/dev/").unwrap_or(name);
-    let Some(d) = disks.iter().find(|d| d.name == name) else {
-        return Err(Error::usage(format!(
-            "unknown disk '{name}' (known: {})",
-            disks
-                .iter()
-                .map(|d| d.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    };
-    if blk::is_partition(name) {
-        let parent = blk::parent_disk(name).unwrap_or_else(|| "its disk".into());
-        return Err(Error::usage(format!(
-            "'{name}' is a partition; I/O is accounted to whole disks: use -d {parent}"
-        )));
-    }
-    Ok(d.clone())
-}
-
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let disks = blk::partitions();
     let target = args
         .disk
         .as_deref()
-        .map(|n| find_disk(&disks, n))
+        .map(|n| blk::find_disk(&disks, n))
         .transpose()?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
     let mut containers = Containers::new(&args.containers)?;
@@ -81,14 +58,7 @@ fn run() -> Result<()> {
     let per_cgroup = args.containers.containers || args.containers.container.is_some();
     lifecycle::start(args.common.verbose)?;
 
-    let (names, single, bio_single) = probe::with_vmlinux_btf(|btf| {
-        let btf = btf.ok_or_else(|| Error::fatal("cannot read the kernel's BTF"))?;
-        Ok::<_, Error>((
-            ReqNames::from_kernel(btf),
-            blk::rq_tracepoints_single_arg(btf),
-            blk::bio_queue_single_arg(btf),
-        ))
-    })?;
+    let (names, single, bio_single) = blk::from_running_kernel()?;
     // The in-flight table needs BPF atomics and raw tracepoints; without atomics, tp_btf.
     let atomics = probe::bpf_atomics();
     let tp_btf = !atomics && common::log::quietly(|| probe::tp_btf("block_rq_issue"));
@@ -352,6 +322,7 @@ impl HistTool for View<'_> {
 mod tests {
     use super::*;
     use clap::{CommandFactory, Parser};
+    use common::blk::ReqNames;
 
     #[test]
     fn cli_is_well_formed() {
@@ -365,15 +336,6 @@ mod tests {
         assert!(a.disks && a.flags);
         assert_eq!(a.disk.as_deref(), Some("vda"));
         assert_eq!((a.hist.interval, a.hist.count), (Some(1), Some(2)));
-    }
-
-    #[test]
-    fn unknown_disk_is_a_usage_error() {
-        let disks = blk::parse_partitions("254 0 100 vda\n");
-        let e = find_disk(&disks, "nope").expect_err("unknown");
-        assert_eq!(e.code(), common::error::EXIT_USAGE);
-        assert_eq!(e.message(), "unknown disk 'nope' (known: vda)");
-        assert_eq!(find_disk(&disks, "/dev/vda").expect("known").name, "vda");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::Duration;
 
+use testkit::block::LoopDevice;
 use testkit::{TempDir, Tool, bpf_ready, feature_disabled, hist_row_counts, kernel_at_least};
 
 const BIN: &str = env!("CARGO_BIN_EXE_biolatency");
@@ -190,60 +191,10 @@ fn root_partition_name_gets_a_clear_error() {
     if !bpf_ready("root_partition_name_gets_a_clear_error") {
         return;
     }
-    let dir = TempDir::new("biolatency-part");
-    let img = dir.path().join("disk.img");
-    // An MBR with one Linux partition at sector 2048.
-    let mut mbr = [0u8; 512];
-    mbr[446 + 4] = 0x83;
-    mbr[446 + 8..446 + 12].copy_from_slice(&2048u32.to_le_bytes());
-    mbr[446 + 12..446 + 16].copy_from_slice(&8192u32.to_le_bytes());
-    mbr[510] = 0x55;
-    mbr[511] = 0xaa;
-    std::fs::write(&img, mbr).expect("write image");
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(&img)
-        .and_then(|f| f.set_len(8 << 20))
-        .expect("size image");
-    let attach = testkit::run(
-        Command::new("losetup")
-            .args(["-P", "-f", "--show"])
-            .arg(&img),
-    );
-    assert!(attach.status.success(), "losetup: {attach}");
-    let dev = attach.stdout.trim().trim_start_matches("/dev/").to_string();
-    let part = format!("{dev}p1");
-    let appeared = |secs: u64| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
-        loop {
-            if std::path::Path::new("/sys/class/block")
-                .join(&part)
-                .exists()
-            {
-                return true;
-            }
-            if std::time::Instant::now() >= deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(50));
-        }
-    };
-    // Kernels built without partition-table parsers (this one) need the partition added by
-    // hand; the BLKPG ioctl behind addpart works everywhere.
-    if !appeared(1) {
-        let add = testkit::run(Command::new("addpart").args([
-            &format!("/dev/{dev}"),
-            "1",
-            "2048",
-            "8192",
-        ]));
-        assert!(add.status.success(), "addpart: {add}");
-        assert!(appeared(5), "{part} never appeared");
-    }
+    let d = LoopDevice::with_partition("biolatency-part", 8 << 20, 2048, 8192);
+    let (dev, part) = (d.name.clone(), d.partition.clone().expect("partition"));
     let out = testkit::run(Command::new(BIN).args(["-d", &part]));
-    let _ = Command::new("losetup")
-        .args(["-d", &format!("/dev/{dev}")])
-        .status();
+    drop(d);
     assert_eq!(out.status.code(), Some(2), "{out}");
     assert_eq!(
         out.stderr.trim_end(),
@@ -261,17 +212,10 @@ fn root_disk_attached_after_start_is_named() {
     if !bpf_ready("root_disk_attached_after_start_is_named") {
         return;
     }
-    let dir = TempDir::new("biolatency-late");
-    let img = dir.path().join("late.img");
-    std::fs::write(&img, vec![0x5au8; 4 << 20]).expect("write image");
-    // Both run until interrupted: with an interval, the first could end before the second has
-    // loaded on a slow machine (an emulated kernel in the matrix takes seconds per load).
     let text = Tool::spawn(BIN, &["-D"]).ready();
     let json = Tool::spawn(BIN, &["--json", "-v", "-D"]).ready();
-    let attach = testkit::run(Command::new("losetup").args(["-f", "--show"]).arg(&img));
-    assert!(attach.status.success(), "losetup: {attach}");
-    let dev = attach.stdout.trim().to_string();
-    let name = dev.trim_start_matches("/dev/").to_string();
+    let d = LoopDevice::new("biolatency-late", 4 << 20);
+    let (dev, name) = (d.dev.clone(), d.name.clone());
     let dd = testkit::run(Command::new("dd").args([
         &format!("if={dev}"),
         "of=/dev/null",
@@ -282,7 +226,7 @@ fn root_disk_attached_after_start_is_named() {
     ]));
     let text = text.interrupt();
     let json = json.interrupt();
-    let _ = Command::new("losetup").args(["-d", &dev]).status();
+    drop(d);
     assert!(dd.status.success(), "dd: {dd}");
     let (text, json) = (text.success(), json.success());
     assert!(

@@ -7,7 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::btf::{self, KernelBtf};
+use crate::btf::{self, KernelBtf};
+use crate::error::{Error, Result};
 
 /// Flag prefixes in the order libbpf-tools prints them, by the kernel's `__REQ_*` name.
 const FLAG_LABELS: [(&str, &str); 11] = [
@@ -24,6 +25,24 @@ const FLAG_LABELS: [(&str, &str); 11] = [
     ("__REQ_SYNC", "Sync-"),
 ];
 
+/// The op letters of the kernel's `blk_fill_rwbs()` (block/blk-core.c, the `rwbs` field of the
+/// block tracepoints), which libbpf-tools' biosnoop prints in its T column; any other op is `N`.
+const RWBS_OPS: [(&str, &str); 5] = [
+    ("REQ_OP_WRITE", "W"),
+    ("REQ_OP_DISCARD", "D"),
+    ("REQ_OP_SECURE_ERASE", "DE"),
+    ("REQ_OP_FLUSH", "F"),
+    ("REQ_OP_READ", "R"),
+];
+
+/// The flag letters of `blk_fill_rwbs()` after the op, in its order.
+const RWBS_FLAGS: [(&str, char); 4] = [
+    ("__REQ_FUA", 'F'),
+    ("__REQ_RAHEAD", 'A'),
+    ("__REQ_SYNC", 'S'),
+    ("__REQ_META", 'M'),
+];
+
 /// How to name `cmd_flags` on this kernel.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ReqNames {
@@ -32,6 +51,12 @@ pub struct ReqNames {
     op_mask: u32,
     /// (bit, label) in print order
     flags: Vec<(u32, &'static str)>,
+    /// op value -> rwbs letters (`R`, `W`, `D`, `DE`, `F`)
+    rwbs_ops: BTreeMap<u32, &'static str>,
+    /// REQ_PREFLUSH's mask (0 when BTF lacks it), printed `F` before the op
+    preflush: u32,
+    /// (mask, letter) printed after the op
+    rwbs_flags: Vec<(u32, char)>,
 }
 
 /// `REQ_OP_WRITE_ZEROES` -> `WriteZeroes`.
@@ -56,6 +81,14 @@ impl ReqNames {
         ops: impl IntoIterator<Item = (&'a str, i64)>,
         flag_bits: impl IntoIterator<Item = (&'a str, i64)>,
     ) -> Self {
+        let ops: Vec<(&str, i64)> = ops.into_iter().collect();
+        let rwbs_ops = ops
+            .iter()
+            .filter_map(|(n, v)| {
+                let letters = RWBS_OPS.iter().find(|(op, _)| op == n)?.1;
+                Some((u32::try_from(*v).ok()?, letters))
+            })
+            .collect();
         let ops: BTreeMap<u32, String> = ops
             .into_iter()
             .filter_map(|(n, v)| {
@@ -71,18 +104,49 @@ impl ReqNames {
             .copied()
             .unwrap_or(8)
             .clamp(1, 31);
+        let mask_of = |name: &str| {
+            let bit = *bits.get(name)?;
+            (0..32).contains(&bit).then(|| 1u32 << bit)
+        };
         let flags = FLAG_LABELS
             .iter()
-            .filter_map(|(name, label)| {
-                let bit = *bits.get(name)?;
-                (0..32).contains(&bit).then_some((1u32 << bit, *label))
-            })
+            .filter_map(|(name, label)| Some((mask_of(name)?, *label)))
+            .collect();
+        let rwbs_flags = RWBS_FLAGS
+            .iter()
+            .filter_map(|(name, letter)| Some((mask_of(name)?, *letter)))
             .collect();
         Self {
             ops,
             op_mask: (1u32 << op_bits) - 1,
             flags,
+            rwbs_ops,
+            preflush: mask_of("__REQ_PREFLUSH").unwrap_or(0),
+            rwbs_flags,
         }
+    }
+
+    /// `cmd_flags` as the kernel's `rwbs` string (`WS`, `R`, `FWFS`): `F` for a preflush, the
+    /// op's letters (`N` for an op without any), then `F` FUA, `A` readahead, `S` sync, `M`
+    /// metadata. The op and flag values come from this kernel's BTF, so a renumbered op (6.0
+    /// gave WRITE_SAME's 7 to ZONE_APPEND) is never mislabeled.
+    pub fn rwbs(&self, cmd_flags: u32) -> String {
+        let mut s = String::new();
+        if cmd_flags & self.preflush != 0 {
+            s.push('F');
+        }
+        s.push_str(
+            self.rwbs_ops
+                .get(&(cmd_flags & self.op_mask))
+                .copied()
+                .unwrap_or("N"),
+        );
+        for (mask, letter) in &self.rwbs_flags {
+            if cmd_flags & mask != 0 {
+                s.push(*letter);
+            }
+        }
+        s
     }
 
     /// Read the names from the running kernel's BTF (or any kernel's: the tests feed each
@@ -110,6 +174,20 @@ impl ReqNames {
         }
         s
     }
+}
+
+/// What the block tools read from the running kernel's BTF: the request op and flag names,
+/// whether `block_rq_issue` ([`rq_tracepoints_single_arg`]) and `block_bio_queue`
+/// ([`bio_queue_single_arg`]) take one argument. Errors: no readable BTF.
+pub fn from_running_kernel() -> Result<(ReqNames, bool, bool)> {
+    crate::probe::with_vmlinux_btf(|btf| {
+        let btf = btf.ok_or_else(|| Error::fatal("cannot read the kernel's BTF"))?;
+        Ok((
+            ReqNames::from_kernel(btf),
+            rq_tracepoints_single_arg(btf),
+            bio_queue_single_arg(btf),
+        ))
+    })
 }
 
 /// Does `block_rq_issue` take only the request (5.11+), rather than (queue, request)?
@@ -170,6 +248,29 @@ pub fn parse_partitions(text: &str) -> Vec<Disk> {
 
 pub fn partitions() -> Vec<Disk> {
     parse_partitions(&std::fs::read_to_string("/proc/partitions").unwrap_or_default())
+}
+
+/// The whole disk `-d NAME` names (`vda` or `/dev/vda`). An unknown name, or a partition (I/O
+/// is accounted to whole disks), is a usage error naming what to use instead.
+pub fn find_disk(disks: &[Disk], name: &str) -> Result<Disk> {
+    let name = name.strip_prefix("/dev/").unwrap_or(name);
+    let Some(d) = disks.iter().find(|d| d.name == name) else {
+        return Err(Error::usage(format!(
+            "unknown disk '{name}' (known: {})",
+            disks
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    if is_partition(name) {
+        let parent = parent_disk(name).unwrap_or_else(|| "its disk".into());
+        return Err(Error::usage(format!(
+            "'{name}' is a partition; I/O is accounted to whole disks: use -d {parent}"
+        )));
+    }
+    Ok(d.clone())
 }
 
 /// Is `name` a partition rather than a whole disk?
@@ -243,6 +344,32 @@ mod tests {
         assert_eq!(n.describe(9), "WriteZeroes");
         assert_eq!(n.describe(4), "Unknown");
         assert_eq!(n.describe(35), "DrvOut");
+    }
+
+    #[test]
+    fn unknown_disk_is_a_usage_error() {
+        let disks = parse_partitions("254 0 100 vda\n");
+        let e = find_disk(&disks, "nope").expect_err("unknown");
+        assert_eq!(e.code(), crate::error::EXIT_USAGE);
+        assert_eq!(e.message(), "unknown disk 'nope' (known: vda)");
+        assert_eq!(find_disk(&disks, "/dev/vda").expect("known").name, "vda");
+    }
+
+    #[test]
+    fn rwbs_golden() {
+        let n = linux_6_18();
+        assert_eq!(n.rwbs(0), "R");
+        assert_eq!(n.rwbs(1), "W");
+        assert_eq!(n.rwbs(1 | 1 << 11), "WS");
+        assert_eq!(n.rwbs(1 | 1 << 18 | 1 << 17 | 1 << 11), "FWFS");
+        assert_eq!(n.rwbs(1 << 19 | 1 << 12), "RAM");
+        assert_eq!(n.rwbs(2 | 1 << 18), "FF");
+        assert_eq!(n.rwbs(3), "D");
+        assert_eq!(n.rwbs(5), "DE");
+        // ZONE_APPEND on 6.x, where libbpf-tools' table still says WRITE_SAME ("W").
+        assert_eq!(n.rwbs(7), "N");
+        assert_eq!(n.rwbs(9 | 1 << 11), "NS");
+        assert_eq!(ReqNames::default().rwbs(1), "N");
     }
 
     #[test]
