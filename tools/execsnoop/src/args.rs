@@ -23,7 +23,10 @@ EXAMPLES:
     execsnoop --json       # one JSON object per exec, argv as an array, every audit field
     execsnoop --exe-path --cwd   # the executable the kernel ran, and the working directory
     execsnoop --tty --ids --parents  # terminal, ids (setuid gains), parent and grandparent
-    execsnoop --audit      # all of the audit columns above";
+    execsnoop --audit      # all of the audit columns above
+    execsnoop --rules builtin --alerts  # only execs that match a built-in rule
+    execsnoop --rules my.toml --json    # tag each exec with the rules it matches
+    execsnoop --list-rules # the built-in rules";
 
 #[derive(Parser, Debug)]
 #[command(
@@ -114,6 +117,19 @@ pub struct Args {
     /// All audit columns: --exe-path --cwd --tty --ids --parents
     #[arg(long = "audit")]
     pub audit: bool,
+
+    /// Tag each exec with the rules it matches (RULE column; rules and severity in JSON):
+    /// `builtin` or a TOML rules file (see execsnoop(8)); may be given more than once
+    #[arg(long = "rules", value_name = "FILE|builtin", action = clap::ArgAction::Append)]
+    pub rules: Vec<String>,
+
+    /// Print only the execs that match a rule
+    #[arg(long = "alerts")]
+    pub alerts: bool,
+
+    /// List the rules (those of --rules, else the built-in ones) and exit
+    #[arg(long = "list-rules")]
+    pub list_rules: bool,
 
     #[command(flatten)]
     pub containers: common::container::ContainerArgs,

@@ -90,6 +90,12 @@ pub fn exe(e: &Event) -> Option<Vec<u8>> {
     Some(p)
 }
 
+/// The executable's path without the ` (deleted)` mark, for rules to match.
+pub fn exe_path(e: &Event) -> Option<Vec<u8>> {
+    (read(e, AUDIT_EXE) && e.exe_len != 0)
+        .then(|| join_reversed(components(e, 0, e.exe_len), e.audit & EXE_CUT != 0))
+}
+
 /// Whether the exe path was cut (deeper than the BPF side walks).
 pub fn exe_cut(e: &Event) -> bool {
     e.audit & EXE_CUT != 0

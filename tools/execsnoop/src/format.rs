@@ -8,6 +8,7 @@ use common::output::{JsonLine, escape_text, escaped};
 
 use crate::audit;
 use crate::bpf::types::execsnoop_event as Event;
+use crate::rules::{Exec, Tagged};
 
 // Mirror of EXECSNOOP_ARGS_TRUNCATED in bpf/execsnoop.h.
 const ARGS_TRUNCATED: u16 = 1;
@@ -30,6 +31,8 @@ pub struct Columns {
     pub exe: bool,
     /// --cwd: CWD after RET.
     pub cwd: bool,
+    /// --rules: RULE after RET.
+    pub rule: bool,
 }
 
 impl Columns {
@@ -61,6 +64,9 @@ impl Columns {
             ));
         }
         h.push_str(&format!("{:>3} ", "RET"));
+        if self.rule {
+            h.push_str(&format!("{:<16} ", "RULE"));
+        }
         if self.exe {
             h.push_str(&format!("{:<7} {:<16} ", "FLAGS", "EXE"));
         }
@@ -182,7 +188,15 @@ fn quoted(out: &mut Vec<u8>, arg: &[u8]) {
     out.push(b'"');
 }
 
-pub fn text_row(cols: &Columns, e: &Event, time: &str, secs: f64, out: &mut Vec<u8>) {
+/// One text row; `rule` is the RULE column's text (with --rules).
+pub fn text_row(
+    cols: &Columns,
+    e: &Event,
+    rule: Option<&str>,
+    time: &str,
+    secs: f64,
+    out: &mut Vec<u8>,
+) {
     if cols.time {
         let _ = write!(out, "{time:<8} ");
     }
@@ -235,6 +249,9 @@ pub fn text_row(cols: &Columns, e: &Event, time: &str, secs: f64, out: &mut Vec<
         }
     }
     let _ = write!(out, "{:>3} ", e.retval);
+    if cols.rule {
+        let _ = write!(out, "{:<16} ", rule.unwrap_or("-"));
+    }
     if cols.exe {
         let exe = audit::exe(e).map_or_else(|| "-".into(), |p| escaped(&p));
         let _ = write!(out, "{:<7} {exe:<16} ", audit::flags_text(e));
@@ -260,7 +277,9 @@ pub fn text_row(cols: &Columns, e: &Event, time: &str, secs: f64, out: &mut Vec<
     out.push(b'\n');
 }
 
-pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
+/// One JSON object; with --rules, `rules` (the names matched) and `severity` (the highest of
+/// them, null for none) follow the audit fields.
+pub fn json_row(e: &Event, rules: Option<&Tagged>, time: &str, out: &mut Vec<u8>) {
     let mut j = JsonLine::new(out);
     j.str("time", time.as_bytes())
         .u64("ts_ns", e.ts_ns)
@@ -285,7 +304,37 @@ pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
     }
     j.bool("args_truncated", truncated(e));
     audit_json(&mut j, e);
+    if let Some(t) = rules {
+        j.str_array("rules", t.names.iter().map(|n| n.as_bytes()));
+        match t.severity {
+            Some(s) => {
+                j.str("severity", s.name().as_bytes());
+            }
+            None => {
+                j.null("severity");
+            }
+        }
+    }
     j.finish();
+}
+
+/// What the rules see of an exec; `container` from its cgroup (`None`: unknown or not asked).
+pub fn rule_view(e: &Event, container: Option<bool>) -> Exec<'_> {
+    let argv = argvs(e).caller.join(&b' ');
+    Exec {
+        container,
+        exe: audit::exe_path(e),
+        comm: c_bytes(&e.comm),
+        argv,
+        parent: c_bytes(&e.pcomm),
+        grandparent: audit::gpcomm(e),
+        tty: audit::tty(e).map(|t| t.is_some()),
+        memfd: audit::memfd(e),
+        deleted: audit::deleted(e),
+        upper: audit::overlay_upper(e),
+        uid: e.uid,
+        ids: audit::ids(e).map(|i| (i.euid, i.gid, i.egid, i.loginuid)),
+    }
 }
 
 /// The audit fields, `null` where not read (a failed exec, or not asked for).
@@ -377,7 +426,7 @@ mod tests {
 
     fn row(cols: Columns, e: &Event) -> String {
         let mut v = Vec::new();
-        text_row(&cols, e, "01:25:46", 0.045, &mut v);
+        text_row(&cols, e, None, "01:25:46", 0.045, &mut v);
         String::from_utf8(v).expect("utf8")
     }
 
@@ -485,7 +534,7 @@ mod tests {
         let mut e = event(b"ls", b"/usr/bin/ls", &[b"ls", b"-l"]);
         e.retval = 0;
         let mut v = Vec::new();
-        json_row(&e, "T", &mut v);
+        json_row(&e, None, "T", &mut v);
         assert_eq!(
             String::from_utf8(v).expect("utf8"),
             "{\"time\":\"T\",\"ts_ns\":0,\"pid\":14056,\"tid\":14056,\"ppid\":13969,\"uid\":0,\
@@ -540,7 +589,7 @@ mod tests {
             [&b"/bin/sh"[..], b"-e", b"./s1.sh", b"a1", b"b 2"]
         );
         let mut v = Vec::new();
-        json_row(&e, "T", &mut v);
+        json_row(&e, None, "T", &mut v);
         let v = String::from_utf8(v).expect("utf8");
         assert!(
             v.contains(

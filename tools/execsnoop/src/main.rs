@@ -5,6 +5,7 @@
 mod args;
 mod audit;
 mod format;
+mod rules;
 
 mod bpf {
     include!(concat!(env!("OUT_DIR"), "/execsnoop.skel.rs"));
@@ -26,6 +27,8 @@ use libbpf_rs::skel::Skel;
 use crate::args::Args;
 use crate::bpf::{ExecsnoopSkelBuilder, types};
 use crate::format::Columns;
+use crate::rules::Rules;
+use common::container::Resolver;
 
 const INFO: common::tool::ToolInfo = common::tool_info!();
 const TOOL: &str = INFO.name;
@@ -39,6 +42,25 @@ fn main() -> ExitCode {
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
+    if args.alerts && args.rules.is_empty() {
+        return Err(Error::usage("--alerts needs --rules (a file, or builtin)"));
+    }
+    // Rules are read whole before anything is loaded: a bad file stops here, exit 2.
+    let rules = if args.rules.is_empty() {
+        None
+    } else {
+        Some(Rules::load(&args.rules).map_err(Error::usage)?)
+    };
+    if args.list_rules {
+        let listed = match &rules {
+            Some(r) => r.listing(),
+            None => Rules::load(&["builtin".into()])
+                .map_err(Error::fatal)?
+                .listing(),
+        };
+        print!("{listed}");
+        return Ok(());
+    }
     if args.line.as_deref() == Some("") {
         return Err(Error::usage("-l needs a non-empty value"));
     }
@@ -60,8 +82,9 @@ fn run() -> Result<()> {
         ids: args.ids || args.audit,
         exe: args.exe_path || args.audit,
         cwd: args.cwd || args.audit,
+        rule: rules.is_some(),
     };
-    let audit_want = audit_parts(&cols, args.common.json);
+    let audit_want = audit_parts(&cols, args.common.json) | rules.as_ref().map_or(0, Rules::parts);
     lifecycle::start(args.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exec")? {
         return Err(Error::fatal(
@@ -110,8 +133,16 @@ fn run() -> Result<()> {
         cg.install(&skel.maps.cgroup_map)?;
     }
 
+    let resolver = rules
+        .as_ref()
+        .is_some_and(Rules::need_container)
+        .then(Resolver::new);
     let tool = Execsnoop {
         cols,
+        rules,
+        alerts: args.alerts,
+        resolver,
+        matched: Vec::new(),
         name,
         line: args.line.clone().map(String::into_bytes),
     };
@@ -143,6 +174,14 @@ fn audit_parts(c: &Columns, json: bool) -> u16 {
 
 struct Execsnoop {
     cols: Columns,
+    /// `--rules`: checked on every record shown.
+    rules: Option<Rules>,
+    /// `--alerts`: only records that match a rule.
+    alerts: bool,
+    /// Whether a record is in a container, for rules that ask.
+    resolver: Option<Resolver>,
+    /// The rules the record being shown matched (set by `wanted`).
+    matched: Vec<usize>,
     /// `-n`: part of the command name (its first 15 bytes, as the kernel keeps them).
     name: Option<Vec<u8>>,
     /// `-l`: part of the argument line.
@@ -169,20 +208,42 @@ impl EventTool for Execsnoop {
             .name
             .as_deref()
             .is_none_or(|n| contains(c_bytes(&e.comm), n));
-        name_ok
+        let shown = name_ok
             && self
                 .line
                 .as_deref()
-                .is_none_or(|l| contains(&format::arg_line(e, self.cols.max_args), l))
+                .is_none_or(|l| contains(&format::arg_line(e, self.cols.max_args), l));
+        if !shown {
+            return false;
+        }
+        self.matched.clear();
+        if let Some(rules) = &self.rules {
+            let container = self
+                .resolver
+                .as_mut()
+                .and_then(|r| r.resolve(e.cgroup_id))
+                .map(|c| c.container.is_some());
+            self.matched = rules.matches(&format::rule_view(e, container));
+        }
+        !self.alerts || !self.matched.is_empty()
     }
 
     fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         let secs = times.since_start(e.ts_ns);
-        format::text_row(&self.cols, e, &times.hms(e.ts_ns), secs, out);
+        let rule = self.rules.as_ref().map(|r| r.names(&self.matched));
+        format::text_row(
+            &self.cols,
+            e,
+            rule.as_deref(),
+            &times.hms(e.ts_ns),
+            secs,
+            out,
+        );
     }
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::json_row(e, &times.rfc3339(e.ts_ns), out);
+        let rules = self.rules.as_ref().map(|r| r.tagged(&self.matched));
+        format::json_row(e, rules.as_ref(), &times.rfc3339(e.ts_ns), out);
     }
 }
 

