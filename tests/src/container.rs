@@ -253,6 +253,23 @@ impl PodmanContainer {
             .unwrap_or_else(|_| panic!("podman inspect: no pid: {out}"))
     }
 
+    /// Wait until the container's first process has `comm` as its command name (e.g. `sleep`,
+    /// once a script that ends in `exec sleep` has done what came before); panic after 20 s.
+    pub fn wait_for_comm(&self, comm: &str) {
+        let pid = self.pid();
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .map_or(true, |s| s.trim() != comm)
+        {
+            assert!(
+                std::time::Instant::now() < end,
+                "container {} never reached {comm}",
+                self.id
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// `podman exec` a command in the container (e.g. to make events from inside it).
     pub fn exec(&self, cmd: &[&str]) -> crate::Finished {
         run(Command::new("podman").args(["exec", &self.id]).args(cmd))

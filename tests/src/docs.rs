@@ -264,7 +264,10 @@ fn shell_missing(shell: &str) -> Option<String> {
     (!found).then(|| format!("{shell} is not installed (scripts/deps installs it)"))
 }
 
-/// Everything above, for one tool.
+/// Everything above, for one tool. `bin` is the test build (debug assertions on), in which clap
+/// checks the whole option set for consistency (`Command::debug_assert`: duplicate flags, bad
+/// defaults, conflicts naming unknown arguments) each time it parses: the first `--help` here
+/// panics, failing the test, on a malformed command line, so no tool needs its own test of it.
 pub fn assert_docs(bin: &str, tool: &str) {
     let help = clean_output(Command::new(bin).arg("--help"), "--help");
     let opts = visible_long_options(&help);

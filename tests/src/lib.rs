@@ -15,6 +15,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub mod block;
 pub mod bounds;
 pub mod container;
+pub mod container_tests;
 pub mod docs;
 
 /// How long a tool may take to attach (a cold debug build on a loaded 2-CPU VM is slow).
@@ -346,15 +347,19 @@ impl Tool {
 
     /// Wait for a stdout line containing `needle`; return it.
     pub fn wait_line(&self, needle: &str) -> String {
-        self.wait_for(
-            &format!("a line containing {needle:?}"),
-            EVENT_TIMEOUT,
-            |c| c.stdout.iter().any(|l| l.contains(needle)),
-        );
+        self.wait_line_where(&format!("a line containing {needle:?}"), |l| {
+            l.contains(needle)
+        })
+    }
+
+    /// Wait for a stdout line for which `pred` holds (`what` names it in the timeout's
+    /// message); return it.
+    pub fn wait_line_where(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        self.wait_for(what, EVENT_TIMEOUT, |c| c.stdout.iter().any(|l| pred(l)));
         let g = self.cap.0.lock().expect("lock");
         g.stdout
             .iter()
-            .find(|l| l.contains(needle))
+            .find(|l| pred(l))
             .cloned()
             .unwrap_or_default()
     }
@@ -556,6 +561,42 @@ pub fn assert_bpf_objects_gone(ids: &[(&str, u32)]) {
             thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// libbpf-tools' own `name` (`/usr/sbin/<name>`, Debian's libbpf-tools package, which
+/// scripts/deps installs), for the tests that compare rows byte for byte; `None` when it is
+/// missing, which skips `test` with the reason (and fails it in CI, see [`prerequisite`]).
+pub fn reference_tool(test: &str, name: &str) -> Option<PathBuf> {
+    let path = Path::new("/usr/sbin").join(name);
+    let missing = (!path.exists()).then(|| {
+        format!(
+            "{} is not installed (apt-get install libbpf-tools)",
+            path.display()
+        )
+    });
+    prerequisite(test, missing).then_some(path)
+}
+
+/// Start the reference tool `path` ([`reference_tool`]) with `args`, its output line-buffered
+/// (`stdbuf -oL`: it writes to a pipe here), and wait until it has printed its header.
+pub fn spawn_reference<S: AsRef<OsStr>>(path: &Path, args: &[S]) -> Tool {
+    Tool::spawn_cmd(Command::new("stdbuf").arg("-oL").arg(path).args(args)).ready()
+}
+
+/// The checks every tool makes of how it ends: SIGINT and SIGTERM each end it cleanly with
+/// `args` (which include `-v`; see [`assert_signal_ends_cleanly`]), `tool head_args | head -n 1`
+/// ends quietly while `trigger` makes events, and an unprivileged user is refused with one line.
+/// Returns what the SIGINT and the SIGTERM run printed.
+pub fn assert_signals_pipes_and_privileges(
+    bin: &str,
+    args: &[&str],
+    head_args: &[&str],
+    trigger: impl FnMut(),
+) -> [Finished; 2] {
+    let ends = [libc::SIGINT, libc::SIGTERM].map(|sig| assert_signal_ends_cleanly(bin, args, sig));
+    assert_head_ends_quietly(bin, head_args, trigger);
+    assert_needs_privileges(bin, &[]);
+    ends
 }
 
 /// Start the tool with `args` (which must make it print "attached" on stderr, i.e. include

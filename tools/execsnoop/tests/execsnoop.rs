@@ -431,17 +431,12 @@ fn root_rows_match_libbpf_tools() {
     if !bpf_ready("root_rows_match_libbpf_tools") {
         return;
     }
-    const REFERENCE: &str = "/usr/sbin/execsnoop";
-    if !Path::new(REFERENCE).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{REFERENCE} missing in CI"
-        );
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {REFERENCE} not installed");
+    let Some(reference_bin) = testkit::reference_tool("root_rows_match_libbpf_tools", "execsnoop")
+    else {
         return;
-    }
+    };
     let marker = unique("ref");
-    let reference = Tool::spawn_cmd(Command::new("stdbuf").args(["-oL", REFERENCE])).ready();
+    let reference = testkit::spawn_reference(&reference_bin, &[] as &[&str]);
     let ours = Tool::spawn(BIN, &[] as &[&str]).ready();
     run_true(&[&marker, "x"]);
     let theirs = reference.wait_line(&marker);
@@ -462,11 +457,9 @@ fn root_signals_pipes_and_privileges() {
     if !bpf_ready("root_signals_pipes_and_privileges") {
         return;
     }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        testkit::assert_signal_ends_cleanly(BIN, &["-v"], sig);
-    }
-    testkit::assert_head_ends_quietly(BIN, &[], || run_true(&["head-trigger"]));
-    testkit::assert_needs_privileges(BIN, &[]);
+    testkit::assert_signals_pipes_and_privileges(BIN, &["-v"], &[], || {
+        run_true(&["head-trigger"]);
+    });
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! exits.
 
 use std::io::Write as _;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
@@ -265,16 +264,11 @@ fn root_rows_match_libbpf_tools() {
     if !bpf_ready("root_rows_match_libbpf_tools") {
         return;
     }
-    const REFERENCE: &str = "/usr/sbin/exitsnoop";
-    if !Path::new(REFERENCE).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{REFERENCE} missing in CI"
-        );
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {REFERENCE} not installed");
+    let Some(reference_bin) = testkit::reference_tool("root_rows_match_libbpf_tools", "exitsnoop")
+    else {
         return;
-    }
-    let reference = Tool::spawn_cmd(Command::new("stdbuf").args(["-oL", REFERENCE, "-x"])).ready();
+    };
+    let reference = testkit::spawn_reference(&reference_bin, &["-x"]);
     let ours = Tool::spawn(BIN, &["-x"]).ready();
     let pids = [
         exit_with(3),
@@ -327,13 +321,9 @@ fn root_signals_pipes_and_privileges() {
     if !bpf_ready("root_signals_pipes_and_privileges") {
         return;
     }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        testkit::assert_signal_ends_cleanly(BIN, &["-v"], sig);
-    }
-    testkit::assert_head_ends_quietly(BIN, &[], || {
+    testkit::assert_signals_pipes_and_privileges(BIN, &["-v"], &[], || {
         exit_with(1);
     });
-    testkit::assert_needs_privileges(BIN, &[]);
 }
 
 #[test]

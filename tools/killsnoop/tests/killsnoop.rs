@@ -3,8 +3,6 @@
 //! with ESRCH, tgkill, the -x, -p, -s and -n options, JSON, and libbpf-tools' rows for the
 //! same calls.
 
-use std::io::Write as _;
-use std::path::Path;
 use std::process::{Child, Command};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -221,19 +219,13 @@ fn root_rows_match_libbpf_tools() {
     if !bpf_ready("root_rows_match_libbpf_tools") {
         return;
     }
-    const REFERENCE: &str = "/usr/sbin/killsnoop";
-    if !Path::new(REFERENCE).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{REFERENCE} missing in CI"
-        );
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {REFERENCE} not installed");
+    let Some(reference_bin) = testkit::reference_tool("root_rows_match_libbpf_tools", "killsnoop")
+    else {
         return;
-    }
+    };
     let target = Target::new();
     for opts in [&[] as &[&str], &["-n"]] {
-        let reference =
-            Tool::spawn_cmd(Command::new("stdbuf").args(["-oL", REFERENCE]).args(opts)).ready();
+        let reference = testkit::spawn_reference(&reference_bin, opts);
         let ours = Tool::spawn(BIN, opts).ready();
         sh_kill("CONT", &target.pid());
         sh_kill("0", NO_SUCH_PID);
@@ -285,13 +277,9 @@ fn root_signals_pipes_and_privileges() {
     if !bpf_ready("root_signals_pipes_and_privileges") {
         return;
     }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        testkit::assert_signal_ends_cleanly(BIN, &["-v"], sig);
-    }
-    testkit::assert_head_ends_quietly(BIN, &[], || {
+    testkit::assert_signals_pipes_and_privileges(BIN, &["-v"], &[], || {
         sh_kill("0", NO_SUCH_PID);
     });
-    testkit::assert_needs_privileges(BIN, &[]);
 }
 
 #[test]

@@ -108,12 +108,6 @@ pub struct Args {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    #[test]
-    fn cli_is_well_formed() {
-        Args::command().debug_assert();
-    }
 
     #[test]
     fn libbpf_tools_recipes_parse() {

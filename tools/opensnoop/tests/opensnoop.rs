@@ -439,16 +439,12 @@ fn root_signals_pipes_and_privileges() {
     if !bpf_ready("root_signals_pipes_and_privileges") {
         return;
     }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        testkit::assert_signal_ends_cleanly(BIN, &["-v", "-p", &me()], sig);
-    }
     let dir = testkit::TempDir::new("opensnoop-head");
-    testkit::assert_head_ends_quietly(BIN, &[], || {
+    testkit::assert_signals_pipes_and_privileges(BIN, &["-v", "-p", &me()], &[], || {
         for i in 0..20 {
             touch_open(&dir.path().join(format!("f{i}")));
         }
     });
-    testkit::assert_needs_privileges(BIN, &[]);
 }
 
 #[test]
@@ -529,19 +525,10 @@ fn root_rows_match_libbpf_tools() {
     if !bpf_ready("root_rows_match_libbpf_tools") {
         return;
     }
-    const REFERENCE: &str = "/usr/sbin/opensnoop";
-    if !Path::new(REFERENCE).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{REFERENCE} missing in CI"
-        );
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: {REFERENCE} not installed (apt-get install libbpf-tools)"
-        );
+    let Some(reference_bin) = testkit::reference_tool("root_rows_match_libbpf_tools", "opensnoop")
+    else {
         return;
-    }
+    };
     let dir = testkit::TempDir::new("opensnoop-ref");
     let ok = dir.path().join("present");
     std::fs::write(&ok, b"x").expect("create");
@@ -549,9 +536,7 @@ fn root_rows_match_libbpf_tools() {
     for flags in [&[][..], &["-U"]] {
         let mut args: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
         args.extend(["-p".into(), me()]);
-        // stdbuf: the C tool block-buffers a pipe and would print nothing until it exits.
-        let reference =
-            Tool::spawn_cmd(Command::new("stdbuf").arg("-oL").arg(REFERENCE).args(&args)).ready();
+        let reference = testkit::spawn_reference(&reference_bin, &args);
         let ours = Tool::spawn(BIN, &args).ready();
         let _f = File::open(&ok).expect("open");
         touch_open(&missing);
