@@ -364,6 +364,13 @@ impl Tool {
             .unwrap_or_default()
     }
 
+    /// Wait until `pred` holds for the stdout lines so far (`what` names it in the timeout's
+    /// message); return those lines.
+    pub fn wait_lines(&self, what: &str, pred: impl Fn(&[String]) -> bool) -> Vec<String> {
+        self.wait_for(what, EVENT_TIMEOUT, |c| pred(&c.stdout));
+        self.lines()
+    }
+
     /// Stdout lines so far.
     pub fn lines(&self) -> Vec<String> {
         self.cap.0.lock().expect("lock").stdout.clone()
