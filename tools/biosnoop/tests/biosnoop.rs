@@ -223,13 +223,11 @@ fn root_signals_pipes_and_privileges() {
     if !bpf_ready("root_signals_pipes_and_privileges") {
         return;
     }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        testkit::assert_signal_ends_cleanly(BIN, &["-v"], sig);
-    }
     let d = LoopDevice::new("biosnoop-head", 4 * MIB);
     let dev = d.dev.clone();
-    testkit::assert_head_ends_quietly(BIN, &["-d", &d.name], || direct_read(&dev, 0, 4096));
-    testkit::assert_needs_privileges(BIN, &[]);
+    testkit::assert_signals_pipes_and_privileges(BIN, &["-v"], &["-d", &d.name], || {
+        direct_read(&dev, 0, 4096);
+    });
 }
 
 #[test]
