@@ -22,17 +22,11 @@
 #include "filter.bpf.h"
 #include "floor.bpf.h"
 #include "syscalls.bpf.h"
-
-#define FERRO_AF_INET 2
-#define FERRO_AF_INET6 10
-#define FERRO_IPPROTO_TCP 6
-#define FERRO_TCP_ESTABLISHED 1
-#define FERRO_TCP_SYN_SENT 2
-#define FERRO_TCP_CLOSE 7
+#include "sock.bpf.h"
 
 const volatile __u16 targ_family = 0;
 const volatile int n_ports = 0;
-const volatile __u16 targ_ports[TCPCONNECT_MAX_PORTS] = {};
+const volatile __u16 targ_ports[FERRO_MAX_PORTS] = {};
 /*
  * Tracepoint path: CLOSE->SYN_SENT registers the connect. With fexit or
  * kretprobe on tcp_v{4,6}_connect the function's return registers it instead,
@@ -59,14 +53,7 @@ struct {
 
 static __always_inline bool port_wanted(__u16 dport)
 {
-	int i;
-
-	if (!n_ports)
-		return true;
-	for (i = 0; i < TCPCONNECT_MAX_PORTS && i < n_ports; i++)
-		if (targ_ports[i] == dport)
-			return true;
-	return false;
+	return ferro_port_listed(targ_ports, n_ports, dport);
 }
 
 /* Filters that need only the current task: it is the connecting one on every path. */
@@ -96,13 +83,7 @@ static __always_inline void syn_sent(struct trace_event_raw_inet_sock_set_state 
 	e.uid = (__u32)bpf_get_current_uid_gid();
 	e.cgroup_id = bpf_get_current_cgroup_id();
 	e.sport = ctx->sport;
-	if (e.family == FERRO_AF_INET) {
-		bpf_probe_read_kernel(e.saddr, 4, ctx->saddr);
-		bpf_probe_read_kernel(e.daddr, 4, ctx->daddr);
-	} else {
-		bpf_probe_read_kernel(e.saddr, 16, ctx->saddr_v6);
-		bpf_probe_read_kernel(e.daddr, 16, ctx->daddr_v6);
-	}
+	ferro_state_addrs(ctx, e.family, e.saddr, e.daddr);
 	bpf_get_current_comm(e.comm, sizeof(e.comm));
 	bpf_map_update_elem(&conns, &sk, &e, BPF_ANY);
 	bpf_map_update_elem(&by_tid, &tid, &sk, BPF_ANY);
@@ -177,20 +158,6 @@ int exit_connect(struct ferro_sys_exit *ctx)
 	report_attempt(ctx, e, BPF_CORE_READ((struct sock *)sk, __sk_common.skc_num));
 	return 0;
 }
-
-/*
- * The record's type is named after the tracepoint class, which changed
- * (tcp_event_sk_skb before 6.6, tcp_retransmit_skb after), so CO-RE cannot
- * find it by name; its leading fields have kept these offsets since 4.16.
- */
-struct ferro_tcp_retransmit_rec {
-	__u64 common;
-	const void *skbaddr;
-	const void *skaddr;
-	int state;
-	__u16 sport;
-	__u16 dport;
-};
 
 SEC("tracepoint/tcp/tcp_retransmit_skb")
 int syn_retransmit(struct ferro_tcp_retransmit_rec *ctx)

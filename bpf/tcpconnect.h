@@ -4,8 +4,6 @@
 
 #include "limits.h"
 
-#define TCPCONNECT_MAX_PORTS 64
-
 /*
  * What a record reports (emit_phases is a mask of them). Enums, so that Rust uses the
  * generated types; packed, so that each is one byte of the record.

@@ -19,6 +19,7 @@ pub mod log;
 pub mod manual;
 pub mod maps;
 pub mod names;
+pub mod net;
 pub mod output;
 pub mod probe;
 pub mod signal;

@@ -2,15 +2,13 @@
 //! tcpconnect rows as libbpf-tools prints them, the outcome column, count mode and JSON.
 
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 use common::decode::c_bytes;
 use common::output::{JsonLine, escaped};
 
 use crate::bpf::types::tcpconnect_event as Event;
 pub use crate::bpf::types::{tcpconnect_outcome as Outcome, tcpconnect_phase as Phase};
-
-const AF_INET: u16 = 2;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Columns {
@@ -48,15 +46,11 @@ impl Columns {
 }
 
 pub fn addr(e: &Event, bytes: &[u8; 16]) -> IpAddr {
-    if e.family == AF_INET {
-        IpAddr::V4(Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]))
-    } else {
-        IpAddr::V6(Ipv6Addr::from(*bytes))
-    }
+    common::net::ip_addr(e.family, bytes)
 }
 
 pub fn ip_version(e: &Event) -> u8 {
-    if e.family == AF_INET { 4 } else { 6 }
+    common::net::ip_version(e.family)
 }
 
 /// `established`, `refused`, `timeout`, ... for the outcome column and JSON.
@@ -156,7 +150,9 @@ pub fn count_table(counts: &std::collections::HashMap<CountKey, u64>, sport: boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use common::net::AF_INET;
     use std::collections::HashMap;
+    use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn v4(sport: u16, dport: u16) -> Event {
         let mut e = Event {

@@ -23,7 +23,7 @@ use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
 
-use crate::args::{Args, Ports};
+use crate::args::Args;
 use crate::bpf::{TcpconnectSkelBuilder, types};
 use crate::format::{Columns, CountKey, Phase};
 
@@ -95,14 +95,9 @@ fn open_and_load<'obj>(
             ro.filter_uid = true;
             ro.targ_uid = uid;
         }
-        ro.targ_family = match (args.ipv4, args.ipv6) {
-            (true, _) => libc::AF_INET as u16,
-            (_, true) => libc::AF_INET6 as u16,
-            _ => 0,
-        };
-        if let Some(Ports(ports)) = &args.ports {
-            ro.n_ports = ports.len() as i32;
-            ro.targ_ports[..ports.len()].copy_from_slice(ports);
+        ro.targ_family = common::net::family_filter(args.ipv4, args.ipv6);
+        if let Some(ports) = &args.ports {
+            ro.n_ports = ports.fill(&mut ro.targ_ports);
         }
         ro.filter_cgroup = args.cgroup.is_some();
     }
