@@ -35,7 +35,8 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 def bench_configs():
     """tool -> (workload mode, ops, ferroscope args, libbpf-tools args, what marks our events,
-    extra ferroscope runs with more options, e.g. [["--containers"]]),
+    extra ferroscope runs with more options, e.g. [["--containers"]], events per operation
+    (tcplife: each connect is a session with two ends, so two rows)),
     from each tool's `[package.metadata.bench]` in tools/<tool>/Cargo.toml: every tool is a
     directory of tools/, and a tool without that table is not benchmarked."""
     configs = {}
@@ -47,7 +48,7 @@ def bench_configs():
             b = tomllib.load(f).get("package", {}).get("metadata", {}).get("bench")
         if b:
             configs[tool] = (b["workload"], b["ops"], b.get("args", []), b.get("ref_args", []),
-                             b.get("marker"), b.get("variants", []))
+                             b.get("marker"), b.get("variants", []), b.get("events_per_op", 1))
     return configs
 
 
@@ -232,7 +233,7 @@ def print_startups(results, starts):
 def measure(args, workload, data, target, work):
     results = {}
     for tool in args.tools:
-        mode, ops, ours_args, ref_args, marker, variants = TOOLS[tool]
+        mode, ops, ours_args, ref_args, marker, variants, per_op = TOOLS[tool]
         path = data if mode == "dread" else target
         configs = {"none": None, **tracer_configs(tool, ours_args, ref_args, variants)}
         tracers = [name for name in configs if name != "none"]
@@ -266,7 +267,7 @@ def measure(args, workload, data, target, work):
                         else:
                             key = marker
                         seen = sum(1 for line in tracer.lines() if key in line)
-                        rec.update(seen=seen, expected=n, lost_reported=tracer.lost_reported())
+                        rec.update(seen=seen, expected=n * per_op, lost_reported=tracer.lost_reported())
                     shutil.rmtree(tdir, ignore_errors=True)
                 runs[name].append(rec)
         base = statistics.median(r["ns_per_op"] for r in runs["none"])

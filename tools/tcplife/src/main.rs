@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! tcplife: one line per closed TCP session with its addresses, ports, bytes sent and received,
+//! and duration. Based on tcplife(8) from BCC by Brendan Gregg and its libbpf-tools port;
+//! options and columns follow libbpf-tools, plus BCC's -t and -s. See bpf/tcplife.bpf.c for
+//! the hooks (sock:inet_sock_set_state only: no kprobes or fentry).
+
+mod args;
+mod format;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/tcplife.skel.rs"));
+}
+
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+
+use common::buffer::BufferKind;
+use common::cli;
+use common::error::{Error, Result};
+use common::event_tool::{self, EventTool, Run};
+use common::lifecycle;
+use common::probe;
+use common::time::EventTimes;
+use libbpf_rs::skel::Skel;
+
+use crate::args::Args;
+use crate::bpf::{TcplifeSkelBuilder, types};
+use crate::format::Columns;
+
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
+
+// SAFETY: plain integers and byte arrays.
+unsafe impl plain::Plain for types::tcplife_event {}
+
+type Loaded<'obj> = (bpf::TcplifeSkel<'obj>, BufferKind);
+
+/// Open and load with the tp_btf program (`tp_btf`) or the classic tracepoint's.
+fn load<'obj>(
+    args: &Args,
+    tp_btf: bool,
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+) -> Result<Loaded<'obj>> {
+    let mut open = lifecycle::open(TcplifeSkelBuilder::default(), storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
+    {
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.targ_family = common::net::family_filter(args.ipv4, args.ipv6);
+        if let Some(ports) = &args.localport {
+            ro.n_lports = ports.fill(&mut ro.targ_lports);
+        }
+        if let Some(ports) = &args.remoteport {
+            ro.n_rports = ports.fill(&mut ro.targ_rports);
+        }
+    }
+    open.progs.btf_state_change.set_autoload(tp_btf);
+    open.progs.tp_state_change.set_autoload(!tp_btf);
+    // tcplife has no --cgroup: filter.bpf.h's cgroup map is never used.
+    lifecycle::create_maps([(&mut open.maps.cgroup_map, false)])?;
+    Ok((lifecycle::load(open)?, kind))
+}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(&INFO)?;
+    lifecycle::start(args.common.verbose)?;
+    if !probe::tracepoint_exists("sock", "inet_sock_set_state")? {
+        return Err(Error::fatal(
+            "the sock:inet_sock_set_state tracepoint is missing on this kernel (needs Linux 4.16+)",
+        ));
+    }
+    // tp_btf where the kernel loads it; the probe is the load itself (FERROSCOPE_DISABLE=tp_btf
+    // forces the classic tracepoint).
+    let mut first = MaybeUninit::uninit();
+    let mut second = MaybeUninit::uninit();
+    let attempt = (!probe::disabled("tp_btf"))
+        .then(|| common::log::quietly(|| load(&args, true, &mut first)));
+    let ((skel, kind), how) = match attempt {
+        Some(Ok(loaded)) => (loaded, "tp_btf"),
+        _ => (load(&args, false, &mut second)?, "tracepoint"),
+    };
+
+    let tool = Tcplife {
+        cols: Columns {
+            time: args.time,
+            timestamp: args.timestamp,
+            wide: args.wide,
+            csv: args.csv,
+        },
+        line: String::with_capacity(160),
+    };
+    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
+        let links = lifecycle::attach_loaded(skel.object(), "sock:inet_sock_set_state")?;
+        Ok((links, format!("to sock:inet_sock_set_state ({how})")))
+    })
+}
+
+struct Tcplife {
+    cols: Columns,
+    line: String,
+}
+
+impl EventTool for Tcplife {
+    type Event = types::tcplife_event;
+
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id
+    }
+
+    fn header(&self) -> Option<String> {
+        Some(self.cols.header())
+    }
+
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        self.line.clear();
+        let hms = if self.cols.time {
+            times.hms(e.ts_ns)
+        } else {
+            String::new()
+        };
+        let secs = times.since_first(e.ts_ns);
+        format::text_row(&self.cols, e, &hms, secs, &mut self.line);
+        out.extend_from_slice(self.line.as_bytes());
+    }
+
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+}
