@@ -4,8 +4,6 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::Path;
-use std::process::Command;
 use std::thread;
 
 use testkit::{Tool, bpf_ready, columns, me, settle};
@@ -286,18 +284,11 @@ fn root_rows_match_libbpf_tools() {
     if !bpf_ready("root_rows_match_libbpf_tools") {
         return;
     }
-    const REFERENCE: &str = "/usr/sbin/tcplife";
-    if !Path::new(REFERENCE).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{REFERENCE} missing in CI"
-        );
-        let _ = writeln!(std::io::stderr(), "SKIPPED: {REFERENCE} not installed");
+    let Some(path) = testkit::reference_tool("root_rows_match_libbpf_tools", "tcplife") else {
         return;
-    }
+    };
     let pid = me();
-    let reference =
-        Tool::spawn_cmd(Command::new("stdbuf").args(["-oL", REFERENCE, "-p", &pid])).ready();
+    let reference = testkit::spawn_reference(&path, &["-p", &pid]);
     let ours = Tool::spawn(BIN, &["-p", &pid]).ready();
     let sessions = [session("127.0.0.1"), session("::1")];
     let norm = |l: &str| {
@@ -340,13 +331,9 @@ fn root_signals_pipes_and_privileges() {
     if !bpf_ready("root_signals_pipes_and_privileges") {
         return;
     }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        testkit::assert_signal_ends_cleanly(BIN, &["-v"], sig);
-    }
-    testkit::assert_head_ends_quietly(BIN, &[], || {
+    testkit::assert_signals_pipes_and_privileges(BIN, &["-v"], &[], || {
         session_on("127.0.0.1", 0);
     });
-    testkit::assert_needs_privileges(BIN, &[]);
 }
 
 #[test]
