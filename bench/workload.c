@@ -50,7 +50,7 @@ static void *ponger(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: workload open|exec|connect|dread|pingpong|kill N [PATH]\n");
+		fprintf(stderr, "usage: workload open|exec|connect|bind|dread|pingpong|kill N [PATH]\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -91,6 +91,14 @@ int main(int argc, char **argv)
 		for (long i = 0; i < n; i++) {
 			int s = socket(AF_INET, SOCK_STREAM, 0);
 			connect(s, (struct sockaddr *)&sa, sizeof(sa));
+			close(s);
+		}
+	} else if (!strcmp(mode, "bind")) {
+		struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			int s = socket(AF_INET, SOCK_DGRAM, 0);
+			bind(s, (struct sockaddr *)&sa, sizeof(sa));
 			close(s);
 		}
 	} else if (!strcmp(mode, "dread")) {

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! bindsnoop: trace bind() calls on IPv4 and IPv6 sockets, with the protocol, socket options,
+//! device, port, address and result. Based on bindsnoop(8) from BCC by Pavel Dubovitsky and
+//! its libbpf-tools port; options and columns follow libbpf-tools. Unlike it, it also works
+//! without kprobes, and on kernels since 6.6 (see bpf/bindsnoop.bpf.c).
+
+mod args;
+mod format;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/bindsnoop.skel.rs"));
+}
+
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+
+use common::buffer::BufferKind;
+use common::cli;
+use common::error::{Error, Result};
+use common::event_tool::{self, EventTool, Run};
+use common::lifecycle;
+use common::probe;
+use common::time::EventTimes;
+use libbpf_rs::skel::Skel;
+
+use crate::args::Args;
+use crate::bpf::{BindsnoopSkelBuilder, types};
+
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
+
+// SAFETY: plain integers and byte arrays.
+unsafe impl plain::Plain for types::bindsnoop_event {}
+
+/// How binds are caught: libbpf-tools' kprobes where the kernel has them (FERROSCOPE_DISABLE=
+/// kprobes forces the other path), else the bind syscall's tracepoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hooks {
+    Kprobes,
+    Tracepoints,
+}
+
+impl Hooks {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Kprobes => "kprobes",
+            Self::Tracepoints => "tracepoints",
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Self::Kprobes => {
+                "kprobe:inet_bind, kretprobe:inet_bind, kprobe:inet6_bind, \
+                              kretprobe:inet6_bind"
+            }
+            Self::Tracepoints => "syscalls:sys_enter_bind, syscalls:sys_exit_bind",
+        }
+    }
+}
+
+type Loaded<'obj> = (bpf::BindsnoopSkel<'obj>, BufferKind);
+
+fn load<'obj>(
+    args: &Args,
+    hooks: Hooks,
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+) -> Result<Loaded<'obj>> {
+    let mut open = lifecycle::open(BindsnoopSkelBuilder::default(), storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
+    {
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        if let Some(uid) = args.uid {
+            ro.filter_uid = true;
+            ro.targ_uid = uid;
+        }
+        ro.filter_cgroup = args.cgroup.is_some();
+        ro.include_failed = args.failed;
+        if let Some(ports) = &args.ports {
+            ro.n_ports = ports.fill(&mut ro.targ_ports);
+        }
+    }
+    let p = &mut open.progs;
+    for prog in [&mut p.sys_enter_bind, &mut p.sys_exit_bind] {
+        prog.set_autoload(hooks == Hooks::Tracepoints);
+    }
+    for prog in [
+        &mut p.kprobe_inet_bind,
+        &mut p.kretprobe_inet_bind,
+        &mut p.kprobe_inet6_bind,
+        &mut p.kretprobe_inet6_bind,
+    ] {
+        prog.set_autoload(hooks == Hooks::Kprobes);
+    }
+    let skel =
+        lifecycle::load(open).map_err(|e| e.context(format!("the {} path", hooks.name())))?;
+    Ok((skel, kind))
+}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(&INFO)?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    lifecycle::start(args.common.verbose)?;
+    let tracepoints = probe::traceable_syscalls(&["bind"])?.contains(&"bind");
+    let first = if probe::kprobes() {
+        Hooks::Kprobes
+    } else if tracepoints {
+        Hooks::Tracepoints
+    } else {
+        return Err(Error::fatal(
+            "no kprobes and no syscalls:sys_enter_bind tracepoint on this kernel \
+             (CONFIG_FTRACE_SYSCALLS): nothing to trace bind() with",
+        ));
+    };
+    let mut storage = MaybeUninit::uninit();
+    let mut fallback = MaybeUninit::uninit();
+    let ((skel, kind), hooks) = match load(&args, first, &mut storage) {
+        Ok(loaded) => (loaded, first),
+        Err(e) if first == Hooks::Kprobes && tracepoints => {
+            common::log::verbose(format_args!(
+                "{TOOL}: the kprobes path failed to load ({e}); using tracepoints"
+            ));
+            (
+                load(&args, Hooks::Tracepoints, &mut fallback)?,
+                Hooks::Tracepoints,
+            )
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(cg) = &cgroup {
+        cg.install(&skel.maps.cgroup_map)?;
+    }
+
+    let tool = Bindsnoop {
+        timestamp: args.timestamp,
+    };
+    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
+        let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
+        Ok((links, format!("via {} ({})", hooks.name(), hooks.what())))
+    })
+}
+
+struct Bindsnoop {
+    /// `-t`: the HH:MM:SS column.
+    timestamp: bool,
+}
+
+impl EventTool for Bindsnoop {
+    type Event = types::bindsnoop_event;
+
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id
+    }
+
+    fn header(&self) -> Option<String> {
+        Some(format::header(self.timestamp))
+    }
+
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::text_row(self.timestamp, e, &times.hms(e.ts_ns), out);
+    }
+
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+}
