@@ -2,7 +2,8 @@
 /*
  * execsnoop: every exec with its complete arguments.
  *
- * Successful execs are reported from sched_process_exec, reading argv from
+ * Successful execs are reported from sched_process_exec (tp_btf where the kernel
+ * has it, the classic tracepoint otherwise), reading argv from
  * the new process's memory (mm->arg_start..arg_end): the kernel has just
  * written it there, so it is present, unlike the caller's argv pages at
  * syscall entry. The tracepoint carries old_pid, so an exec from a thread that
@@ -16,6 +17,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "events.bpf.h"
 #include "execsnoop.h"
 #include "filter.bpf.h"
@@ -280,18 +282,19 @@ static __always_inline void submit_with_audit(void *ctx, struct execsnoop_event 
 	ferro_emit(ctx, e, size);
 }
 
-SEC("tracepoint/sched/sched_process_exec")
-int sched_exec(struct trace_event_raw_sched_process_exec *ctx)
+/*
+ * A successful exec, from either hook: task is the task after the exec (current), old_tid the
+ * thread that called exec, filename the kernel's bprm->filename (kernel memory).
+ */
+static __always_inline int on_exec(void *ctx, struct task_struct *task, __u32 old_tid,
+				   const char *filename)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	__u32 old_tid = ctx->old_pid;
 	unsigned long start, end, len;
 	struct execsnoop_event *e;
 	struct start_t *s;
-	unsigned int off, pos;
+	unsigned int pos;
 	long n;
 
-	FERRO_FLOOR_GUARD();
 	if (!wanted(task))
 		goto out;
 	e = fill_common(task);
@@ -299,8 +302,7 @@ int sched_exec(struct trace_event_raw_sched_process_exec *ctx)
 		goto out;
 	e->tid = old_tid;
 
-	off = ctx->__data_loc_filename & 0xFFFF;
-	n = bpf_probe_read_kernel_str(e->area, EXECSNOOP_FNAME_MAX - 1, (void *)ctx + off);
+	n = bpf_probe_read_kernel_str(e->area, EXECSNOOP_FNAME_MAX - 1, filename);
 	if (n <= 0) {
 		e->area[0] = '\0';
 		n = 1;
@@ -338,6 +340,25 @@ out:
 	/* The syscall succeeded: its entry record is not needed for a failure report. */
 	bpf_map_delete_elem(&execs, &old_tid);
 	return 0;
+}
+
+/* Where the kernel has BTF tracepoints (5.5): the arguments directly, no record copied. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_exec_btf, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	FERRO_FLOOR_GUARD();
+	return on_exec(ctx, p, old_pid, BPF_CORE_READ(bprm, filename));
+}
+
+/* Everywhere else: the classic tracepoint's record, whose filename follows it (__data_loc). */
+SEC("tracepoint/sched/sched_process_exec")
+int sched_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	unsigned int off = ctx->__data_loc_filename & 0xFFFF;
+
+	FERRO_FLOOR_GUARD();
+	return on_exec(ctx, (struct task_struct *)bpf_get_current_task(), ctx->old_pid,
+		       (void *)ctx + off);
 }
 
 static __always_inline int enter(const char *filename, const char *const *argv)

@@ -119,7 +119,12 @@ fn run() -> Result<()> {
         ro.max_failed_args = i32::from(args.max_args).min(63) + 1;
         ro.audit_want = u32::from(audit_want);
     }
+    // tp_btf where it loads (no tracepoint record is built); the classic tracepoint otherwise
+    // (FERROSCOPE_DISABLE=tp_btf forces it). Both read the same fields.
+    let btf_hook = common::log::quietly(|| probe::tp_btf("sched_process_exec"));
     let p = &mut open.progs;
+    p.sched_exec_btf.set_autoload(btf_hook);
+    p.sched_exec.set_autoload(!btf_hook);
     for (sc, enter, exit) in [
         ("execve", &mut p.enter_execve, &mut p.exit_execve),
         ("execveat", &mut p.enter_execveat, &mut p.exit_execveat),
@@ -157,7 +162,12 @@ fn run() -> Result<()> {
                 syscall_hooks.join(",")
             )
         };
-        Ok((links, format!("to sched:sched_process_exec{hooks}")))
+        let exec_hook = if btf_hook {
+            "tp_btf/sched_process_exec"
+        } else {
+            "sched:sched_process_exec"
+        };
+        Ok((links, format!("to {exec_hook}{hooks}")))
     })
 }
 

@@ -450,3 +450,32 @@ fn list_rules_prints_the_builtin_set() {
         ]
     );
 }
+
+/// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf: prove which exec hook
+/// ran then (the classic tracepoint) and otherwise (tp_btf, 5.5+), and that both see the exec
+/// with its audit fields.
+#[test]
+fn root_exec_hook_is_tp_btf_unless_disabled() {
+    if !bpf_ready("root_exec_hook_is_tp_btf_unless_disabled") {
+        return;
+    }
+    let want = if testkit::feature_disabled("tp_btf") || !testkit::kernel_at_least(5, 5) {
+        "attached to sched:sched_process_exec"
+    } else {
+        "attached to tp_btf/sched_process_exec"
+    };
+    let marker = unique("hook");
+    let t = Tool::spawn(BIN, &["--exe-path", "-v", "-P", &me()]).ready();
+    Command::new(true_bin())
+        .arg(&marker)
+        .status()
+        .expect("true");
+    let line = t.wait_line(&marker);
+    let out = t.interrupt().success();
+    assert!(out.stderr.contains(want), "want {want:?}\n{out}");
+    assert_eq!(
+        columns(&line)[5],
+        true_bin().display().to_string(),
+        "{line}"
+    );
+}
