@@ -120,10 +120,14 @@ static __always_inline void submit(void *ctx, struct execsnoop_event *e)
  * after the last name, with WALK_CUT when the walk stopped early (depth or space).
  *
  * A global function: the verifier checks it once, on its own, not at every call site.
- * Pointers come as integers (they are only read through probe reads).
+ * Kernel pointers come as integers (they are only read through probe reads).
  */
-__noinline __u32 walk_path(struct execsnoop_event *e, __u32 start, __u64 dentry_p, __u64 vfsmnt_p)
+__noinline __u32 walk_path(__u32 start, __u64 dentry_p, __u64 vfsmnt_p)
 {
+	/* The caller's record, this CPU's heap slot: looked up here so that every argument is a
+	 * scalar (global functions take pointers to memory only from 5.12). */
+	__u32 zero = 0;
+	struct execsnoop_event *e = bpf_map_lookup_elem(&heap, &zero);
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct dentry *root_dentry = BPF_CORE_READ(task, fs, root.dentry);
 	struct vfsmount *root_mnt = BPF_CORE_READ(task, fs, root.mnt);
@@ -214,7 +218,7 @@ static __always_inline void fill_audit(struct task_struct *task, struct execsnoo
 		if (exe) {
 			d = BPF_CORE_READ(exe, f_path.dentry);
 			m = BPF_CORE_READ(exe, f_path.mnt);
-			r = walk_path(e, 0, (__u64)d, (__u64)m);
+			r = walk_path(0, (__u64)d, (__u64)m);
 			if (r & WALK_CUT)
 				e->audit |= EXECSNOOP_EXE_CUT;
 			p = r & (EXECSNOOP_PATHS_MAX - 1);
@@ -236,7 +240,7 @@ static __always_inline void fill_audit(struct task_struct *task, struct execsnoo
 		e->audit |= EXECSNOOP_AUDIT_CWD;
 		d = BPF_CORE_READ(task, fs, pwd.dentry);
 		m = BPF_CORE_READ(task, fs, pwd.mnt);
-		r = walk_path(e, p, (__u64)d, (__u64)m);
+		r = walk_path(p, (__u64)d, (__u64)m);
 		if (r & WALK_CUT)
 			e->audit |= EXECSNOOP_CWD_CUT;
 		e->cwd_len = (r & (EXECSNOOP_PATHS_MAX - 1)) - p;
