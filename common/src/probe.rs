@@ -275,9 +275,14 @@ pub fn kprobes() -> bool {
         .unwrap_or(false)
 }
 
-/// Is `name` a kernel function symbol (text, `t`/`T`) in /proc/kallsyms? Only with
-/// [`kprobes`] does that make it probeable; a function inlined everywhere has no symbol.
+/// Is `name` a kernel function with a text symbol (`t`/`T` in /proc/kallsyms), which [`kprobes`]
+/// can attach to? A function inlined everywhere has none. The kernel's BTF is asked first:
+/// reading kallsyms takes seconds on an emulated CPU, and a function BTF does not list is
+/// almost always one that was inlined.
 pub fn kernel_function(name: &str) -> bool {
+    if vmlinux_btf_id(name, btf::KIND_FUNC).is_none() {
+        return false;
+    }
     std::fs::read_to_string("/proc/kallsyms").is_ok_and(|t| {
         t.lines().any(|l| {
             let mut f = l.split_whitespace();
