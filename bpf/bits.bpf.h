@@ -81,18 +81,6 @@ static __always_inline __u64 ferro_log2(__u64 v)
 			(h)->max = (v);                               \
 	})
 
-/* task_struct's state became __state in 5.14 (commit 2f064a59a11f). */
-struct task_struct___pre514 {
-	long state;
-} __attribute__((preserve_access_index));
-
-static __always_inline long ferro_task_state(struct task_struct *t, bool direct)
-{
-	if (bpf_core_field_exists(t->__state))
-		return direct ? t->__state : BPF_CORE_READ(t, __state);
-	return BPF_CORE_READ((struct task_struct___pre514 *)t, state);
-}
-
 /*
  * cgroup v2 membership of any task (not just current): is `t` in the cgroup
  * with id `cgid` at depth `level`, or below it? cgroup->ancestors[] replaced

@@ -7,8 +7,7 @@
 #include "bits.bpf.h"
 #include "runqlat.h"
 #include "floor.bpf.h"
-
-#define FERRO_TASK_RUNNING 0
+#include "sched.bpf.h"
 
 /* How histograms are keyed. */
 
@@ -17,36 +16,12 @@ const volatile bool targ_ms = false;
 const volatile __u32 targ_tgid = 0;
 const volatile __u64 targ_cgid = 0;
 const volatile int targ_cg_level = 0;
-/*
- * Wakeup times in task-local storage rather than the `start` hash: no hashing
- * and no bucket lock per event. User space sets it only on tp_btf (the storage
- * helpers need a trusted task pointer) and only where the kernel allocates
- * that storage without taking locks (bpf_mem_alloc, 6.4+): the first wakeup of
- * a task allocates while the runqueue lock is held, and an allocation that
- * can wake kswapd there can deadlock on that lock.
- */
-const volatile bool use_task_storage = false;
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
-	__type(key, __u32);
-	__type(value, __u64);
-} start SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
 	__type(key, __u64); /* a PID, TID, PID namespace or cgroup id */
 	__type(value, struct runqlat_hist);
 } hists SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u64);
-} start_task SEC(".maps");
 
 /* Histograms keyed by nothing (the default) or by CPU: one per-CPU entry, summed in user space. */
 struct {
@@ -65,13 +40,9 @@ static struct runqlat_hist zero_hist;
  * that use them, and libbpf relocates only the programs it loads. Every
  * distinct CO-RE type costs a scan of all vmlinux BTF at start-up.
  */
-/* tp_btf programs may load through `p` directly (a BTF pointer); raw_tp ones must copy. */
-#define TASK_READ(direct, t, field) ((direct) ? (t)->field : BPF_CORE_READ(t, field))
-
 static __always_inline int enqueue(struct task_struct *p, bool cg, bool direct)
 {
 	__u32 pid = TASK_READ(direct, p, pid);
-	__u64 ts;
 
 	if (!pid)
 		return 0;
@@ -79,41 +50,9 @@ static __always_inline int enqueue(struct task_struct *p, bool cg, bool direct)
 		return 0;
 	if (cg && !ferro_task_in_cgroup(p, targ_cgid, targ_cg_level))
 		return 0;
-	ts = bpf_ktime_get_ns();
-	if (direct && use_task_storage) {
-		__u64 *tsp = bpf_task_storage_get(&start_task, p, 0,
-						  BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-		if (tsp)
-			*tsp = ts;
-		else
-			__sync_fetch_and_add(&start_full, 1);
-		return 0;
-	}
-	if (bpf_map_update_elem(&start, &pid, &ts, BPF_ANY))
+	if (!ferro_sched_mark(p, pid, direct))
 		__sync_fetch_and_add(&start_full, 1);
 	return 0;
-}
-
-/* When `next` was made runnable, forgotten once read; 0 if that was not seen. */
-static __always_inline __u64 take_start(struct task_struct *next, __u32 pid, bool direct)
-{
-	__u64 *tsp, ts;
-
-	if (direct && use_task_storage) {
-		tsp = bpf_task_storage_get(&start_task, next, 0, 0);
-		if (!tsp)
-			return 0;
-		ts = *tsp;
-		*tsp = 0;
-		return ts;
-	}
-	tsp = bpf_map_lookup_elem(&start, &pid);
-	if (!tsp)
-		return 0;
-	ts = *tsp;
-	bpf_map_delete_elem(&start, &pid);
-	return ts;
 }
 
 static __always_inline __u32 pidns_of(struct task_struct *t)
@@ -137,7 +76,7 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 		enqueue(prev, cg, direct);
 
 	pid = TASK_READ(direct, next, pid);
-	start_ns = take_start(next, pid, direct);
+	start_ns = ferro_sched_take(next, pid, direct);
 	if (!start_ns)
 		return 0;
 	delta = bpf_ktime_get_ns() - start_ns;

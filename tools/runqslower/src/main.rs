@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! runqslower: trace tasks that waited on a run queue longer than a threshold. Based on
+//! runqslower(8) from BCC by Ivan Babrou and its libbpf-tools port by Andrii Nakryiko; options
+//! and columns follow libbpf-tools.
+
+mod args;
+mod format;
+
+mod bpf {
+    include!(concat!(env!("OUT_DIR"), "/runqslower.skel.rs"));
+}
+
+use std::io::Write as _;
+use std::mem::MaybeUninit;
+use std::process::ExitCode;
+
+use common::buffer::BufferKind;
+use common::cli;
+use common::error::Result;
+use common::event_tool::{self, EventTool, Run};
+use common::time::EventTimes;
+use common::{lifecycle, probe};
+use libbpf_rs::skel::Skel;
+
+use crate::args::Args;
+use crate::bpf::{RunqslowerSkelBuilder, types};
+
+const INFO: common::tool::ToolInfo = common::tool_info!();
+const TOOL: &str = INFO.name;
+
+// SAFETY: plain integers and byte arrays.
+unsafe impl plain::Plain for types::runqslower_event {}
+
+fn main() -> ExitCode {
+    common::error::report(TOOL, run())
+}
+
+type Loaded<'obj> = (bpf::RunqslowerSkel<'obj>, BufferKind, bool);
+
+/// Open, configure and load the programs of one path: tp_btf (with wakeup times in task
+/// storage where the kernel allocates it without locks, 6.4+) or raw tracepoints.
+fn load<'obj>(
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+    args: &Args,
+    tp_btf: bool,
+) -> Result<Loaded<'obj>> {
+    let task_storage = tp_btf && probe::lockless_task_storage();
+    let mut open = lifecycle::open(RunqslowerSkelBuilder::default(), storage)?;
+    let kind = common::configure_events!(open, args.buffer)?;
+    {
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
+        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.targ_tid = args.tid.unwrap_or(0);
+        ro.min_us = args.min_us;
+        ro.use_task_storage = task_storage;
+    }
+    let p = &mut open.progs;
+    for prog in [
+        &mut p.btf_sched_wakeup,
+        &mut p.btf_sched_wakeup_new,
+        &mut p.btf_sched_switch,
+    ] {
+        prog.set_autoload(tp_btf);
+    }
+    for prog in [
+        &mut p.raw_sched_wakeup,
+        &mut p.raw_sched_wakeup_new,
+        &mut p.raw_sched_switch,
+    ] {
+        prog.set_autoload(!tp_btf);
+    }
+    let m = &mut open.maps;
+    lifecycle::create_maps([
+        (&mut m.start, !task_storage),
+        (&mut m.start_task, task_storage),
+    ])?;
+    Ok((lifecycle::load(open)?, kind, task_storage))
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(&INFO)?;
+    lifecycle::start(args.common.verbose)?;
+
+    // tp_btf first, raw tracepoints if it does not load (kernels before 5.5, or
+    // FERROSCOPE_DISABLE=tp_btf).
+    let mut first = MaybeUninit::uninit();
+    let mut second = MaybeUninit::uninit();
+    let attempt = (!probe::disabled("tp_btf"))
+        .then(|| common::log::quietly(|| load(&mut first, &args, true)));
+    let ((skel, kind, task_storage), tp_btf) = match attempt {
+        Some(Ok(loaded)) => (loaded, true),
+        _ => (load(&mut second, &args, false)?, false),
+    };
+
+    if !args.common.json {
+        // A closed stdout shows at the header, which the driver handles.
+        let _ = std::io::stdout().write_all(format::banner(args.min_us).as_bytes());
+    }
+    let tool = Runqslower {
+        previous: args.previous,
+    };
+    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
+        let links = lifecycle::attach_loaded(skel.object(), "the sched tracepoints")?;
+        Ok((
+            links,
+            format!(
+                "to sched_wakeup, sched_wakeup_new, sched_switch as {}; wakeup times in {}",
+                if tp_btf { "tp_btf" } else { "raw tracepoints" },
+                if task_storage {
+                    "task storage"
+                } else {
+                    "a hash map"
+                }
+            ),
+        ))
+    })
+}
+
+struct Runqslower {
+    /// `-P`: PREV COMM and PREV TID columns.
+    previous: bool,
+}
+
+impl EventTool for Runqslower {
+    type Event = types::runqslower_event;
+
+    /// The waiting task's (not current's, which is the task switched out).
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id
+    }
+
+    fn header(&self) -> Option<String> {
+        Some(format::header(self.previous))
+    }
+
+    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::text_row(self.previous, e, &times.hms(e.ts_ns), out);
+    }
+
+    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
+        format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn libbpf_tools_recipes_parse() {
+        let a = Args::try_parse_from(["runqslower", "-P", "-p", "123", "1000"]).expect("parses");
+        assert!(a.previous);
+        assert_eq!((a.pid, a.min_us), (Some(123), 1000));
+        assert_eq!(
+            Args::try_parse_from(["runqslower"]).expect("parses").min_us,
+            10000
+        );
+        assert!(Args::try_parse_from(["runqslower", "0"]).is_err());
+    }
+}
