@@ -27,7 +27,28 @@ fn every_tool_runs_the_shared_checks() {
                 "tools/{tool}/tests/ never calls {check}"
             );
         }
+        for name in host_only(&dir.join("Cargo.toml")) {
+            assert!(
+                name.starts_with("root_") && tests.contains(&format!("fn {name}()")),
+                "tools/{tool}/Cargo.toml: host_only names {name:?}, not a root test of \
+                 tools/{tool}/tests/ (renamed? the kernel matrix would run it again)"
+            );
+        }
         seen += 1;
     }
     assert!(seen >= 5, "only {seen} tools found under tools/");
+}
+
+/// The test names of `[package.metadata.ferroscope] host_only = [...]` in a tool's manifest
+/// (tests/vm/matrix's guests leave those out), one quoted name a line.
+fn host_only(manifest: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(manifest).expect("read Cargo.toml");
+    let Some((_, rest)) = text.split_once("\nhost_only = [") else {
+        return Vec::new();
+    };
+    let list = rest.split_once(']').expect("host_only list ends with ]").0;
+    list.split(',')
+        .map(|n| n.trim().trim_matches('"').to_owned())
+        .filter(|n| !n.is_empty())
+        .collect()
 }
