@@ -34,10 +34,16 @@
 	(EXECSNOOP_FNAME_MAX + EXECSNOOP_ARGS_MAX + EXECSNOOP_ARG_MAX + EXECSNOOP_PATHS_MAX + \
 	 EXECSNOOP_NAME_MAX)
 
-/* flags */
-#define EXECSNOOP_ARGS_TRUNCATED 1
-/* caller_argc holds the argc the caller passed to execve (counted at syscall entry). */
-#define EXECSNOOP_ARGC_KNOWN 2
+/*
+ * The bits of the record's flags. An enum, so that Rust uses the generated type; of the
+ * field's 16 bits.
+ */
+enum execsnoop_flag : __u16 {
+	EXECSNOOP_FLAGS_NONE = 0,
+	EXECSNOOP_ARGS_TRUNCATED = 1,
+	/* caller_argc holds the argc the caller passed to execve (counted at syscall entry). */
+	EXECSNOOP_ARGC_KNOWN = 2,
+};
 
 /*
  * Audit parts, read at sched_process_exec only when user space asks (rodata audit_want, the
@@ -65,7 +71,7 @@ struct execsnoop_event {
 	__u32 uid;
 	__s32 retval;
 	__u16 fname_len; /* bytes at area[0], with the NUL */
-	__u16 flags;
+	enum execsnoop_flag flags; /* EXECSNOOP_ARGS_TRUNCATED, EXECSNOOP_ARGC_KNOWN */
 	__u32 args_len; /* bytes of argv after the file name */
 	/*
 	 * A script (#!) or binfmt_misc handler rewrites argv: the new process's argv is the

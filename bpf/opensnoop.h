@@ -14,10 +14,16 @@
 #define OPENSNOOP_AREA (OPENSNOOP_PATH_MAX + OPENSNOOP_DIR_MAX + OPENSNOOP_NAME_MAX)
 #define OPENSNOOP_MAX_DEPTH 64
 
-/* dir_flags bits */
-#define OPENSNOOP_DIR_RESOLVED 1 /* the walk ran; dir_len/dir_depth are meaningful */
-#define OPENSNOOP_DIR_TRUNCATED 2 /* stopped before reaching the root */
-#define OPENSNOOP_DIR_FROM_FD 4 /* started at openat()'s dirfd, not the cwd */
+/*
+ * The bits of dir_flags. An enum, so that Rust uses the generated type; packed, so that it is
+ * the record's one byte.
+ */
+enum opensnoop_dir_flag {
+	OPENSNOOP_DIR_NONE = 0, /* no walk (an absolute path, or no -F) */
+	OPENSNOOP_DIR_RESOLVED = 1, /* the walk ran; dir_len/dir_depth are meaningful */
+	OPENSNOOP_DIR_TRUNCATED = 2, /* stopped before reaching the root */
+	OPENSNOOP_DIR_FROM_FD = 4, /* started at openat()'s dirfd, not the cwd */
+} __attribute__((packed));
 
 struct opensnoop_event {
 	__u64 ts_ns; /* CLOCK_MONOTONIC at syscall exit */
@@ -32,7 +38,7 @@ struct opensnoop_event {
 	__u16 fname_len; /* bytes of the user's path at path[0], with its NUL */
 	__u16 dir_len; /* bytes of NUL-terminated directory names after it, leaf first (-F) */
 	__u8 dir_depth;
-	__u8 dir_flags;
+	enum opensnoop_dir_flag dir_flags; /* OPENSNOOP_DIR_* bits */
 	__u8 comm[FERRO_COMM_LEN];
 	__u8 __reserved[2];
 	__u8 path[OPENSNOOP_AREA];

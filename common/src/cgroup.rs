@@ -36,6 +36,12 @@ impl CgroupV2 {
     }
 }
 
+/// [`CgroupV2::install`] for an optional `--cgroup` (from [`open_opt`]): nothing to do without
+/// one.
+pub fn install(cgroup: Option<&CgroupV2>, map: &dyn libbpf_rs::MapCore) -> Result<()> {
+    cgroup.map_or(Ok(()), |cg| cg.install(map))
+}
+
 /// [`open`] for an optional `--cgroup PATH`.
 pub fn open_opt(path: Option<&Path>) -> Result<Option<CgroupV2>> {
     path.map(open).transpose()

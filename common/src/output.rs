@@ -99,6 +99,18 @@ impl<'a> JsonLine<'a> {
         Self { out, empty: true }
     }
 
+    /// An event's line, opened with the fields event tools' JSON starts with, in this order:
+    /// `time` (RFC 3339, [`crate::time::EventTimes::rfc3339`]), `ts_ns` (the record's
+    /// CLOCK_MONOTONIC nanoseconds), `pid` (the tgid) and `tid`.
+    pub fn event(out: &'a mut Vec<u8>, time: &str, ts_ns: u64, pid: u32, tid: u32) -> Self {
+        let mut j = Self::new(out);
+        j.str("time", time.as_bytes())
+            .u64("ts_ns", ts_ns)
+            .u64("pid", pid.into())
+            .u64("tid", tid.into());
+        j
+    }
+
     fn key(&mut self, key: &str) -> &mut Vec<u8> {
         if !self.empty {
             self.out.push(b',');
@@ -271,6 +283,18 @@ impl Printer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_lines_open_with_time_ts_pid_tid() {
+        let mut out = Vec::new();
+        let mut j = JsonLine::event(&mut out, "2026-01-02T03:04:05Z", 7, 12, 13);
+        j.str("comm", b"a\"b");
+        j.finish();
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "{\"time\":\"2026-01-02T03:04:05Z\",\"ts_ns\":7,\"pid\":12,\"tid\":13,\"comm\":\"a\\\"b\"}\n"
+        );
+    }
 
     fn text(b: &[u8]) -> String {
         escaped(b)

@@ -41,6 +41,32 @@ macro_rules! tool_info {
     };
 }
 
+/// What every tool's `main.rs` starts with, expanded at its crate root: `mod bpf`, the
+/// skeleton build.rs generates from `bpf/<tool>.bpf.c` (`bpf::<Tool>SkelBuilder`,
+/// `bpf::types`); `INFO` ([`tool_info!`](crate::tool_info)) and `TOOL`, its name; and `main`,
+/// which runs the tool's own `fn run() -> common::error::Result<()>` and reports its error as one
+/// line on stderr (exit 1, or 2 for bad input; see [`crate::error::report`]).
+#[macro_export]
+macro_rules! tool_main {
+    () => {
+        mod bpf {
+            include!(concat!(
+                env!("OUT_DIR"),
+                "/",
+                env!("CARGO_PKG_NAME"),
+                ".skel.rs"
+            ));
+        }
+
+        const INFO: $crate::tool::ToolInfo = $crate::tool_info!();
+        const TOOL: &str = INFO.name;
+
+        fn main() -> std::process::ExitCode {
+            $crate::error::report(TOOL, run())
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,14 +3,10 @@
 //! Brendan Gregg and its libbpf-tools port; options and output follow libbpf-tools.
 
 mod args;
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/biolatency.skel.rs"));
-}
 
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::cli;
 use common::container::{Containers, Group};
@@ -27,8 +23,7 @@ use crate::args::Args;
 use crate::bpf::{BiolatencySkelBuilder, OpenBiolatencyProgs, types};
 use common::blk;
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers with explicit padding.
 unsafe impl plain::Plain for types::biolat_hist {}
@@ -36,10 +31,6 @@ unsafe impl plain::Plain for types::biolat_hist {}
 unsafe impl plain::Plain for types::biolat_key {}
 
 common::log2_source!(types::biolat_hist);
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
@@ -103,9 +94,7 @@ fn run() -> Result<()> {
         (&mut m.bio_cgroups, per_cgroup),
     ])?;
     let mut skel = lifecycle::load(open)?;
-    if let Some(cg) = &cgroup {
-        cg.install(&skel.maps.cgroup_map)?;
-    }
+    common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the block tracepoints"))?;
     common::log::verbose(format_args!(

@@ -6,14 +6,9 @@
 mod args;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/biosnoop.skel.rs"));
-}
-
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::path::Path;
-use std::process::ExitCode;
 
 use common::blk::{self, ReqNames};
 use common::buffer::BufferKind;
@@ -29,15 +24,10 @@ use crate::args::Args;
 use crate::bpf::{BiosnoopSkelBuilder, OpenBiosnoopProgs, types};
 use crate::format::{Columns, Resolved};
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers, byte arrays, and an enum that is a u32 newtype (any value is valid).
 unsafe impl plain::Plain for types::biosnoop_event {}
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 /// Where requests are followed from issue to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,9 +183,7 @@ fn run() -> Result<()> {
             }
         ))
     })?;
-    if let Some(cg) = &cgroup {
-        cg.install(&skel.maps.cgroup_map)?;
-    }
+    common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let columns = Columns {
         timestamp: args.timestamp,

@@ -7,11 +7,14 @@ use common::decode::c_bytes;
 use common::output::{JsonLine, escape_text, escaped};
 
 use crate::audit;
-use crate::bpf::types::execsnoop_event as Event;
+use crate::bpf::types::{execsnoop_event as Event, execsnoop_flag as Flag};
 use crate::rules::{Exec, Tagged};
 
-// Mirror of EXECSNOOP_ARGS_TRUNCATED in bpf/execsnoop.h.
-const ARGS_TRUNCATED: u16 = 1;
+/// Is `bit` (one of bpf/execsnoop.h's EXECSNOOP_ARGS_TRUNCATED, EXECSNOOP_ARGC_KNOWN) set in
+/// the record's flags?
+fn flag(e: &Event, bit: Flag) -> bool {
+    e.flags.0 & bit.0 != 0
+}
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Columns {
@@ -84,9 +87,6 @@ pub fn filename(e: &Event) -> &[u8] {
     c_bytes(&e.area[..n])
 }
 
-// Mirror of EXECSNOOP_ARGC_KNOWN in bpf/execsnoop.h.
-const ARGC_KNOWN: u16 = 2;
-
 /// The argv the new process started with, argv[0] first, as it stood in its memory after the
 /// exec: for a script (`#!`) or a binfmt_misc program, the interpreter's.
 pub fn final_argv(e: &Event) -> Vec<&[u8]> {
@@ -129,7 +129,7 @@ pub fn argvs<'a>(e: &'a Event) -> Argvs<'a> {
     let Some(argv0) = caller_argv0(e) else {
         return same(new);
     };
-    let tail_from = if e.flags & ARGC_KNOWN != 0 && !truncated(e) {
+    let tail_from = if flag(e, Flag::EXECSNOOP_ARGC_KNOWN) && !truncated(e) {
         let argc = e.caller_argc as usize;
         // argc 0: the kernel supplies an empty argv[0] itself (since 5.18); nothing rewritten.
         (argc > 0 && new.len() > argc).then(|| new.len() - (argc - 1))
@@ -153,7 +153,7 @@ pub fn argvs<'a>(e: &'a Event) -> Argvs<'a> {
 }
 
 pub fn truncated(e: &Event) -> bool {
-    e.flags & ARGS_TRUNCATED != 0
+    flag(e, Flag::EXECSNOOP_ARGS_TRUNCATED)
 }
 
 /// The ARGS column's arguments, as libbpf-tools lists them: the file name, then the caller's
@@ -280,12 +280,8 @@ pub fn text_row(
 /// One JSON object; with --rules, `rules` (the names matched) and `severity` (the highest of
 /// them, null for none) follow the audit fields.
 pub fn json_row(e: &Event, rules: Option<&Tagged>, time: &str, out: &mut Vec<u8>) {
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .u64("pid", e.pid.into())
-        .u64("tid", e.tid.into())
-        .u64("ppid", e.ppid.into())
+    let mut j = JsonLine::event(out, time, e.ts_ns, e.pid, e.tid);
+    j.u64("ppid", e.ppid.into())
         .u64("uid", e.uid.into())
         .str("comm", c_bytes(&e.comm))
         .str("pcomm", c_bytes(&e.pcomm))
@@ -554,7 +550,7 @@ mod tests {
         e.argv0_len = (argv0.len() + 1) as u16;
         if let Some(n) = argc {
             e.caller_argc = n;
-            e.flags |= ARGC_KNOWN;
+            e.flags.0 |= Flag::EXECSNOOP_ARGC_KNOWN.0;
         }
         e
     }
@@ -638,7 +634,7 @@ mod tests {
         // execve(path, NULL, ...): the kernel gives the program an empty argv[0].
         let mut e = event(b"x", b"/bin/x", &[b""]);
         e.caller_argc = 0;
-        e.flags |= ARGC_KNOWN;
+        e.flags.0 |= Flag::EXECSNOOP_ARGC_KNOWN.0;
         assert!(argvs(&e).interpreter.is_none());
     }
 }

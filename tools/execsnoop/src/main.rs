@@ -7,12 +7,7 @@ mod audit;
 mod format;
 mod rules;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/execsnoop.skel.rs"));
-}
-
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::buffer::BufferKind;
 use common::cli;
@@ -30,15 +25,10 @@ use crate::format::Columns;
 use crate::rules::Rules;
 use common::container::Resolver;
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
-// SAFETY: plain integers and byte arrays.
+// SAFETY: plain integers (the flags a C enum's transparent u16 newtype) and byte arrays.
 unsafe impl plain::Plain for types::execsnoop_event {}
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
@@ -134,9 +124,7 @@ fn run() -> Result<()> {
         exit.set_autoload(on);
     }
     let skel = lifecycle::load(open)?;
-    if let Some(cg) = &cgroup {
-        cg.install(&skel.maps.cgroup_map)?;
-    }
+    common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let resolver = rules
         .as_ref()

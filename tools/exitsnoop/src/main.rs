@@ -6,12 +6,7 @@
 mod args;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/exitsnoop.skel.rs"));
-}
-
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::buffer::BufferKind;
 use common::cli;
@@ -25,15 +20,10 @@ use libbpf_rs::skel::Skel;
 use crate::args::Args;
 use crate::bpf::{ExitsnoopSkelBuilder, types};
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers and a byte array.
 unsafe impl plain::Plain for types::exitsnoop_event {}
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
@@ -58,9 +48,7 @@ fn run() -> Result<()> {
         ro.trace_failed = args.failed;
     }
     let skel = lifecycle::load(open)?;
-    if let Some(cg) = &cgroup {
-        cg.install(&skel.maps.cgroup_map)?;
-    }
+    common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let tool = Exitsnoop {
         timestamp: args.timestamp,

@@ -62,12 +62,8 @@ pub fn text_row(names: bool, e: &Event, time: &str, out: &mut Vec<u8>) {
 }
 
 pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .u64("pid", e.pid.into())
-        .u64("tid", e.tid.into())
-        .str("comm", c_bytes(&e.comm))
+    let mut j = JsonLine::event(out, time, e.ts_ns, e.pid, e.tid);
+    j.str("comm", c_bytes(&e.comm))
         .str("syscall", syscall_name(e.syscall).as_bytes())
         .i64("sig", e.sig.into())
         .str("sig_name", signal_name(e.sig).as_bytes())

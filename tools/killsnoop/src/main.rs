@@ -6,12 +6,7 @@
 mod args;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/killsnoop.skel.rs"));
-}
-
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::buffer::BufferKind;
 use common::cli;
@@ -25,15 +20,10 @@ use libbpf_rs::skel::Skel;
 use crate::args::Args;
 use crate::bpf::{KillsnoopSkelBuilder, types};
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers, byte arrays, and a one-byte enum the BPF side sets to its values only.
 unsafe impl plain::Plain for types::killsnoop_event {}
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
@@ -68,9 +58,7 @@ fn run() -> Result<()> {
         }
         None => load(&args, cgroup.is_some(), &syscalls, false, &mut second)?,
     };
-    if let Some(cg) = &cgroup {
-        cg.install(&skel.maps.cgroup_map)?;
-    }
+    common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let tool = Killsnoop { names: args.name };
     let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);

@@ -6,12 +6,13 @@ use std::io::Write;
 use common::decode::c_bytes;
 use common::output::{JsonLine, escape_text, escaped};
 
-use crate::bpf::types::opensnoop_event as Event;
+use crate::bpf::types::{opensnoop_dir_flag as DirFlag, opensnoop_event as Event};
 use crate::flags;
 
-// Mirrors of the dir_flags bits in bpf/opensnoop.h (#defines do not reach BTF).
-const DIR_RESOLVED: u8 = 1;
-const DIR_TRUNCATED: u8 = 2;
+/// Is `bit` (one of bpf/opensnoop.h's OPENSNOOP_DIR_*) set in the record's `dir_flags`?
+fn dir_flag(e: &Event, bit: DirFlag) -> bool {
+    e.dir_flags.0 & bit.0 != 0
+}
 
 /// Which optional columns are shown.
 #[derive(Debug, Default, Clone, Copy)]
@@ -63,13 +64,13 @@ pub fn fname(e: &Event) -> &[u8] {
 /// With -F: the absolute path of a relative open, built from the directory names the BPF
 /// program collected (leaf first). `None` when there was nothing to resolve.
 pub fn full_path(e: &Event) -> Option<Vec<u8>> {
-    if e.dir_flags & DIR_RESOLVED == 0 {
+    if !dir_flag(e, DirFlag::OPENSNOOP_DIR_RESOLVED) {
         return None;
     }
     let start = usize::from(e.fname_len).min(e.path.len());
     let end = (start + usize::from(e.dir_len)).min(e.path.len());
     let mut p = Vec::with_capacity(end - start + usize::from(e.fname_len) + 4);
-    if e.dir_flags & DIR_TRUNCATED != 0 {
+    if dir_flag(e, DirFlag::OPENSNOOP_DIR_TRUNCATED) {
         p.extend_from_slice(b"...");
     }
     let dirs: Vec<&[u8]> = e.path[start..end]
@@ -127,12 +128,8 @@ pub fn text_row(cols: &Columns, e: &Event, time: &str, callers: &[String], out: 
 
 pub fn json_row(cols: &Columns, e: &Event, time: &str, callers: &[String], out: &mut Vec<u8>) {
     let (fd, err) = fd_err(e);
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .u64("pid", e.pid.into())
-        .u64("tid", e.tid.into())
-        .u64("uid", e.uid.into())
+    let mut j = JsonLine::event(out, time, e.ts_ns, e.pid, e.tid);
+    j.u64("uid", e.uid.into())
         .str("comm", c_bytes(&e.comm))
         .i64("ret", e.ret.into())
         .i64("fd", fd.into())
@@ -248,7 +245,7 @@ mod tests {
         );
     }
 
-    fn with_dirs(mut e: Event, dirs_leaf_first: &[&[u8]], flags: u8) -> Event {
+    fn with_dirs(mut e: Event, dirs_leaf_first: &[&[u8]], flags: &[DirFlag]) -> Event {
         let mut off = usize::from(e.fname_len);
         for d in dirs_leaf_first {
             e.path[off..off + d.len()].copy_from_slice(d);
@@ -256,7 +253,7 @@ mod tests {
         }
         e.dir_len = (off - usize::from(e.fname_len)) as u16;
         e.dir_depth = dirs_leaf_first.len() as u8;
-        e.dir_flags = flags;
+        e.dir_flags = DirFlag(flags.iter().fold(0, |bits, f| bits | f.0));
         e
     }
 
@@ -265,7 +262,7 @@ mod tests {
         let e = with_dirs(
             event(1, b"x", 3, b"rel/file"),
             &[b"work", b"home"],
-            DIR_RESOLVED,
+            &[DirFlag::OPENSNOOP_DIR_RESOLVED],
         );
         assert_eq!(full_path(&e).expect("resolved"), b"/home/work/rel/file");
         let cols = Columns {
@@ -273,12 +270,19 @@ mod tests {
             ..Default::default()
         };
         assert!(text(cols, &e).ends_with(" /home/work/rel/file\n"));
-        let root = with_dirs(event(1, b"x", 3, b"f"), &[], DIR_RESOLVED);
+        let root = with_dirs(
+            event(1, b"x", 3, b"f"),
+            &[],
+            &[DirFlag::OPENSNOOP_DIR_RESOLVED],
+        );
         assert_eq!(full_path(&root).expect("resolved"), b"/f");
         let cut = with_dirs(
             event(1, b"x", 3, b"f"),
             &[b"deep"],
-            DIR_RESOLVED | DIR_TRUNCATED,
+            &[
+                DirFlag::OPENSNOOP_DIR_RESOLVED,
+                DirFlag::OPENSNOOP_DIR_TRUNCATED,
+            ],
         );
         assert_eq!(full_path(&cut).expect("resolved"), b".../deep/f");
         assert!(full_path(&event(1, b"x", 3, b"/abs")).is_none());

@@ -6,12 +6,7 @@ mod args;
 mod flags;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/opensnoop.skel.rs"));
-}
-
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use blazesym::symbolize::source::{Process, Source};
 use blazesym::symbolize::{Input, Symbolized, Symbolizer};
@@ -28,19 +23,15 @@ use crate::args::Args;
 use crate::bpf::{OpenOpensnoopProgs, OpensnoopSkelBuilder, types};
 use crate::format::Columns;
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
-// SAFETY: the generated event type is plain integers and byte arrays with explicit padding.
+// SAFETY: the generated event type is plain integers (dir_flags a C enum's transparent u8
+// newtype) and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::opensnoop_event {}
 
 /// Syscalls traced, each attached only where its tracepoints exist (no `open` on arm64, no
 /// `openat2` before 5.6).
 const SYSCALLS: [&str; 3] = ["open", "openat", "openat2"];
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 /// Options turned into what the BPF program and the printer need, checked before any BPF work.
 struct Plan {
@@ -114,9 +105,7 @@ fn run() -> Result<()> {
     }
     choose_programs(&mut open.progs, &hooks, args.full_path);
     let skel = lifecycle::load(open)?;
-    if let Some(cg) = &plan.cgroup {
-        cg.install(&skel.maps.cgroup_map)?;
-    }
+    common::cgroup::install(plan.cgroup.as_ref(), &skel.maps.cgroup_map)?;
     let tool = Opensnoop {
         cols: Columns {
             timestamp: args.timestamp,

@@ -3,12 +3,8 @@
 //! Brendan Gregg and its libbpf-tools port; options and output follow libbpf-tools.
 
 mod args;
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/runqlat.skel.rs"));
-}
 
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::cli;
 use common::container::{Containers, Group};
@@ -23,8 +19,7 @@ use libbpf_rs::skel::Skel;
 use crate::args::Args;
 use crate::bpf::{OpenRunqlatProgs, RunqlatSkelBuilder, types};
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::runqlat_hist {}
@@ -32,10 +27,6 @@ unsafe impl plain::Plain for types::runqlat_hist {}
 common::log2_source!(types::runqlat_hist);
 
 type Key = types::runqlat_key;
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 fn key_by(a: &Args) -> Key {
     if a.containers.containers || a.containers.container.is_some() {

@@ -6,13 +6,8 @@
 mod args;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/tcpconnect.skel.rs"));
-}
-
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::buffer::BufferKind;
 use common::cli;
@@ -27,8 +22,7 @@ use crate::args::Args;
 use crate::bpf::{TcpconnectSkelBuilder, types};
 use crate::format::{Columns, CountKey, Phase};
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::tcpconnect_event {}
@@ -137,10 +131,6 @@ fn wanted_phase(args: &Args) -> Phase {
     }
 }
 
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
-
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
@@ -164,9 +154,7 @@ fn run() -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    if let Some(cg) = &cgroup {
-        cg.install(&skel.maps.cgroup_map)?;
-    }
+    common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let tool = Tcpconnect {
         cols: Columns {
