@@ -140,7 +140,7 @@ __noinline __u32 walk_path(__u32 start, __u64 dentry_p, __u64 vfsmnt_p)
 	struct dentry *parent;
 	const unsigned char *name;
 	bool done = false;
-	__u64 base;
+	__u64 base, pos;
 	long n;
 	int i;
 
@@ -175,7 +175,14 @@ __noinline __u32 walk_path(__u32 start, __u64 dentry_p, __u64 vfsmnt_p)
 			break;
 		parent = BPF_CORE_READ(dentry, d_parent);
 		name = BPF_CORE_READ(dentry, d_name.name);
-		n = bpf_probe_read_kernel_str(&e->area[base + off], EXECSNOOP_NAME_MAX, name);
+		/*
+		 * Checked again on the sum itself: 6.1's verifier does not carry the check of base
+		 * above to its copy spilled on the stack.
+		 */
+		pos = base + off;
+		if (pos > EXECSNOOP_AREA - EXECSNOOP_NAME_MAX)
+			break;
+		n = bpf_probe_read_kernel_str(&e->area[pos], EXECSNOOP_NAME_MAX, name);
 		if (n <= 0)
 			break;
 		off = (off + n) & (EXECSNOOP_PATHS_MAX - 1);
