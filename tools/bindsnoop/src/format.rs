@@ -66,12 +66,8 @@ pub fn text_row(timestamp: bool, e: &Event, time: &str, out: &mut Vec<u8>) {
 }
 
 pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .u64("pid", e.pid.into())
-        .u64("tid", e.tid.into())
-        .u64("uid", e.uid.into())
+    let mut j = JsonLine::event(out, time, e.ts_ns, e.pid, e.tid);
+    j.u64("uid", e.uid.into())
         .str("comm", c_bytes(&e.comm))
         .i64("ret", e.ret.into())
         .str("protocol", protocol(e.protocol).as_bytes())

@@ -7,12 +7,7 @@
 mod args;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/bindsnoop.skel.rs"));
-}
-
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::buffer::BufferKind;
 use common::cli;
@@ -26,8 +21,7 @@ use libbpf_rs::skel::Skel;
 use crate::args::Args;
 use crate::bpf::{BindsnoopSkelBuilder, types};
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::bindsnoop_event {}
@@ -100,10 +94,6 @@ fn load<'obj>(
     Ok((skel, kind))
 }
 
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
-
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
@@ -134,9 +124,7 @@ fn run() -> Result<()> {
         }
         Err(e) => return Err(e),
     };
-    if let Some(cg) = &cgroup {
-        cg.install(&skel.maps.cgroup_map)?;
-    }
+    common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let tool = Bindsnoop {
         timestamp: args.timestamp,

@@ -6,13 +6,8 @@
 mod args;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/runqslower.skel.rs"));
-}
-
 use std::io::Write as _;
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::buffer::BufferKind;
 use common::cli;
@@ -25,15 +20,10 @@ use libbpf_rs::skel::Skel;
 use crate::args::Args;
 use crate::bpf::{RunqslowerSkelBuilder, types};
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::runqslower_event {}
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 type Loaded<'obj> = (bpf::RunqslowerSkel<'obj>, BufferKind, bool);
 

@@ -7,12 +7,7 @@
 mod args;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/tcplife.skel.rs"));
-}
-
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::buffer::BufferKind;
 use common::cli;
@@ -27,8 +22,7 @@ use crate::args::Args;
 use crate::bpf::{TcplifeSkelBuilder, types};
 use crate::format::Columns;
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::tcplife_event {}
@@ -61,10 +55,6 @@ fn load<'obj>(
     // tcplife has no --cgroup: filter.bpf.h's cgroup map is never used.
     lifecycle::create_maps([(&mut open.maps.cgroup_map, false)])?;
     Ok((lifecycle::load(open)?, kind))
-}
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
 }
 
 fn run() -> Result<()> {
