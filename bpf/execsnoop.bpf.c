@@ -177,9 +177,11 @@ __noinline __u32 walk_path(__u32 start, __u64 dentry_p, __u64 vfsmnt_p)
 		name = BPF_CORE_READ(dentry, d_name.name);
 		/*
 		 * Checked again on the sum itself: 6.1's verifier does not carry the check of base
-		 * above to its copy spilled on the stack.
+		 * above to its copy spilled on the stack. The empty asm hides pos's range from the
+		 * compiler, which would otherwise drop this check as already known.
 		 */
 		pos = base + off;
+		asm volatile("" : "+r"(pos));
 		if (pos > EXECSNOOP_AREA - EXECSNOOP_NAME_MAX)
 			break;
 		n = bpf_probe_read_kernel_str(&e->area[pos], EXECSNOOP_NAME_MAX, name);
