@@ -15,6 +15,15 @@ const volatile __u32 targ_tid = 0;
 const volatile bool filter_uid = false;
 const volatile __u32 targ_uid = 0;
 const volatile bool filter_cgroup = false;
+/*
+ * The tool's own process, set for every tool by common::lifecycle::open (found by
+ * name in the BTF): its own activity is never an event. Reporting it can feed on
+ * itself (opensnoop -c opens /proc/PID/maps to name each record's callers, and
+ * each of those opens is a new record) and tells the user nothing about the
+ * system. libbpf-tools does not exclude itself; of its tools only opensnoop
+ * shows its own opens, which no recipe relies on.
+ */
+const volatile __u32 ferro_self_tgid = 0;
 
 /* Slot 0: the --cgroup directory, for bpf_current_task_under_cgroup(). */
 struct {
@@ -30,9 +39,14 @@ static __always_inline bool ferro_in_cgroup(void)
 	return bpf_current_task_under_cgroup(&cgroup_map, 0) == 1;
 }
 
-/* Is the current task (bpf_get_current_pid_tgid() == pid_tgid) wanted by -p, -t, -u, --cgroup? */
+/*
+ * Is the current task (bpf_get_current_pid_tgid() == pid_tgid) wanted by -p, -t, -u,
+ * --cgroup, and not the tool itself?
+ */
 static __always_inline bool ferro_task_wanted(__u64 pid_tgid)
 {
+	if (ferro_self_tgid && (__u32)(pid_tgid >> 32) == ferro_self_tgid)
+		return false;
 	if (targ_tgid && (__u32)(pid_tgid >> 32) != targ_tgid)
 		return false;
 	if (targ_tid && (__u32)pid_tgid != targ_tid)

@@ -72,6 +72,17 @@ static __always_inline bool flags_match(__u64 flags)
 	return targ_accmodes & (1 << (flags & FERRO_O_ACCMODE));
 }
 
+/*
+ * Could `a` be a return address in user space? Above the first page and below 2^56,
+ * the most user space any 64-bit architecture gives a task (x86_64 with 5-level
+ * paging; arm64 has at most 2^52); text read as an address (top byte 0x20 or more)
+ * is not.
+ */
+static __always_inline bool user_addr(__u64 a)
+{
+	return a >= 4096 && a < (1ULL << 56);
+}
+
 static __always_inline int trace_enter(const char *fname, __u64 flags, __u32 mode, int dirfd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -180,7 +191,7 @@ static __always_inline int trace_exit(void *ctx, long ret, bool full)
 	struct args_t *args;
 	__u64 stack[3] = {};
 	__u64 size;
-	long len;
+	long len, n;
 
 	args = bpf_map_lookup_elem(&start, &tid);
 	if (!args)
@@ -213,10 +224,17 @@ static __always_inline int trace_exit(void *ctx, long ret, bool full)
 	if (full && e->path[0] != '/')
 		walk_dir(e, args->dirfd, len & (OPENSNOOP_PATH_MAX - 1));
 	if (want_callers) {
-		/* stack[0] is inside the libc syscall wrapper; its callers follow. */
-		bpf_get_stack(ctx, stack, sizeof(stack), BPF_F_USER_STACK);
-		e->callers[0] = stack[1];
-		e->callers[1] = stack[2];
+		/*
+		 * stack[0] is inside the libc syscall wrapper; its callers follow.
+		 * The user stack is walked by frame pointers: through code built
+		 * without them (glibc's open(), most Rust) the walk reads whatever
+		 * the frame register points at, often path bytes. Keep only frames
+		 * the walk filled that are user-space addresses, and none after the
+		 * first that is not (it came from a bogus frame).
+		 */
+		n = bpf_get_stack(ctx, stack, sizeof(stack), BPF_F_USER_STACK);
+		e->callers[0] = n >= 2 * 8 && user_addr(stack[1]) ? stack[1] : 0;
+		e->callers[1] = n >= 3 * 8 && e->callers[0] && user_addr(stack[2]) ? stack[2] : 0;
 	} else {
 		e->callers[0] = 0;
 		e->callers[1] = 0;

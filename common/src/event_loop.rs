@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 //! The event loop: poll the event buffer until a signal, the deadline or a closed pipe, flush
 //! the output once per batch, and say how many events the kernel could not deliver.
+//!
+//! Whether to stop is asked between records as well as between batches ([`StopCheck`]): a
+//! batch can be long (a ring buffer is read until it is empty, and `opensnoop -c` symbolizes
+//! every record), and must not hold off Ctrl-C, SIGTERM, `-d` or a closed pipe.
 
+use std::cell::Cell;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
 
@@ -14,6 +19,80 @@ use crate::{log, signal};
 const LOST_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// libbpf-tools polls every 100 ms; so do we, which also bounds the reaction to a signal.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// After a signal or the deadline, records already in the buffer are still delivered for this
+/// long (what happened before the stop is worth printing), then the next record ends the run.
+const DRAIN: Duration = Duration::from_millis(100);
+/// How often the handler looks whether the reader of stdout has gone (one poll(2) each time).
+const PIPE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
+
+/// When to stop, asked by the loop between batches and by the record handler between records,
+/// so that slow work per record delays a stop by at most one record (after [`DRAIN`]).
+pub struct StopCheck {
+    deadline: Option<Instant>,
+    /// When a signal or the deadline was first seen.
+    since: Cell<Option<Instant>>,
+    reader_gone: Cell<bool>,
+    last_pipe_check: Cell<Instant>,
+}
+
+impl StopCheck {
+    /// `deadline`: `-d`, if given.
+    pub fn new(deadline: Option<Instant>) -> Self {
+        Self {
+            deadline,
+            since: Cell::new(None),
+            reader_gone: Cell::new(false),
+            last_pipe_check: Cell::new(Instant::now()),
+        }
+    }
+
+    /// A signal or the deadline asked to stop, or the reader of stdout has gone.
+    fn requested(&self, now: Instant) -> bool {
+        if self.since.get().is_some() || self.reader_gone(now) {
+            return true;
+        }
+        if signal::stop_requested() || self.deadline.is_some_and(|d| now >= d) {
+            self.since.set(Some(now));
+            return true;
+        }
+        false
+    }
+
+    /// Between records: true when the next record must not be handled: the reader of stdout
+    /// has gone, or a stop was asked at least [`DRAIN`] ago.
+    pub fn due(&self) -> bool {
+        let now = Instant::now();
+        self.requested(now)
+            && (self.reader_gone.get()
+                || self
+                    .since
+                    .get()
+                    .is_some_and(|s| now.saturating_duration_since(s) >= DRAIN))
+    }
+
+    /// Whether stdout is a pipe or socket whose reader has gone (poll(2) says POLLERR or
+    /// POLLHUP), looked at most every [`PIPE_CHECK_INTERVAL`]. A buffered write would only
+    /// find out once 64 KiB are pending, which slow records may take minutes to fill.
+    fn reader_gone(&self, now: Instant) -> bool {
+        if self.reader_gone.get() {
+            return true;
+        }
+        if now.saturating_duration_since(self.last_pipe_check.get()) < PIPE_CHECK_INTERVAL {
+            return false;
+        }
+        self.last_pipe_check.set(now);
+        let mut fd = libc::pollfd {
+            fd: libc::STDOUT_FILENO,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no wait.
+        let n = unsafe { libc::poll(&mut fd, 1, 0) };
+        let gone = n > 0 && fd.revents & (libc::POLLERR | libc::POLLHUP) != 0;
+        self.reader_gone.set(gone);
+        gone
+    }
+}
 
 /// Why the event loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,24 +109,28 @@ pub fn run(
     tool: &str,
     stream: &EventStream<'_>,
     printer: &Printer,
-    deadline: Option<Instant>,
+    stop: &StopCheck,
 ) -> Result<Ended> {
     let mut reported = 0u64;
     let mut last_check = Instant::now();
     let mut finishing = false;
     loop {
         let now = Instant::now();
-        if signal::stop_requested() || stream.stopped() || deadline.is_some_and(|d| now >= d) {
+        if stop.requested(now) || stream.stopped() {
             if finishing {
                 break;
             }
-            // One more non-blocking pass delivers what is already in the buffer.
+            // One more non-blocking pass delivers what is already in the buffer (for up to
+            // DRAIN, see StopCheck::due).
             finishing = true;
+        }
+        if stop.reader_gone.get() {
+            return Ok(Ended::BrokenPipe);
         }
         let timeout = if finishing {
             Duration::ZERO
         } else {
-            deadline.map_or(POLL_INTERVAL, |d| {
+            stop.deadline.map_or(POLL_INTERVAL, |d| {
                 d.saturating_duration_since(now).min(POLL_INTERVAL)
             })
         };
@@ -63,11 +146,16 @@ pub fn run(
             reported = report_lost(tool, stream, reported);
         }
     }
+    if stop.reader_gone.get() {
+        return Ok(Ended::BrokenPipe);
+    }
     let total = report_lost(tool, stream, reported);
+    // Said once: the total when there were losses, and with -v that there were none.
     if total > 0 {
         let _ = writeln!(io::stderr(), "{tool}: {total} events lost in total");
+    } else {
+        log::verbose(format_args!("{tool}: 0 events lost"));
     }
-    log::verbose(format_args!("{tool}: {total} events lost"));
     Ok(Ended::Normally)
 }
 
@@ -82,4 +170,27 @@ fn report_lost(tool: &str, stream: &EventStream<'_>, reported: u64) -> u64 {
         );
     }
     total.max(reported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_passed_deadline_lets_records_drain_for_a_while_then_stops_each_record() {
+        let stop = StopCheck::new(Some(Instant::now()));
+        assert!(stop.requested(Instant::now()));
+        assert!(!stop.due(), "records already in the buffer still delivered");
+        std::thread::sleep(DRAIN);
+        assert!(stop.due());
+    }
+
+    #[test]
+    fn no_deadline_no_stop() {
+        let stop = StopCheck::new(None);
+        if !signal::stop_requested() {
+            assert!(!stop.due());
+            assert!(stop.since.get().is_none());
+        }
+    }
 }

@@ -20,7 +20,7 @@ use crate::buffer::{BufferKind, EventStream};
 use crate::container::{self, ContainerArgs, Containers};
 use crate::decode::copy_prefix;
 use crate::error::Result;
-use crate::event_loop::{self, Ended};
+use crate::event_loop::{self, Ended, StopCheck};
 use crate::log;
 use crate::output::{JsonLine, Printer};
 use crate::time::EventTimes;
@@ -171,7 +171,12 @@ pub fn run<T: EventTool>(
     let times = EventTimes::new();
     let min_len = tool.borrow().min_len();
     let mut line = Vec::with_capacity(512);
+    let stop = StopCheck::new(run.deadline);
     let handle = |data: &[u8]| {
+        // Asked before each record's work, which can be slow (symbolizing callers).
+        if stop.due() {
+            return crate::buffer::Flow::Stop;
+        }
         let Some(e) = copy_prefix::<T::Event>(data, min_len) else {
             return crate::buffer::Flow::Continue; // a short record: kernel and tool out of step
         };
@@ -218,7 +223,7 @@ pub fn run<T: EventTool>(
     {
         return Ok(());
     }
-    let ended = event_loop::run(tool_name, &stream, &printer, run.deadline)?;
+    let ended = event_loop::run(tool_name, &stream, &printer, &stop)?;
     drop(links);
     drop(stream);
     if ended == Ended::Normally

@@ -21,14 +21,60 @@ pub fn start(verbose: u8) -> Result<()> {
     signal::install()
 }
 
-/// Open a generated skeleton (`<Tool>SkelBuilder::default()`) in `storage`.
+/// Open a generated skeleton (`<Tool>SkelBuilder::default()`) in `storage`, with the tool's
+/// own process excluded in the kernel ([`exclude_self`]).
 pub fn open<'obj, B: SkelBuilder<'obj>>(
     builder: B,
     storage: &'obj mut MaybeUninit<OpenObject>,
 ) -> Result<B::Output> {
-    builder
+    let mut open = builder
         .open(storage)
-        .map_err(|e| Error::from(e).context("opening the BPF object"))
+        .map_err(|e| Error::from(e).context("opening the BPF object"))?;
+    exclude_self(open.open_object_mut());
+    Ok(open)
+}
+
+/// The rodata variable of `bpf/filter.bpf.h` that names the tool's own process.
+const SELF_TGID_VAR: &str = "ferro_self_tgid";
+
+/// Set `ferro_self_tgid` (bpf/filter.bpf.h) to this process's id, so that `ferro_task_wanted`
+/// drops the tool's own activity: its own opens (the symbolizer reads /proc/PID/maps for
+/// every record) would otherwise be new events without end. Found by name in the object's
+/// BTF, so every tool gets it here; an object without the variable is left alone.
+fn exclude_self(obj: &mut OpenObject) {
+    use std::os::unix::ffi::OsStrExt;
+    let Some(offset) = rodata_offset(obj, SELF_TGID_VAR) else {
+        return;
+    };
+    let pid = std::process::id().to_ne_bytes();
+    for mut map in obj.maps_mut() {
+        if !map.name().as_bytes().ends_with(b".rodata") {
+            continue;
+        }
+        if let Some(slot) = map
+            .initial_value_mut()
+            .and_then(|data| data.get_mut(offset..offset + pid.len()))
+        {
+            slot.copy_from_slice(&pid);
+        }
+    }
+}
+
+/// The byte offset of the 4-byte variable `name` in the object's `.rodata` section.
+fn rodata_offset(obj: &OpenObject, name: &str) -> Option<usize> {
+    use libbpf_rs::AsRawLibbpf;
+    use libbpf_rs::btf::Btf;
+    use libbpf_rs::btf::types::{DataSec, Var};
+    // SAFETY: the pointer comes from a live OpenObject borrowed for this whole function.
+    let raw = unsafe { obj.as_libbpf_object().as_ref() };
+    let btf = Btf::from_bpf_object(raw).ok()??;
+    let sec: DataSec<'_> = btf.type_by_name(".rodata")?;
+    sec.iter().find_map(|v| {
+        let var: Var<'_> = btf.type_by_id(v.ty)?;
+        (var.name().is_some_and(|n| n == name) && v.size == 4)
+            .then(|| usize::try_from(v.offset).ok())
+            .flatten()
+    })
 }
 
 /// Load the programs whose autoload is on (set through the skeleton's typed handles), and the

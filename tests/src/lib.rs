@@ -658,3 +658,43 @@ pub fn assert_head_ends_quietly(bin: &str, args: &[&str], mut trigger: impl FnMu
     );
     assert!(err.is_empty(), "`{script}` printed on stderr: {err}");
 }
+
+/// Start `bin` with `args` (which must make it print "attached" on stderr, i.e. include `-v`)
+/// and check that the kernel side leaves the tool's own process out: the loaded object's
+/// `ferro_self_tgid` (bpf/filter.bpf.h, set by common::lifecycle::open for every tool) holds
+/// the tool's pid, as bpftool reads it from the live `.rodata` map.
+pub fn assert_excludes_itself(bin: &str, args: &[&str]) {
+    let t = Tool::spawn(bin, args).ready();
+    let pid = t.pid();
+    let maps = map_ids_of(pid);
+    let want = format!("\"ferro_self_tgid\":{pid}");
+    let found = maps.iter().any(|id| {
+        let out = run(Command::new("bpftool").args(["-j", "map", "dump", "id", &id.to_string()]));
+        out.stdout.replace(char::is_whitespace, "").contains(&want)
+    });
+    let out = t.interrupt();
+    assert!(out.status.success(), "{out}");
+    assert!(
+        found,
+        "no map of pid {pid} (ids {maps:?}) holds {want}\n{out}"
+    );
+}
+
+/// BPF map ids held open by process `pid`, from its fdinfo.
+fn map_ids_of(pid: u32) -> Vec<u32> {
+    let mut ids = Vec::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+        return ids;
+    };
+    for entry in dir.flatten() {
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        ids.extend(
+            text.lines()
+                .filter_map(|l| l.strip_prefix("map_id:"))
+                .filter_map(|v| v.trim().parse::<u32>().ok()),
+        );
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}

@@ -273,6 +273,14 @@ fn root_verbose_names_the_hooks() {
 }
 
 #[test]
+fn root_leaves_out_its_own_process() {
+    if !bpf_ready("root_leaves_out_its_own_process") {
+        return;
+    }
+    testkit::assert_excludes_itself(BIN, &["-v"]);
+}
+
+#[test]
 fn root_signals_pipes_and_privileges() {
     if !bpf_ready("root_signals_pipes_and_privileges") {
         return;

@@ -9,7 +9,7 @@ mod format;
 use std::mem::MaybeUninit;
 
 use blazesym::symbolize::source::{Process, Source};
-use blazesym::symbolize::{Input, Symbolized, Symbolizer};
+use blazesym::symbolize::{Input, Reason, Symbolized, Symbolizer};
 use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
@@ -201,9 +201,11 @@ impl EventTool for Opensnoop {
 }
 
 /// Name the two user-space callers, `function:line` where debug info has the line. Needs the
-/// process to still exist: a caller of an exited process shows as its address.
+/// process to still exist: a caller of an exited process shows as its address. A caller in
+/// no mapping of the live process is not a return address (a frame-pointer walk through code
+/// without frame pointers, see opensnoop.bpf.c): it and the callers after it are left out.
 fn resolve_callers(s: &Symbolizer, e: &types::opensnoop_event) -> Vec<String> {
-    let addrs: Vec<u64> = e.callers.iter().copied().filter(|&a| a != 0).collect();
+    let addrs: Vec<u64> = e.callers.iter().copied().take_while(|&a| a != 0).collect();
     if addrs.is_empty() {
         return Vec::new();
     }
@@ -214,12 +216,13 @@ fn resolve_callers(s: &Symbolizer, e: &types::opensnoop_event) -> Vec<String> {
     addrs
         .iter()
         .enumerate()
-        .map(|(i, addr)| match syms.get(i) {
-            Some(Symbolized::Sym(sym)) => match sym.code_info.as_ref().and_then(|c| c.line) {
+        .map_while(|(i, addr)| match syms.get(i) {
+            Some(Symbolized::Sym(sym)) => Some(match sym.code_info.as_ref().and_then(|c| c.line) {
                 Some(line) => format!("{}:{line}", sym.name),
                 None => sym.name.to_string(),
-            },
-            _ => format!("{addr:#x}"),
+            }),
+            Some(Symbolized::Unknown(Reason::Unmapped)) => None,
+            _ => Some(format!("{addr:#x}")),
         })
         .collect()
 }

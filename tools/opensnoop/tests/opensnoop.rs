@@ -393,6 +393,69 @@ int main(int argc, char **argv) { (void)argc; ferro_outer(argv[1]); sleep(atoi(a
     );
 }
 
+/// Is this output row (without -T) one of process `pid`'s?
+fn row_of(line: &str, pid: u32) -> bool {
+    columns(line).first().is_some_and(|c| c.parse() == Ok(pid))
+}
+
+#[test]
+fn root_callers_unfiltered_end_on_time_without_the_tool_itself() {
+    if !bpf_ready("root_callers_unfiltered_end_on_time_without_the_tool_itself") {
+        return;
+    }
+    // No filter: the symbolizer's own opens of /proc/PID/maps used to be events to symbolize
+    // in turn, without end (and Ctrl-C, -d were only looked at between endless batches).
+    let dir = testkit::TempDir::new("opensnoop-self");
+    let start = std::time::Instant::now();
+    let t = Tool::spawn(BIN, &["-c", "-d", "1"]).ready();
+    let pid = t.pid();
+    for i in 0..50 {
+        touch_open(&dir.path().join(format!("f{i}")));
+    }
+    let out = t.finish(Duration::from_secs(20)).success();
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+    assert!(
+        out.stdout
+            .starts_with("PID    COMM              FD ERR PATH/CALLER"),
+        "{out}"
+    );
+    let own: Vec<&str> = out.stdout.lines().filter(|l| row_of(l, pid)).collect();
+    assert!(own.is_empty(), "rows of opensnoop itself ({pid}): {own:?}");
+    // A caller is a user-space address or a name, never text read as an address.
+    for l in out.stdout.lines() {
+        if let Some(hex) = l.trim().strip_prefix("0x")
+            && let Ok(a) = u64::from_str_radix(hex, 16)
+        {
+            assert!(a < 1 << 56, "not a user-space caller: {l}");
+        }
+    }
+}
+
+#[test]
+fn root_interrupt_ends_callers_promptly_under_load() {
+    if !bpf_ready("root_interrupt_ends_callers_promptly_under_load") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-int");
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        let t = Tool::spawn(BIN, &["-c"]).ready();
+        for i in 0..200 {
+            touch_open(&dir.path().join(format!("f{i}")));
+        }
+        let pid = t.pid();
+        let start = std::time::Instant::now();
+        let out = t.signal(sig);
+        let took = start.elapsed();
+        assert!(out.status.success(), "signal {sig}: {out}");
+        assert!(took < Duration::from_secs(5), "signal {sig} took {took:?}");
+        assert!(
+            !out.stdout.lines().any(|l| row_of(l, pid)),
+            "rows of opensnoop itself ({pid}): {out}"
+        );
+    }
+}
+
 #[test]
 fn root_cgroup_filter_tests_the_opening_task() {
     if !bpf_ready("root_cgroup_filter_tests_the_opening_task") {
