@@ -126,6 +126,16 @@ pub fn argvs<'a>(e: &'a Event) -> Argvs<'a> {
         caller: new,
         interpreter: None,
     };
+    // argc 0 (execve(path, {NULL}, ..), the CVE-2021-4034 pattern): the caller passed no
+    // argv. A program gets an empty argv[0] from the kernel (since 5.18); a script's
+    // interpreter gets its own argv, which is not the caller's.
+    if flag(e, Flag::EXECSNOOP_ARGC_KNOWN) && e.caller_argc == 0 {
+        let rewritten = !(new.is_empty() || new == [b""]);
+        return Argvs {
+            caller: Vec::new(),
+            interpreter: rewritten.then_some(new),
+        };
+    }
     let Some(argv0) = caller_argv0(e) else {
         return same(new);
     };
@@ -635,6 +645,37 @@ mod tests {
         let mut e = event(b"x", b"/bin/x", &[b""]);
         e.caller_argc = 0;
         e.flags.0 |= Flag::EXECSNOOP_ARGC_KNOWN.0;
-        assert!(argvs(&e).interpreter.is_none());
+        let a = argvs(&e);
+        assert!(a.caller.is_empty());
+        assert!(a.interpreter.is_none());
+    }
+
+    #[test]
+    fn script_run_with_argc_zero_keeps_the_empty_argv() {
+        // execve("/tmp/s1.sh", {NULL}, {NULL}) with `#!/usr/bin/env bash`.
+        let mut e = event(
+            b"s1.sh",
+            b"/tmp/s1.sh",
+            &[b"/usr/bin/env", b"bash", b"/tmp/s1.sh"],
+        );
+        e.caller_argc = 0;
+        e.flags.0 |= Flag::EXECSNOOP_ARGC_KNOWN.0;
+        let a = argvs(&e);
+        assert!(a.caller.is_empty());
+        assert_eq!(
+            a.interpreter.expect("rewritten"),
+            [&b"/usr/bin/env"[..], b"bash", b"/tmp/s1.sh"]
+        );
+        assert_eq!(arg_line(&e, 20), b"/tmp/s1.sh");
+        let mut v = Vec::new();
+        json_row(&e, None, "T", &mut v);
+        let v = String::from_utf8(v).expect("utf8");
+        assert!(
+            v.contains(
+                "\"argv\":[],\"interpreter\":\"/usr/bin/env\",\
+                 \"interpreter_argv\":[\"/usr/bin/env\",\"bash\",\"/tmp/s1.sh\"]"
+            ),
+            "{v}"
+        );
     }
 }

@@ -398,6 +398,66 @@ fn root_scripts_show_the_callers_argv() {
     );
 }
 
+/// A script executed with argc 0 (execve(path, {NULL}, {NULL}), the CVE-2021-4034 pattern)
+/// shows the empty argv its caller passed, as libbpf-tools does: the ARGS column is the file
+/// alone, `-l` does not match the interpreter's argv, `--json` has `"argv":[]` and the
+/// interpreter's argv apart.
+#[test]
+fn root_script_run_with_argc_zero_shows_no_argv() {
+    if !bpf_ready("root_script_run_with_argc_zero_shows_no_argv") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-argc0");
+    let helper = testkit::compile_c(
+        dir.path(),
+        "argc0",
+        r#"
+#include <unistd.h>
+int main(int argc, char **argv) {
+    char *none[] = { NULL };
+    if (argc < 2) return 2;
+    execve(argv[1], none, none);
+    return 1;
+}
+"#,
+    );
+    let script = dir.path().join("z0.sh");
+    std::fs::write(&script, "#!/usr/bin/env bash\nexit 0\n").expect("write script");
+    let mut perm = std::fs::metadata(&script).expect("stat").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perm, 0o755);
+    std::fs::set_permissions(&script, perm).expect("chmod");
+    let path = script.to_str().expect("utf8");
+
+    let text = Tool::spawn(BIN, &["-q", "-P", &me()]).ready();
+    let line_bash = Tool::spawn(BIN, &["-q", "-l", "bash", "-P", &me()]).ready();
+    let json = Tool::spawn(BIN, &["--json", "-v", "-P", &me()]).ready();
+    let st = Command::new(&helper)
+        .arg(&script)
+        .status()
+        .expect("run helper");
+    assert!(st.success(), "{st:?}");
+    let line = text.wait_line_where("the script's exec", |l| l.starts_with("z0.sh "));
+    let v = json.wait_line(&format!("\"filename\":\"{path}\""));
+    settle();
+    let text = text.interrupt().success();
+    let line_bash = line_bash.interrupt().success();
+    json.interrupt().success();
+    assert!(line.starts_with("z0.sh "), "{line}\n{text}");
+    assert!(line.ends_with(&format!(" 0 \"{path}\"")), "{line}\n{text}");
+    assert!(
+        !line_bash.lines().any(|l| l.starts_with("z0.sh ")),
+        "-l bash matched the script run with argc 0:\n{line_bash}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&v).expect("JSON line");
+    assert_eq!(v["argv"], serde_json::json!([]), "{v}");
+    assert_eq!(v["interpreter"], "/usr/bin/env", "{v}");
+    assert_eq!(
+        v["interpreter_argv"],
+        serde_json::json!(["/usr/bin/env", "bash", path]),
+        "{v}"
+    );
+}
+
 #[test]
 fn root_json_carries_argv() {
     if !bpf_ready("root_json_carries_argv") {
