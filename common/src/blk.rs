@@ -291,6 +291,22 @@ pub fn parent_disk(name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// `enum req_flag_bits` as 5.10 to 6.18 have it (unchanged in the bits printed).
+    const FLAG_BITS: &[(&str, i32)] = &[
+        ("__REQ_FAILFAST_DEV", 8),
+        ("__REQ_SYNC", 11),
+        ("__REQ_META", 12),
+        ("__REQ_PRIO", 13),
+        ("__REQ_NOMERGE", 14),
+        ("__REQ_IDLE", 15),
+        ("__REQ_INTEGRITY", 16),
+        ("__REQ_FUA", 17),
+        ("__REQ_PREFLUSH", 18),
+        ("__REQ_RAHEAD", 19),
+        ("__REQ_BACKGROUND", 20),
+        ("__REQ_NOWAIT", 21),
+    ];
+
     /// Values as Linux 6.18 has them, where libbpf-tools' stale table misnames ops.
     fn linux_6_18() -> ReqNames {
         ReqNames::new(
@@ -311,20 +327,7 @@ mod tests {
                 ("REQ_OP_DRV_OUT", 35),
                 ("REQ_OP_LAST", 36),
             ],
-            [
-                ("__REQ_FAILFAST_DEV", 8),
-                ("__REQ_SYNC", 11),
-                ("__REQ_META", 12),
-                ("__REQ_PRIO", 13),
-                ("__REQ_NOMERGE", 14),
-                ("__REQ_IDLE", 15),
-                ("__REQ_INTEGRITY", 16),
-                ("__REQ_FUA", 17),
-                ("__REQ_PREFLUSH", 18),
-                ("__REQ_RAHEAD", 19),
-                ("__REQ_BACKGROUND", 20),
-                ("__REQ_NOWAIT", 21),
-            ],
+            FLAG_BITS.iter().map(|&(name, bit)| (name, i64::from(bit))),
         )
     }
 
@@ -400,23 +403,7 @@ mod tests {
         let mut b = btf::Builder::new();
         let int = b.int("int");
         b.enumeration(op_enum, ops);
-        b.enumeration(
-            "req_flag_bits",
-            &[
-                ("__REQ_FAILFAST_DEV", 8),
-                ("__REQ_SYNC", 11),
-                ("__REQ_META", 12),
-                ("__REQ_PRIO", 13),
-                ("__REQ_NOMERGE", 14),
-                ("__REQ_IDLE", 15),
-                ("__REQ_INTEGRITY", 16),
-                ("__REQ_FUA", 17),
-                ("__REQ_PREFLUSH", 18),
-                ("__REQ_RAHEAD", 19),
-                ("__REQ_BACKGROUND", 20),
-                ("__REQ_NOWAIT", 21),
-            ],
-        );
+        b.enumeration("req_flag_bits", FLAG_BITS);
         let proto = b.func_proto(int, params);
         let ptr = b.pointer(proto);
         b.typedef("btf_trace_block_rq_issue", ptr);
