@@ -144,14 +144,24 @@ static __always_inline struct socket *fd_socket(__u64 fd)
 	return sock;
 }
 
-/* The call `c` of the current thread returned `ret`; `sock` is its socket (NULL: unknown). */
-static __always_inline void report(void *ctx, struct call *c, struct socket *sock, long ret)
+/*
+ * The current thread's bind() returned `ret`: report the call `enter` recorded, if any. `by_fd`:
+ * the call holds the fd (syscall tracepoints), whose socket is looked up now; otherwise the
+ * socket's address (kprobes).
+ */
+static __always_inline void finish(void *ctx, bool by_fd, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
 	struct bindsnoop_event e = {};
+	struct socket *sock;
 	struct sock *sk = NULL;
+	struct call *c;
 
+	c = bpf_map_lookup_elem(&calls, &tid);
+	if (!c)
+		return;
+	sock = by_fd ? fd_socket(c->sock) : (struct socket *)c->sock;
 	if (ret && !include_failed)
 		goto out;
 	e.family = c->family;
@@ -201,13 +211,8 @@ int sys_enter_bind(struct ferro_sys_enter *ctx)
 SEC("tracepoint/syscalls/sys_exit_bind")
 int sys_exit_bind(struct ferro_sys_exit *ctx)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct call *c;
-
 	FERRO_FLOOR_GUARD();
-	c = bpf_map_lookup_elem(&calls, &tid);
-	if (c)
-		report(ctx, c, fd_socket(c->sock), ctx->ret);
+	finish(ctx, true, ctx->ret);
 	return 0;
 }
 
@@ -222,13 +227,8 @@ int BPF_KPROBE(kprobe_inet_bind, struct socket *sock, struct sockaddr *uaddr)
 SEC("kretprobe/inet_bind")
 int BPF_KRETPROBE(kretprobe_inet_bind, int ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct call *c;
-
 	FERRO_FLOOR_GUARD();
-	c = bpf_map_lookup_elem(&calls, &tid);
-	if (c)
-		report(ctx, c, (struct socket *)c->sock, ret);
+	finish(ctx, false, ret);
 	return 0;
 }
 
@@ -243,13 +243,8 @@ int BPF_KPROBE(kprobe_inet6_bind, struct socket *sock, struct sockaddr *uaddr)
 SEC("kretprobe/inet6_bind")
 int BPF_KRETPROBE(kretprobe_inet6_bind, int ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct call *c;
-
 	FERRO_FLOOR_GUARD();
-	c = bpf_map_lookup_elem(&calls, &tid);
-	if (c)
-		report(ctx, c, (struct socket *)c->sock, ret);
+	finish(ctx, false, ret);
 	return 0;
 }
 
