@@ -13,6 +13,16 @@
 __u64 start_full = 0;
 __u64 hists_full = 0;
 
+/*
+ * The histograms' counters (slots, count, sum) are never reset: user space reads them every
+ * interval and prints the difference from its last reading (common::maps::Intervals), so no
+ * measurement falls between a read and a reset. A maximum has no difference, so each histogram
+ * keeps one per interval parity, tagged with the interval it belongs to: user space advances
+ * ferro_hist_epoch when an interval ends, then reads the ended interval's maximum from the slot
+ * of its parity, while new measurements go to the other slot.
+ */
+__u64 ferro_hist_epoch = 0;
+
 /* floor(log2(v)) for v > 0, and 0 for v == 0, without loops the verifier has to walk. */
 static __always_inline __u64 ferro_log2_32(__u32 v)
 {
@@ -43,8 +53,21 @@ static __always_inline __u64 ferro_log2(__u64 v)
 	return ferro_log2_32(v);
 }
 
+/* Raise the current interval's maximum of histogram `h` to `v` (see ferro_hist_epoch). */
+#define FERRO_HIST_MAX(h, v)                                          \
+	({                                                            \
+		__u64 __e = *(volatile __u64 *)&ferro_hist_epoch;     \
+		__u32 __i = __e & 1;                                  \
+		if ((h)->max_epoch[__i] != __e) {                     \
+			(h)->max_epoch[__i] = __e;                    \
+			(h)->max[__i] = (v);                          \
+		} else if ((v) > (h)->max[__i]) {                     \
+			(h)->max[__i] = (v);                          \
+		}                                                     \
+	})
+
 /*
- * Count `v` in a histogram struct with slots[], count, sum and max.
+ * Count `v` in a histogram struct with slots[], count, sum, max[] and max_epoch[].
  *
  * FERRO_HIST_ADD is for a histogram several CPUs update at once (a hash map
  * keyed by process, disk, ...): the counters are atomic; max may lose a race
@@ -67,8 +90,7 @@ static __always_inline __u64 ferro_log2(__u64 v)
 		__sync_fetch_and_add(&(h)->slots[__slot], 1);         \
 		__sync_fetch_and_add(&(h)->count, 1);                 \
 		__sync_fetch_and_add(&(h)->sum, (v));                 \
-		if ((v) > (h)->max)                                   \
-			(h)->max = (v);                               \
+		FERRO_HIST_MAX(h, v);                                 \
 	})
 
 #define FERRO_HIST_ADD_CPU(h, v, nslots)                              \
@@ -77,8 +99,7 @@ static __always_inline __u64 ferro_log2(__u64 v)
 		(h)->slots[__slot]++;                                 \
 		(h)->count++;                                         \
 		(h)->sum += (v);                                      \
-		if ((v) > (h)->max)                                   \
-			(h)->max = (v);                               \
+		FERRO_HIST_MAX(h, v);                                 \
 	})
 
 /*

@@ -107,14 +107,19 @@ pub struct Totals {
     pub max: u64,
 }
 
-/// A histogram as a BPF program lays it out: u32 slots plus the totals.
+/// A histogram as a BPF program lays it out (`bpf/hist.h`): u32 slots and u64 count and sum
+/// that only grow, and the maximum of each interval parity tagged with its interval
+/// (`ferro_hist_epoch`, `bpf/bits.bpf.h`).
 pub trait Log2Source {
     fn slots(&self) -> &[u32];
-    fn totals(&self) -> Totals;
+    /// Values counted and their sum (in the histogram's unit) since the histogram was created.
+    fn count_sum(&self) -> (u64, u64);
+    /// The largest value counted in interval `epoch`; 0 when none was.
+    fn max_in(&self, epoch: u64) -> u64;
 }
 
 /// [`Log2Source`] for a skeleton's histogram type, which every tool lays out the same way
-/// (`bpf/bits.bpf.h`): `slots`, `count`, `sum`, `max`.
+/// (`bpf/hist.h`): `slots`, `count`, `sum`, `max[2]`, `max_epoch[2]`.
 #[macro_export]
 macro_rules! log2_source {
     ($t:ty) => {
@@ -122,48 +127,124 @@ macro_rules! log2_source {
             fn slots(&self) -> &[u32] {
                 &self.slots
             }
-            fn totals(&self) -> $crate::hist::Totals {
-                $crate::hist::Totals {
-                    count: self.count,
-                    sum: self.sum,
-                    max: self.max,
+            fn count_sum(&self) -> (u64, u64) {
+                (self.count, self.sum)
+            }
+            fn max_in(&self, epoch: u64) -> u64 {
+                let i = (epoch & 1) as usize;
+                if self.max_epoch[i] == epoch {
+                    self.max[i]
+                } else {
+                    0
                 }
             }
         }
     };
 }
 
-/// Slots and totals as printed: one BPF histogram, or the sum of its per-CPU copies.
+/// Slots and totals as printed: one interval of a BPF histogram (or the sum of its per-CPU
+/// copies), or everything since the start with `--cumulative`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Hist {
     pub slots: Vec<u64>,
     pub totals: Totals,
 }
 
-impl Hist {
-    pub fn of(h: &impl Log2Source) -> Self {
-        Self::sum(std::iter::once(h))
-    }
+/// One copy of a BPF histogram's counters as last read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Counters {
+    slots: Vec<u32>,
+    count: u64,
+    sum: u64,
+}
 
-    /// Per-CPU copies added up; the maximum is the largest of theirs.
-    pub fn sum<'a, T: Log2Source + 'a>(copies: impl IntoIterator<Item = &'a T>) -> Self {
-        let mut out = Self::default();
-        for h in copies {
-            let slots = h.slots();
-            if out.slots.len() < slots.len() {
-                out.slots.resize(slots.len(), 0);
-            }
-            for (a, &b) in out.slots.iter_mut().zip(slots) {
-                *a = a.saturating_add(u64::from(b));
-            }
-            let t = h.totals();
-            out.totals.count = out.totals.count.saturating_add(t.count);
-            out.totals.sum = out.totals.sum.saturating_add(t.sum);
-            out.totals.max = out.totals.max.max(t.max);
+impl Counters {
+    fn of(h: &impl Log2Source) -> Self {
+        let (count, sum) = h.count_sum();
+        Self {
+            slots: h.slots().to_vec(),
+            count,
+            sum,
         }
-        out
+    }
+}
+
+/// Turns readings of never-reset BPF histograms into what each interval counted.
+///
+/// Resetting a map from user space (read, then zero or delete, as libbpf-tools does) loses
+/// every value counted between the read and the reset; under load, or on a slow kernel, that
+/// is several per interval. Instead the BPF side only adds, and this keeps each key's last
+/// reading and hands out the difference: nothing is lost, and a u32 slot that wraps still
+/// yields the right difference (fewer than 2^32 values per slot per interval). With
+/// `cumulative`, the differences are added up (in u64) and the totals since the start come out.
+#[derive(Debug)]
+pub struct Intervals<K> {
+    last: std::collections::HashMap<K, Vec<Counters>>,
+    totals: std::collections::HashMap<K, Hist>,
+    cumulative: bool,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Intervals<K> {
+    pub fn new(cumulative: bool) -> Self {
+        Self {
+            last: Default::default(),
+            totals: Default::default(),
+            cumulative,
+        }
     }
 
+    /// Are totals since the start asked for (`--cumulative`)?
+    pub fn cumulative(&self) -> bool {
+        self.cumulative
+    }
+
+    /// What `key` counted since its last reading: `copies` are its per-CPU copies (one for a
+    /// map all CPUs share) as read now, `epoch` the interval that just ended (whose maximum is
+    /// reported). With `cumulative`, everything counted since the start instead.
+    pub fn update<T: Log2Source>(&mut self, key: K, copies: &[T], epoch: u64) -> Hist {
+        let now: Vec<Counters> = copies.iter().map(Counters::of).collect();
+        let before = self.last.get(&key);
+        let mut h = Hist::default();
+        for (cpu, c) in now.iter().enumerate() {
+            let prev = before.and_then(|b| b.get(cpu));
+            if h.slots.len() < c.slots.len() {
+                h.slots.resize(c.slots.len(), 0);
+            }
+            for (i, (a, &v)) in h.slots.iter_mut().zip(&c.slots).enumerate() {
+                let was = prev.and_then(|p| p.slots.get(i)).copied().unwrap_or(0);
+                *a = a.saturating_add(u64::from(v.wrapping_sub(was)));
+            }
+            let (count, sum) = prev.map_or((0, 0), |p| (p.count, p.sum));
+            h.totals.count = h.totals.count.saturating_add(c.count.wrapping_sub(count));
+            h.totals.sum = h.totals.sum.saturating_add(c.sum.wrapping_sub(sum));
+        }
+        h.totals.max = copies.iter().map(|c| c.max_in(epoch)).max().unwrap_or(0);
+        self.last.insert(key.clone(), now);
+        if !self.cumulative {
+            return h;
+        }
+        let total = self.totals.entry(key).or_default();
+        total.merge(&h);
+        total.clone()
+    }
+
+    /// Did `key` count nothing since its last reading (`copy` read now)? A shared map's key
+    /// idle for a whole interval may be deleted to keep the map from filling (PIDs come and
+    /// go); [`Self::forget`] it then.
+    pub fn unchanged<T: Log2Source>(&self, key: &K, copy: &T) -> bool {
+        self.last
+            .get(key)
+            .is_some_and(|b| b.len() == 1 && b[0] == Counters::of(copy))
+    }
+
+    /// `key` was deleted from the map: when it is created again, it counts from zero. (Its
+    /// cumulative totals stay.)
+    pub fn forget(&mut self, key: &K) {
+        self.last.remove(key);
+    }
+}
+
+impl Hist {
     /// Add `other` in (histograms of several keys shown as one, e.g. a container's cgroups).
     pub fn merge(&mut self, other: &Hist) {
         if self.slots.len() < other.slots.len() {
@@ -265,30 +346,104 @@ pub enum SectionValue<'a> {
 mod tests {
     use super::*;
 
-    struct Raw([u32; 3], Totals);
-    impl Log2Source for Raw {
-        fn slots(&self) -> &[u32] {
-            &self.0
-        }
-        fn totals(&self) -> Totals {
-            self.1
+    /// A BPF histogram as `bpf/hist.h` lays it out.
+    #[derive(Debug, Clone, Default)]
+    struct Raw {
+        slots: [u32; 3],
+        count: u64,
+        sum: u64,
+        max: [u64; 2],
+        max_epoch: [u64; 2],
+    }
+    crate::log2_source!(Raw);
+
+    /// What FERRO_HIST_ADD does in interval `epoch`, for `v` in slot `slot`.
+    fn add(h: &mut Raw, slot: usize, v: u64, epoch: u64) {
+        h.slots[slot] = h.slots[slot].wrapping_add(1);
+        h.count += 1;
+        h.sum += v;
+        let i = (epoch & 1) as usize;
+        if h.max_epoch[i] != epoch {
+            h.max_epoch[i] = epoch;
+            h.max[i] = v;
+        } else if v > h.max[i] {
+            h.max[i] = v;
         }
     }
 
+    fn t(count: u64, sum: u64, max: u64) -> Totals {
+        Totals { count, sum, max }
+    }
+
     #[test]
-    fn per_cpu_copies_add_up() {
-        let t = |count, sum, max| Totals { count, sum, max };
-        let cpus = [
-            Raw([1, 0, u32::MAX], t(1, 5, 5)),
-            Raw([0, 0, 0], t(0, 0, 0)),
-            Raw([2, 3, 1], t(6, 40, 9)),
-        ];
-        let h = Hist::sum(&cpus);
-        assert_eq!(h.slots, [3, 3, u64::from(u32::MAX) + 1]);
-        assert_eq!(h.totals, t(7, 45, 9));
-        assert!(!h.is_empty());
-        assert!(Hist::of(&cpus[1]).is_empty());
-        assert_eq!(Hist::of(&cpus[0]).slots, [1, 0, u64::from(u32::MAX)]);
+    fn intervals_are_differences_of_per_cpu_copies() {
+        let mut iv = Intervals::new(false);
+        let mut cpus = [Raw::default(), Raw::default()];
+        add(&mut cpus[0], 0, 1, 0);
+        add(&mut cpus[1], 2, 5, 0);
+        add(&mut cpus[1], 2, 6, 0);
+        let h = iv.update((), &cpus, 0);
+        assert_eq!(h.slots, [1, 0, 2]);
+        assert_eq!(h.totals, t(3, 12, 6));
+        // Interval 1: CPU 1 only, smaller values; the first interval's are not counted again,
+        // and its maximum is not this one's.
+        add(&mut cpus[1], 1, 3, 1);
+        let h = iv.update((), &cpus, 1);
+        assert_eq!(h.slots, [0, 1, 0]);
+        assert_eq!(h.totals, t(1, 3, 3));
+        // Interval 2: nothing. Interval 3 reuses parity 1's slot.
+        assert!(iv.update((), &cpus, 2).is_empty());
+        assert_eq!(iv.update((), &cpus, 2).totals, t(0, 0, 0));
+        add(&mut cpus[0], 0, 1, 3);
+        assert_eq!(iv.update((), &cpus, 3).totals, t(1, 1, 1));
+    }
+
+    #[test]
+    fn a_wrapped_u32_slot_still_differs_by_what_was_counted() {
+        let mut iv = Intervals::new(false);
+        let mut h = Raw::default();
+        h.slots[0] = u32::MAX - 1;
+        h.count = u64::from(u32::MAX) - 1;
+        iv.update(7u32, std::slice::from_ref(&h), 0);
+        for _ in 0..5 {
+            add(&mut h, 0, 1, 1);
+        }
+        assert_eq!(h.slots[0], 3, "wrapped");
+        let d = iv.update(7, std::slice::from_ref(&h), 1);
+        assert_eq!(d.slots, [5, 0, 0]);
+        assert_eq!(d.totals.count, 5);
+    }
+
+    #[test]
+    fn cumulative_adds_up_intervals_and_keeps_the_largest_maximum() {
+        let mut iv = Intervals::new(true);
+        let mut h = Raw::default();
+        add(&mut h, 2, 7, 0);
+        iv.update("a", std::slice::from_ref(&h), 0);
+        add(&mut h, 0, 1, 1);
+        let c = iv.update("a", std::slice::from_ref(&h), 1);
+        assert_eq!(c.slots, [1, 0, 1]);
+        assert_eq!(c.totals, t(2, 8, 7));
+    }
+
+    #[test]
+    fn a_forgotten_key_counts_from_zero_again() {
+        let mut iv = Intervals::new(false);
+        let mut h = Raw::default();
+        add(&mut h, 1, 2, 0);
+        iv.update(1u64, std::slice::from_ref(&h), 0);
+        assert!(iv.unchanged(&1, &h));
+        add(&mut h, 1, 2, 1);
+        assert!(!iv.unchanged(&1, &h));
+        assert!(!iv.unchanged(&2, &h), "a key never read is not idle");
+        iv.forget(&1);
+        // The map's key was deleted and created anew by the BPF side.
+        let mut fresh = Raw::default();
+        add(&mut fresh, 0, 1, 2);
+        assert_eq!(
+            iv.update(1, std::slice::from_ref(&fresh), 2).totals,
+            t(1, 1, 1)
+        );
     }
 
     #[test]

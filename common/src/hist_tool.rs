@@ -72,9 +72,10 @@ pub fn render<T: HistTool + ?Sized>(
     }
 }
 
-/// Print `banner`, then every interval what `read` returns (`read(tool, clear)`: `clear`
-/// unless `--cumulative`), until `count` intervals, Ctrl-C or SIGTERM. `full_hint` ends the
-/// full-map warning (`" (too many threads at once)"`).
+/// Print `banner`, then every interval what `read` returns (the interval's histograms, or
+/// with `--cumulative` everything since the start: see [`crate::hist::Intervals`]), until
+/// `count` intervals, Ctrl-C or SIGTERM. `full_hint` ends the full-map warning
+/// (`" (too many threads at once)"`).
 pub fn run<T: HistTool>(
     tool_name: &str,
     banner: &str,
@@ -82,7 +83,7 @@ pub fn run<T: HistTool>(
     args: &HistArgs,
     json: bool,
     full_hint: &str,
-    mut read: impl FnMut(&mut T, bool) -> Result<Reading<T::Key>>,
+    mut read: impl FnMut(&mut T) -> Result<Reading<T::Key>>,
 ) -> Result<()> {
     let style = Style {
         unit: args.unit(),
@@ -91,7 +92,7 @@ pub fn run<T: HistTool>(
     };
     let mut full = FullMapWarning::default();
     interval::run_intervals(banner, &args.schedule(json), |now, text| {
-        let reading = read(tool, !args.cumulative)?;
+        let reading = read(tool)?;
         let time = rfc3339(now);
         for (k, h) in &reading.hists {
             render(tool, k, h, &style, &time, text);

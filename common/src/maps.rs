@@ -6,27 +6,60 @@ use plain::Plain;
 
 use crate::decode::copy_prefix;
 use crate::error::{Error, Result};
+use crate::hist::{Hist, Intervals, Log2Source};
 
-/// Every (key, value) of a hash map, values decoded as `T`; with `clear`, each key read is
-/// deleted, so the next interval starts from zero (libbpf-tools' behaviour).
-pub fn read_hash<T: Plain + Default>(map: &dyn MapCore, clear: bool) -> Result<Vec<(Vec<u8>, T)>> {
+/// Every key of a hash map of histograms, with what it counted this interval (see
+/// [`Intervals`]; `epoch` is the interval that just ended, from [`end_interval`]) and its value
+/// as read. Unless cumulative, keys that counted nothing for a whole interval are deleted, so keys that come and
+/// go (PIDs, cgroups) do not fill the map; a value counted in the instant between reading such
+/// a key and deleting it is returned with it (the kernel's lookup-and-delete, 5.14+; a plain
+/// delete before).
+pub fn read_hash_hists<T: Plain + Default + Log2Source>(
+    map: &dyn MapCore,
+    intervals: &mut Intervals<Vec<u8>>,
+    epoch: u64,
+) -> Result<Vec<(Vec<u8>, Hist, T)>> {
     let keys: Vec<Vec<u8>> = map.keys().collect();
     let mut out = Vec::with_capacity(keys.len());
+    let decode = |bytes: &[u8]| copy_prefix::<T>(bytes, std::mem::size_of::<T>());
     for k in keys {
-        let v = map
+        let Some(mut val) = map
             .lookup(&k, MapFlags::ANY)
-            .map_err(|e| Error::from(e).context("reading a histogram"))?;
-        if let Some(bytes) = v
-            && let Some(val) = copy_prefix::<T>(&bytes, std::mem::size_of::<T>())
-        {
-            out.push((k.clone(), val));
+            .map_err(|e| Error::from(e).context("reading a histogram"))?
+            .and_then(|b| decode(&b))
+        else {
+            continue;
+        };
+        // With --cumulative every key stays, to be printed every time (as libbpf-tools does).
+        let idle = !intervals.cumulative() && intervals.unchanged(&k, &val);
+        if idle {
+            // Gone already if the kernel raced us; either way it is deleted.
+            match map.lookup_and_delete(&k) {
+                Ok(Some(last)) => val = decode(&last).unwrap_or(val),
+                Ok(None) => {}
+                Err(_) => {
+                    let _ = map.delete(&k);
+                }
+            }
         }
-        if clear {
-            // Gone already if the kernel raced us; either way it is clear.
-            let _ = map.delete(&k);
+        let h = intervals.update(k.clone(), std::slice::from_ref(&val), epoch);
+        if idle {
+            intervals.forget(&k);
         }
+        out.push((k, h, val));
     }
     Ok(out)
+}
+
+/// Ends the interval whose number `epoch` holds (the BPF side's `ferro_hist_epoch`, in the
+/// object's mmapped .bss): from now on the BPF side records maxima for the next one. Returns
+/// the interval that ended, whose maxima [`Intervals::update`] reports.
+pub fn end_interval(epoch: &mut u64) -> u64 {
+    let ended = *epoch;
+    // A volatile write: the BPF programs read this memory, which the compiler cannot see.
+    // SAFETY: `epoch` is a valid, aligned, exclusive reference.
+    unsafe { std::ptr::write_volatile(epoch, ended.wrapping_add(1)) };
+    ended
 }
 
 /// A u32 key as the BPF side wrote it.
@@ -45,19 +78,14 @@ pub fn key_u64(k: &[u8]) -> u64 {
         .unwrap_or(0)
 }
 
-/// Entry 0 of a per-CPU array, one value per possible CPU (index = CPU number); with `clear`,
-/// zeroed after reading, so the next interval starts from zero.
-pub fn read_percpu<T: Plain + Default>(map: &dyn MapCore, clear: bool) -> Result<Vec<T>> {
+/// Entry 0 of a per-CPU array, one value per possible CPU (index = CPU number). Histograms
+/// there are never reset: [`Intervals`] turns readings into intervals.
+pub fn read_percpu<T: Plain + Default>(map: &dyn MapCore) -> Result<Vec<T>> {
     let key = 0u32.to_ne_bytes();
     let per_cpu = map
         .lookup_percpu(&key, MapFlags::ANY)
         .map_err(|e| Error::from(e).context("reading a histogram"))?
         .unwrap_or_default();
-    if clear {
-        let zeros: Vec<Vec<u8>> = per_cpu.iter().map(|v| vec![0; v.len()]).collect();
-        map.update_percpu(&key, &zeros, MapFlags::ANY)
-            .map_err(|e| Error::from(e).context("clearing a histogram"))?;
-    }
     Ok(per_cpu
         .iter()
         .map(|b| copy_prefix::<T>(b, std::mem::size_of::<T>()).unwrap_or_default())

@@ -12,9 +12,9 @@ use common::cli;
 use common::container::{Containers, Group};
 use common::decode::copy_prefix;
 use common::error::{Error, Result};
-use common::hist::{self, Hist, SectionValue};
+use common::hist::{self, Hist, Intervals, SectionValue};
 use common::hist_tool::{self, HistTool, Reading};
-use common::maps::{read_hash, read_percpu};
+use common::maps::{end_interval, read_hash_hists, read_percpu};
 use common::names::NameTable;
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
@@ -119,6 +119,8 @@ fn run() -> Result<()> {
                 .collect::<HashMap<u32, String>>()
         }),
     };
+    let mut by_cpu = Intervals::new(args.hist.cumulative);
+    let mut by_key = Intervals::new(args.hist.cumulative);
     hist_tool::run(
         TOOL,
         "Tracing block device I/O... Hit Ctrl-C to end.",
@@ -126,19 +128,24 @@ fn run() -> Result<()> {
         &args.hist,
         args.common.json,
         "",
-        |view, clear| {
+        |view| {
+            let epoch = match skel.maps.bss_data.as_deref_mut() {
+                Some(bss) => end_interval(&mut bss.ferro_hist_epoch),
+                None => 0,
+            };
             let mut rows: Vec<(types::biolat_key, Hist)> = if per_cpu {
-                let cpus = read_percpu::<types::biolat_hist>(&skel.maps.hist_cpu, clear)?;
-                let h = Hist::sum(&cpus);
+                let cpus = read_percpu::<types::biolat_hist>(&skel.maps.hist_cpu)?;
+                let h = by_cpu.update((), &cpus, epoch);
                 (!h.is_empty())
                     .then(|| (types::biolat_key::default(), h))
                     .into_iter()
                     .collect()
             } else {
-                read_hash::<types::biolat_hist>(&skel.maps.hists, clear)?
-                    .iter()
-                    .filter_map(|(k, h)| {
-                        copy_prefix::<types::biolat_key>(k, k.len()).map(|k| (k, Hist::of(h)))
+                read_hash_hists::<types::biolat_hist>(&skel.maps.hists, &mut by_key, epoch)?
+                    .into_iter()
+                    .filter(|(_, h, _)| !h.is_empty())
+                    .filter_map(|(k, h, _)| {
+                        copy_prefix::<types::biolat_key>(&k, k.len()).map(|k| (k, h))
                     })
                     .collect()
             };
@@ -348,7 +355,14 @@ mod tests {
         h.slots[0] = 1;
         let mut out = Vec::new();
         let key = (key, names.describe(key.cmd_flags), None);
-        hist_tool::render(&view, &key, &Hist::of(&h), &style, "", &mut out);
+        hist_tool::render(
+            &view,
+            &key,
+            &Intervals::new(false).update((), &[h], 0),
+            &style,
+            "",
+            &mut out,
+        );
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "\ndisk = vda\tflags = Sync-Write

@@ -10,9 +10,9 @@ use common::cli;
 use common::container::{Containers, Group};
 use common::decode::c_bytes;
 use common::error::{Error, Result};
-use common::hist::{Hist, SectionValue};
+use common::hist::{Hist, Intervals, SectionValue};
 use common::hist_tool::{self, HistTool, Reading};
-use common::maps::{key_u64, read_hash, read_percpu};
+use common::maps::{end_interval, key_u64, read_hash_hists, read_percpu};
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
@@ -141,6 +141,8 @@ fn run() -> Result<()> {
 
     let key = key_by(&args);
     let mut view = View { key };
+    let mut by_cpu = Intervals::new(args.hist.cumulative);
+    let mut by_key = Intervals::new(args.hist.cumulative);
     hist_tool::run(
         TOOL,
         "Tracing run queue latency... Hit Ctrl-C to end.",
@@ -148,23 +150,32 @@ fn run() -> Result<()> {
         &args.hist,
         args.common.json,
         " (too many threads at once)",
-        |_, clear| {
+        |_| {
+            let epoch = match skel.maps.bss_data.as_deref_mut() {
+                Some(bss) => end_interval(&mut bss.ferro_hist_epoch),
+                None => 0,
+            };
             let hists = if per_cpu_hists(key) {
-                let cpus = read_percpu::<types::runqlat_hist>(&skel.maps.hist_cpu, clear)?;
+                let cpus = read_percpu::<types::runqlat_hist>(&skel.maps.hist_cpu)?;
                 let rows: Vec<(Section, Hist)> = if key == Key::KEY_CPU {
                     (0u32..)
-                        .map(|c| (c, Vec::new(), None))
-                        .zip(cpus.iter().map(Hist::of))
+                        .zip(&cpus)
+                        .map(|(c, h)| {
+                            let h = by_cpu.update(c, std::slice::from_ref(h), epoch);
+                            ((c, Vec::new(), None), h)
+                        })
                         .collect()
                 } else {
-                    vec![((0, Vec::new(), None), Hist::sum(&cpus))]
+                    vec![((0, Vec::new(), None), by_cpu.update(0, &cpus, epoch))]
                 };
                 rows.into_iter().filter(|(_, h)| !h.is_empty()).collect()
             } else {
-                let mut hists = read_hash::<types::runqlat_hist>(&skel.maps.hists, clear)?;
-                hists.sort_by_key(|(k, _)| key_u64(k));
+                let mut hists =
+                    read_hash_hists::<types::runqlat_hist>(&skel.maps.hists, &mut by_key, epoch)?;
+                hists.retain(|(_, h, _)| !h.is_empty());
+                hists.sort_by_key(|(k, ..)| key_u64(k));
                 if key == Key::KEY_CGROUP {
-                    let rows = hists.iter().map(|(k, h)| (key_u64(k), Hist::of(h)));
+                    let rows = hists.into_iter().map(|(k, h, _)| (key_u64(&k), h));
                     let groups = containers.group_hists(rows.collect());
                     if containers.show {
                         groups
@@ -180,11 +191,11 @@ fn run() -> Result<()> {
                     }
                 } else {
                     hists
-                        .iter()
-                        .map(|(k, h)| {
+                        .into_iter()
+                        .map(|(k, h, v)| {
                             // The BPF side stored a u32 (PID, TID, PID namespace) in the u64.
-                            let id = u32::try_from(key_u64(k)).unwrap_or(u32::MAX);
-                            ((id, c_bytes(&h.comm).to_vec(), None), Hist::of(h))
+                            let id = u32::try_from(key_u64(&k)).unwrap_or(u32::MAX);
+                            ((id, c_bytes(&v.comm).to_vec(), None), h)
                         })
                         .collect()
                 }
@@ -290,7 +301,7 @@ mod tests {
         hist_tool::render(
             &view,
             &(42, b"bash".to_vec(), None),
-            &Hist::of(&h),
+            &Intervals::new(false).update((), &[h], 0),
             &style,
             "",
             &mut out,
