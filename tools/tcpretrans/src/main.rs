@@ -6,13 +6,8 @@
 mod args;
 mod format;
 
-mod bpf {
-    include!(concat!(env!("OUT_DIR"), "/tcpretrans.skel.rs"));
-}
-
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
-use std::process::ExitCode;
 
 use common::buffer::BufferKind;
 use common::cli;
@@ -27,15 +22,10 @@ use crate::args::Args;
 use crate::bpf::{TcpretransSkelBuilder, types};
 use crate::format::Flow;
 
-const INFO: common::tool::ToolInfo = common::tool_info!();
-const TOOL: &str = INFO.name;
+common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::tcpretrans_event {}
-
-fn main() -> ExitCode {
-    common::error::report(TOOL, run())
-}
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
