@@ -46,21 +46,24 @@ enum execsnoop_flag : __u16 {
 };
 
 /*
- * Audit parts, read at sched_process_exec only when user space asks (rodata audit_want, the
- * same bits): a bit set in the record's `audit` says that part was read.
+ * The bits of the record's `audit`: which audit parts were read at sched_process_exec (only
+ * those user space asks for in rodata audit_want, the same bits), then what was found. An
+ * enum, so that Rust uses the generated constants.
  */
-#define EXECSNOOP_AUDIT_EXE (1 << 0)	 /* exe components, exe flags below */
-#define EXECSNOOP_AUDIT_CWD (1 << 1)	 /* cwd components */
-#define EXECSNOOP_AUDIT_TTY (1 << 2)	 /* tty_name, tty_index */
-#define EXECSNOOP_AUDIT_IDS (1 << 3)	 /* euid, gid, egid, loginuid, sessionid */
-#define EXECSNOOP_AUDIT_GPARENT (1 << 4) /* gpcomm */
-/* What was found (in the same `audit` field). */
-#define EXECSNOOP_EXE_CUT (1 << 8)	 /* the exe walk stopped before the root */
-#define EXECSNOOP_CWD_CUT (1 << 9)	 /* the cwd walk stopped before the root */
-#define EXECSNOOP_EXE_MEMFD (1 << 10)	 /* on a kernel-internal mount: memfd (shmem, hugetlbfs) */
-#define EXECSNOOP_EXE_DELETED (1 << 11) /* unlinked: no name on disk (i_nlink 0 or unhashed) */
-#define EXECSNOOP_EXE_UPPER (1 << 12)	 /* on overlayfs, its real inode in the upper layer */
-#define EXECSNOOP_HAS_TTY (1 << 13)	 /* signal->tty set */
+enum execsnoop_audit : __u16 {
+	EXECSNOOP_AUDIT_NONE = 0,
+	EXECSNOOP_AUDIT_EXE = 1 << 0, /* exe components, exe flags below */
+	EXECSNOOP_AUDIT_CWD = 1 << 1, /* cwd components */
+	EXECSNOOP_AUDIT_TTY = 1 << 2, /* tty_name, tty_index */
+	EXECSNOOP_AUDIT_IDS = 1 << 3, /* euid, gid, egid, loginuid, sessionid */
+	EXECSNOOP_AUDIT_GPARENT = 1 << 4, /* gpcomm */
+	EXECSNOOP_EXE_CUT = 1 << 8, /* the exe walk stopped before the root */
+	EXECSNOOP_CWD_CUT = 1 << 9, /* the cwd walk stopped before the root */
+	EXECSNOOP_EXE_MEMFD = 1 << 10, /* on a kernel-internal mount: memfd (shmem, hugetlbfs) */
+	EXECSNOOP_EXE_DELETED = 1 << 11, /* unlinked: no name on disk (i_nlink 0 or unhashed) */
+	EXECSNOOP_EXE_UPPER = 1 << 12, /* on overlayfs, its real inode in the upper layer */
+	EXECSNOOP_HAS_TTY = 1 << 13, /* signal->tty set */
+};
 
 struct execsnoop_event {
 	__u64 ts_ns;
@@ -81,7 +84,7 @@ struct execsnoop_event {
 	 */
 	__u32 caller_argc;
 	__u16 argv0_len;
-	__u16 audit; /* EXECSNOOP_AUDIT_* read, and what was found */
+	enum execsnoop_audit audit; /* EXECSNOOP_AUDIT_* read, and what was found */
 	/* Credentials after the exec (task->real_cred; uid above is its uid). */
 	__u32 euid;
 	__u32 gid;

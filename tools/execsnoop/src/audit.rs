@@ -6,27 +6,27 @@
 
 use common::decode::c_bytes;
 
-use crate::bpf::types::execsnoop_event as Event;
+use crate::bpf::types::{execsnoop_audit as Audit, execsnoop_event as Event};
 
-// Mirrors of EXECSNOOP_AUDIT_* and the found bits in bpf/execsnoop.h.
-pub const AUDIT_EXE: u16 = 1 << 0;
-pub const AUDIT_CWD: u16 = 1 << 1;
-pub const AUDIT_TTY: u16 = 1 << 2;
-pub const AUDIT_IDS: u16 = 1 << 3;
-pub const AUDIT_GPARENT: u16 = 1 << 4;
-const EXE_CUT: u16 = 1 << 8;
-const CWD_CUT: u16 = 1 << 9;
-const EXE_MEMFD: u16 = 1 << 10;
-const EXE_DELETED: u16 = 1 << 11;
-const EXE_UPPER: u16 = 1 << 12;
-const HAS_TTY: u16 = 1 << 13;
+// The bits of the record's `audit` (enum execsnoop_audit in bpf/execsnoop.h).
+pub const AUDIT_EXE: u16 = Audit::EXECSNOOP_AUDIT_EXE.0;
+pub const AUDIT_CWD: u16 = Audit::EXECSNOOP_AUDIT_CWD.0;
+pub const AUDIT_TTY: u16 = Audit::EXECSNOOP_AUDIT_TTY.0;
+pub const AUDIT_IDS: u16 = Audit::EXECSNOOP_AUDIT_IDS.0;
+pub const AUDIT_GPARENT: u16 = Audit::EXECSNOOP_AUDIT_GPARENT.0;
+const EXE_CUT: u16 = Audit::EXECSNOOP_EXE_CUT.0;
+const CWD_CUT: u16 = Audit::EXECSNOOP_CWD_CUT.0;
+const EXE_MEMFD: u16 = Audit::EXECSNOOP_EXE_MEMFD.0;
+const EXE_DELETED: u16 = Audit::EXECSNOOP_EXE_DELETED.0;
+const EXE_UPPER: u16 = Audit::EXECSNOOP_EXE_UPPER.0;
+const HAS_TTY: u16 = Audit::EXECSNOOP_HAS_TTY.0;
 
 /// The audit subsystem's "unset" login uid and session id (`AUDIT_UID_UNSET`,
 /// `AUDIT_SID_UNSET`), also what they read as without CONFIG_AUDIT.
 pub const UNSET: u32 = u32::MAX;
 
 fn read(e: &Event, part: u16) -> bool {
-    e.audit & part != 0
+    e.audit.0 & part != 0
 }
 
 /// The components after argv[0]: the exe's, then the cwd's (leaf first, NUL-terminated).
@@ -57,12 +57,12 @@ pub fn join_reversed(block: &[u8], cut: bool) -> Vec<u8> {
 
 /// Is the executable on a kernel-internal mount (a memfd: shmem or hugetlbfs)?
 pub fn memfd(e: &Event) -> bool {
-    read(e, AUDIT_EXE) && e.audit & EXE_MEMFD != 0
+    read(e, AUDIT_EXE) && e.audit.0 & EXE_MEMFD != 0
 }
 
 /// Was the executable unlinked before the exec (no name on disk)?
 pub fn deleted(e: &Event) -> bool {
-    read(e, AUDIT_EXE) && e.audit & EXE_DELETED != 0
+    read(e, AUDIT_EXE) && e.audit.0 & EXE_DELETED != 0
 }
 
 /// Fileless: run from a memfd or from a file already deleted.
@@ -73,7 +73,7 @@ pub fn fileless(e: &Event) -> bool {
 /// Is the executable on overlayfs with its real inode in the upper layer (written there after
 /// the overlay was mounted, e.g. inside a running container)?
 pub fn overlay_upper(e: &Event) -> bool {
-    read(e, AUDIT_EXE) && e.audit & EXE_UPPER != 0
+    read(e, AUDIT_EXE) && e.audit.0 & EXE_UPPER != 0
 }
 
 /// The executable's path as `/proc/PID/exe` shows it: within the task's root (a container's
@@ -83,7 +83,7 @@ pub fn exe(e: &Event) -> Option<Vec<u8>> {
     if !read(e, AUDIT_EXE) || e.exe_len == 0 {
         return None;
     }
-    let mut p = join_reversed(components(e, 0, e.exe_len), e.audit & EXE_CUT != 0);
+    let mut p = join_reversed(components(e, 0, e.exe_len), e.audit.0 & EXE_CUT != 0);
     if fileless(e) {
         p.extend_from_slice(b" (deleted)");
     }
@@ -93,12 +93,12 @@ pub fn exe(e: &Event) -> Option<Vec<u8>> {
 /// The executable's path without the ` (deleted)` mark, for rules to match.
 pub fn exe_path(e: &Event) -> Option<Vec<u8>> {
     (read(e, AUDIT_EXE) && e.exe_len != 0)
-        .then(|| join_reversed(components(e, 0, e.exe_len), e.audit & EXE_CUT != 0))
+        .then(|| join_reversed(components(e, 0, e.exe_len), e.audit.0 & EXE_CUT != 0))
 }
 
 /// Whether the exe path was cut (deeper than the BPF side walks).
 pub fn exe_cut(e: &Event) -> bool {
-    e.audit & EXE_CUT != 0
+    e.audit.0 & EXE_CUT != 0
 }
 
 /// The working directory at the exec, within the task's root.
@@ -106,13 +106,13 @@ pub fn cwd(e: &Event) -> Option<Vec<u8>> {
     read(e, AUDIT_CWD).then(|| {
         join_reversed(
             components(e, usize::from(e.exe_len), e.cwd_len),
-            e.audit & CWD_CUT != 0,
+            e.audit.0 & CWD_CUT != 0,
         )
     })
 }
 
 pub fn cwd_cut(e: &Event) -> bool {
-    e.audit & CWD_CUT != 0
+    e.audit.0 & CWD_CUT != 0
 }
 
 /// The controlling terminal (`signal->tty`) by its /dev name: `pts/3` for a pseudo-terminal
@@ -122,7 +122,7 @@ pub fn tty(e: &Event) -> Option<Option<String>> {
     if !read(e, AUDIT_TTY) {
         return None;
     }
-    if e.audit & HAS_TTY == 0 {
+    if e.audit.0 & HAS_TTY == 0 {
         return Some(None);
     }
     let driver = String::from_utf8_lossy(c_bytes(&e.tty_name));
@@ -190,7 +190,7 @@ mod tests {
 
     fn with(audit: u16, exe: &[u8], cwd: &[u8]) -> Event {
         let mut e = Event {
-            audit,
+            audit: Audit(audit),
             fname_len: 3,
             args_len: 2,
             ..Default::default()

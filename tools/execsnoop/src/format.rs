@@ -353,7 +353,7 @@ fn audit_json(j: &mut JsonLine<'_>, e: &Event) {
             j.null("exe").null("exe_truncated");
         }
     }
-    if e.audit & audit::AUDIT_EXE != 0 {
+    if e.audit.0 & audit::AUDIT_EXE != 0 {
         j.bool("fileless", audit::fileless(e))
             .bool("memfd", audit::memfd(e))
             .bool("deleted", audit::deleted(e))
