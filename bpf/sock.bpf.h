@@ -26,7 +26,7 @@
 #define FERRO_TCP_CLOSE 7
 #define FERRO_TCP_LAST_ACK 9
 
-/* The longest port list a filter takes (common::net::MAX_PORTS in Rust). */
+/* The longest port list a filter takes (common::net::MAX_PORTS reads it from here). */
 #define FERRO_MAX_PORTS 64
 
 /* Is `port` among the first `n` of `ports` (a rodata list; n == 0: no filter, all wanted)? */

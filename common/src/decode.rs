@@ -28,6 +28,41 @@ pub fn c_bytes(buf: &[u8]) -> &[u8] {
     &buf[..end]
 }
 
+/// The decimal value of `#define NAME VALUE` in C source `src`, at compile time: Rust takes a
+/// constant from the BPF headers (`include_str!`) instead of keeping a copy, and the build
+/// fails when the header has no such definition.
+pub const fn c_define(src: &str, name: &str) -> usize {
+    const DEFINE: &[u8] = b"#define ";
+    let (s, n) = (src.as_bytes(), name.as_bytes());
+    let mut i = 0;
+    while i + DEFINE.len() + n.len() < s.len() {
+        let mut j = 0;
+        while j < DEFINE.len() && s[i + j] == DEFINE[j] {
+            j += 1;
+        }
+        let mut k = 0;
+        while j == DEFINE.len() && k < n.len() && s[i + j + k] == n[k] {
+            k += 1;
+        }
+        let mut at = i + j + k;
+        if k == n.len() && (s[at] == b' ' || s[at] == b'\t') {
+            while at < s.len() && (s[at] == b' ' || s[at] == b'\t') {
+                at += 1;
+            }
+            let mut v = 0usize;
+            let start = at;
+            while at < s.len() && s[at].is_ascii_digit() {
+                v = v * 10 + (s[at] - b'0') as usize;
+                at += 1;
+            }
+            assert!(at > start, "the #define has no decimal value");
+            return v;
+        }
+        i += 1;
+    }
+    panic!("no such #define")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -70,5 +105,16 @@ mod tests {
     fn c_string_stops_at_nul() {
         assert_eq!(c_bytes(b"bash\0\0junk"), b"bash");
         assert_eq!(c_bytes(b"sixteen-bytes-xx"), b"sixteen-bytes-xx");
+    }
+
+    #[test]
+    fn c_defines_are_read_from_source() {
+        let src = "#define FERRO_MAX 1\n#define FERRO_MAX_PORTS\t64 /* ports */\n";
+        assert_eq!(c_define(src, "FERRO_MAX_PORTS"), 64);
+        assert_eq!(
+            c_define(src, "FERRO_MAX"),
+            1,
+            "a longer name is not a match"
+        );
     }
 }

@@ -10,9 +10,10 @@ pub const AF_INET: u16 = 2;
 /// `AF_INET6`.
 pub const AF_INET6: u16 = 10;
 
-/// The longest port list a filter takes: `FERRO_MAX_PORTS` of bpf/sock.bpf.h, the length of
-/// the tools' rodata port arrays.
-pub const MAX_PORTS: usize = 64;
+/// The longest port list a filter takes: `FERRO_MAX_PORTS` of bpf/sock.bpf.h (read from it when
+/// this crate is compiled), the length of the tools' rodata port arrays.
+pub const MAX_PORTS: usize =
+    crate::decode::c_define(include_str!("../../bpf/sock.bpf.h"), "FERRO_MAX_PORTS");
 
 /// The address in a record's 16 bytes: the first 4 for `AF_INET`, all 16 otherwise.
 pub fn ip_addr(family: u16, bytes: &[u8; 16]) -> IpAddr {
