@@ -196,6 +196,11 @@ impl PodmanContainer {
     /// The container made but not started (no process, no cgroup yet): its id is known
     /// before anything runs in it, for tests of containers started after a tool.
     pub fn create(cmd: &[&str]) -> Self {
+        Self::create_with(&[], cmd)
+    }
+
+    /// [`Self::create`] with more `podman create` options (`--device`, `--cap-add`).
+    pub fn create_with(podman_args: &[String], cmd: &[&str]) -> Self {
         ensure_image();
         let out = run(Command::new("podman")
             .args([
@@ -214,6 +219,7 @@ impl PodmanContainer {
                 "--ulimit",
                 "nproc=1024:1024",
             ])
+            .args(podman_args)
             .arg(IMAGE)
             .args(cmd));
         assert!(out.status.success(), "podman create: {out}");

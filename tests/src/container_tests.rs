@@ -27,6 +27,14 @@ pub trait ContainerEvents {
     /// Text that `--container` must keep out besides the other container's and the host's
     /// events (execsnoop: `podman`, whose own command lines run on the host).
     const FILTERED_TOO: &'static [&'static str] = &[];
+    /// The lines the tool prints before its header for [`Self::args`] (runqslower's
+    /// `Tracing ...` line), which `--containers` leaves as they are.
+    const BANNER: &'static [&'static str] = &[];
+
+    /// Options for `podman create` that the event needs (`--device`, `--cap-add`).
+    fn podman_args() -> Vec<String> {
+        Vec::new()
+    }
 
     /// A fresh tag for one event: distinct from every tag made before in this process.
     fn tag() -> String;
@@ -74,11 +82,20 @@ fn in_container(event: &str) -> Vec<String> {
 fn container_making<T: ContainerEvents>(tag: &str, start: bool) -> PodmanContainer {
     let cmd = in_container(&T::event(tag));
     let argv: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let c = PodmanContainer::create_with(&T::podman_args(), &argv);
     if start {
-        PodmanContainer::run(&argv)
-    } else {
-        PodmanContainer::create(&argv)
+        c.start();
     }
+    c
+}
+
+/// `out` opens with the tool's banner lines, then `header`.
+fn assert_header<T: ContainerEvents>(out: &Finished, header: &str) {
+    let mut lines = out.lines();
+    for banner in T::BANNER {
+        assert_eq!(lines.next(), Some(*banner), "{out}");
+    }
+    assert_eq!(lines.next(), Some(header), "{out}");
 }
 
 fn spawn<T: ContainerEvents>(first: &[&str], tags: &[&str]) -> Tool {
@@ -115,11 +132,7 @@ pub fn containers_column_names_the_podman_container_and_host<T: ContainerEvents>
     T::host_event(&host);
     let host_row = wait_row::<T>(&t, &host);
     let out = t.interrupt().success();
-    assert_eq!(
-        out.lines().next(),
-        Some(format!("CONTAINER    {}", T::HEADER).as_str()),
-        "{out}"
-    );
+    assert_header::<T>(&out, &format!("CONTAINER    {}", T::HEADER));
     assert_eq!(columns(&inside_row)[0], c.short_id(), "{out}");
     assert_eq!(columns(&host_row)[0], "-", "{out}");
 }
@@ -178,7 +191,7 @@ pub fn container_filter_keeps_one_container_started_after_the_tool<T: ContainerE
     wait_row::<T>(&t, &wanted_tag);
     settle();
     let out = t.interrupt().success();
-    assert_eq!(out.lines().next(), Some(T::HEADER), "{out}");
+    assert_header::<T>(&out, T::HEADER);
     for l in out.lines() {
         assert!(
             !T::is_row(l, &other_tag),
