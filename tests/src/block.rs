@@ -4,6 +4,7 @@
 //! reach it as requests of a known size at a known sector.
 
 use std::fs::OpenOptions;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::Command;
@@ -122,4 +123,70 @@ pub fn direct_read(path: &str, offset: u64, len: usize) {
     let buf = &mut raw[at..at + len];
     f.read_exact_at(buf, offset)
         .unwrap_or_else(|e| panic!("O_DIRECT read of {len} bytes at {offset} on {path}: {e}"));
+}
+
+/// A loop device that lasts exactly as long as this test process, for fixtures that outlive
+/// any one test (a `static`, which is never dropped): its image is unlinked once attached (the
+/// device keeps the file), and the device is set to detach itself (`LO_FLAGS_AUTOCLEAR`) when
+/// its last open file closes: the one this value holds, which the process's exit closes
+/// however the process ends.
+pub struct ProcessLoopDevice {
+    /// `/dev/loopN`
+    pub dev: String,
+    /// `loopN`, as /proc/partitions names it
+    pub name: String,
+    _held: std::fs::File,
+}
+
+impl ProcessLoopDevice {
+    /// A loop device of `bytes` zero bytes.
+    pub fn new(prefix: &str, bytes: u64) -> Self {
+        // linux/loop.h: struct loop_info64 is 232 bytes, its __u32 lo_flags at offset 52.
+        const LOOP_SET_STATUS64: libc::c_ulong = 0x4C04;
+        const LOOP_GET_STATUS64: libc::c_ulong = 0x4C05;
+        const LO_FLAGS_AUTOCLEAR: u32 = 4;
+        const FLAGS_AT: usize = 52;
+
+        let dir = TempDir::new(prefix);
+        let img = dir.path().join("disk.img");
+        std::fs::File::create(&img)
+            .and_then(|f| f.set_len(bytes))
+            .expect("make image");
+        let attach = run(Command::new("losetup").args(["-f", "--show"]).arg(&img));
+        assert!(attach.status.success(), "losetup: {attach}");
+        let dev = attach.stdout.trim().to_string();
+        let held = OpenOptions::new()
+            .read(true)
+            .open(&dev)
+            .unwrap_or_else(|e| panic!("open {dev}: {e}"));
+        // The kernel copies the struct in and out: a byte buffer of its size serves.
+        let mut info = [0u8; 232];
+        // SAFETY: an open loop device and a buffer of struct loop_info64's size.
+        let rc = unsafe { libc::ioctl(held.as_raw_fd(), LOOP_GET_STATUS64, info.as_mut_ptr()) };
+        assert_eq!(
+            rc,
+            0,
+            "LOOP_GET_STATUS64 {dev}: {}",
+            std::io::Error::last_os_error()
+        );
+        let at = FLAGS_AT..FLAGS_AT + 4;
+        let mut flags = [0u8; 4];
+        flags.copy_from_slice(&info[at.clone()]);
+        let flags = u32::from_ne_bytes(flags) | LO_FLAGS_AUTOCLEAR;
+        info[at].copy_from_slice(&flags.to_ne_bytes());
+        // SAFETY: as above; the kernel reads the struct back.
+        let rc = unsafe { libc::ioctl(held.as_raw_fd(), LOOP_SET_STATUS64, info.as_ptr()) };
+        assert_eq!(
+            rc,
+            0,
+            "LOOP_SET_STATUS64 {dev}: {}",
+            std::io::Error::last_os_error()
+        );
+        drop(dir);
+        Self {
+            name: dev.trim_start_matches("/dev/").to_string(),
+            dev,
+            _held: held,
+        }
+    }
 }
