@@ -43,6 +43,12 @@ pub trait EventTool {
     /// The column header of text output; `None` prints none (a count mode).
     fn header(&self) -> Option<String>;
 
+    /// Lines of text output before the header (BCC's `Tracing ...` line), newline included;
+    /// `--containers` puts its column in front of the header, not in front of these.
+    fn banner(&self) -> Option<String> {
+        None
+    }
+
     /// Whether to show this record: filters that BPF cannot apply, or a count mode that
     /// absorbs the record (then shown by [`EventTool::finish`]).
     fn wanted(&mut self, _e: &Self::Event) -> bool {
@@ -207,21 +213,17 @@ pub fn run<T: EventTool>(
         "{tool_name}: attached {hooks}; events through the {}",
         run.kind.name()
     ));
-    let header = if run.json {
-        None
-    } else if show {
-        tool.borrow().header().map(|h| {
-            let mut out = Vec::new();
-            with_container(container::HEADER, h.as_bytes(), &mut out);
-            String::from_utf8_lossy(&out).into_owned()
-        })
-    } else {
-        tool.borrow().header()
-    };
-    if let Some(h) = header
-        && !printer.emit_or_closed(h.as_bytes())?
-    {
-        return Ok(());
+    if !run.json {
+        let t = tool.borrow();
+        let mut text = t.banner().unwrap_or_default().into_bytes();
+        match t.header() {
+            Some(h) if show => with_container(container::HEADER, h.as_bytes(), &mut text),
+            Some(h) => text.extend_from_slice(h.as_bytes()),
+            None => {}
+        }
+        if !text.is_empty() && !printer.emit_or_closed(&text)? {
+            return Ok(());
+        }
     }
     let ended = event_loop::run(tool_name, &stream, &printer, &stop)?;
     drop(links);

@@ -31,8 +31,9 @@ pub struct Args {
     #[arg(short = 'l', long = "lossprobe")]
     pub lossprobe: bool,
 
-    /// Count retransmits per flow; print the counts at Ctrl-C
-    #[arg(short = 'c', long = "count", conflicts_with_all = ["json", "sequence"])]
+    /// Count retransmits per flow; print the counts at Ctrl-C (not with --containers: the
+    /// table has no CONTAINER column)
+    #[arg(short = 'c', long = "count", conflicts_with_all = ["json", "sequence", "containers"])]
     pub count: bool,
 
     /// Trace IPv4 family only

@@ -89,12 +89,12 @@ impl EventTool for Tcpretrans {
     }
 
     /// BCC prints its "Tracing" line in both modes, the columns only when tracing.
+    fn banner(&self) -> Option<String> {
+        Some(format::TRACING.to_owned())
+    }
+
     fn header(&self) -> Option<String> {
-        Some(if self.counts.is_some() {
-            format::TRACING.to_owned()
-        } else {
-            format::header(self.sequence)
-        })
+        self.counts.is_none().then(|| format::header(self.sequence))
     }
 
     fn wanted(&mut self, e: &Self::Event) -> bool {

@@ -217,6 +217,7 @@ fn bad_input_exits_2_with_one_line() {
             &["--bogus"],
             &["-4", "-6"],
             &["-c", "--json"],
+            &["-c", "--containers"],
             &["-d", "0"],
             &["-d", "x"],
             &["extra"],
