@@ -72,14 +72,44 @@ impl From<libbpf_rs::Error> for Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// `msg` as one line that is safe to print on a terminal: line breaks become spaces (a message
+/// can embed kernel or libbpf text), then control and invisible format characters are escaped
+/// as in text output ([`crate::output::escape_text`]: `\e`, `\xNN`), but a backslash is kept
+/// (a message may already show bytes that are not UTF-8 as `\xNN`, see [`shown`]). Every error
+/// and warning goes through it, so user input echoed in a message (`-d $'\e[31mX'`, a cgroup
+/// path) cannot recolour or rewrite the terminal.
+pub fn one_line(msg: &str) -> String {
+    let mut v = Vec::with_capacity(msg.len());
+    crate::output::escape(&mut v, msg.replace(['\r', '\n'], " ").as_bytes(), false);
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// User input (an argument, a path) to quote in a message: text as is, bytes that are not
+/// UTF-8 as `\xNN` (controls are escaped later, by [`one_line`]).
+pub fn shown(input: &[u8]) -> String {
+    input
+        .utf8_chunks()
+        .map(|c| {
+            let mut s = c.valid().to_owned();
+            for b in c.invalid() {
+                s += &format!("\\x{b:02x}");
+            }
+            s
+        })
+        .collect()
+}
+
+/// Print the warning `tool: msg` on stderr, as one escaped line (see [`one_line`]).
+pub fn warn(tool: &str, msg: impl fmt::Display) {
+    eprintln!("{tool}: {}", one_line(&msg.to_string()));
+}
+
 /// Print `tool: message` on one line and turn the error into the process exit status.
 pub fn report(tool: &str, result: Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // A message can embed kernel or libbpf text; keep the promise of one line.
-            let line = e.message().replace('\n', " ");
-            eprintln!("{tool}: {line}");
+            eprintln!("{tool}: {}", one_line(e.message()));
             ExitCode::from(e.code())
         }
     }
@@ -97,6 +127,22 @@ mod tests {
         assert_eq!((e.code(), e.to_string().as_str()), (EXIT_FAILURE, "no BTF"));
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
         assert_eq!(Error::from(io).code(), EXIT_FAILURE);
+    }
+
+    #[test]
+    fn messages_are_one_escaped_line() {
+        assert_eq!(
+            one_line("invalid value '\x1b[31mX' for '-d'"),
+            r"invalid value '\e[31mX' for '-d'"
+        );
+        assert_eq!(
+            one_line("no cgroup /x\u{9b}31m\u{202e}y\nlibbpf: a\r\nb"),
+            r"no cgroup /x\xc2\x9b31m\xe2\x80\xaey libbpf: a  b"
+        );
+        assert_eq!(one_line("path C:\\x"), r"path C:\x");
+        assert_eq!(shown(b"\xffab\x1b"), "\\xffab\x1b");
+        assert_eq!(one_line(&shown(b"\xffab\x1b")), r"\xffab\e");
+        assert_eq!(one_line("plain: é"), "plain: é");
     }
 
     #[test]

@@ -169,7 +169,7 @@ pub fn run<T: EventTool>(
     let tool = RefCell::new(tool);
     let mut containers = Containers::new(&run.containers)?;
     if let Some(w) = containers.warning() {
-        eprintln!("{tool_name}: {w}");
+        crate::error::warn(tool_name, w);
     }
     let show = containers.show && !run.json;
     let mut row = Vec::with_capacity(512);

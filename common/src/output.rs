@@ -12,20 +12,32 @@ use crate::buffer::Flow;
 use crate::error::{Error, Result};
 
 /// Append `bytes` to `out` for a text column: printable UTF-8 as is; backslash as `\\`;
-/// `\n`, `\t`, `\r`, `\e` by name; other control characters and invalid bytes as `\xNN`
-/// (C1 controls as `\u{NN}`).
+/// `\n`, `\t`, `\r`, `\e` by name; every other byte that is not shown as is written `\xNN`,
+/// one per byte, so `printf '%b'` turns the text back into the original bytes. Not shown as is:
+/// invalid UTF-8, C0 controls and DEL, C1 controls (U+0080..U+009F, e.g. U+009B, a one-character
+/// CSI on some terminals) and the invisible format characters that change how text around them
+/// is displayed (see [`is_hidden_format`]): a file named `evil\u{202e}gnp.exe` prints as
+/// `evil\xe2\x80\xaegnp.exe`, not as "evilexe.png".
 pub fn escape_text(out: &mut Vec<u8>, bytes: &[u8]) {
+    escape(out, bytes, true);
+}
+
+/// [`escape_text`], but a backslash is kept as is when `backslash` is false (for messages that
+/// already hold `\xNN` escapes of their own).
+pub(crate) fn escape(out: &mut Vec<u8>, bytes: &[u8], backslash: bool) {
     for chunk in bytes.utf8_chunks() {
         for c in chunk.valid().chars() {
             match c {
-                '\\' => out.extend_from_slice(b"\\\\"),
+                '\\' if backslash => out.extend_from_slice(b"\\\\"),
                 '\n' => out.extend_from_slice(b"\\n"),
                 '\t' => out.extend_from_slice(b"\\t"),
                 '\r' => out.extend_from_slice(b"\\r"),
                 '\x1b' => out.extend_from_slice(b"\\e"),
-                c if (c as u32) < 0x20 || c == '\x7f' => hex_byte(out, c as u8),
-                c if ('\u{80}'..='\u{9f}').contains(&c) => {
-                    let _ = write!(out, "\\u{{{:02x}}}", c as u32);
+                c if c.is_control() || is_hidden_format(c) => {
+                    let mut tmp = [0u8; 4];
+                    for &b in c.encode_utf8(&mut tmp).as_bytes() {
+                        hex_byte(out, b);
+                    }
                 }
                 c => {
                     let mut tmp = [0u8; 4];
@@ -37,6 +49,27 @@ pub fn escape_text(out: &mut Vec<u8>, bytes: &[u8]) {
             hex_byte(out, b);
         }
     }
+}
+
+/// Invisible Unicode format characters (category Cf) that reorder or hide the text around
+/// them: the soft hyphen U+00AD, Arabic letter mark U+061C, the zero-width and directional
+/// marks U+200B..U+200F, the bidirectional embeddings and overrides U+202A..U+202E, word
+/// joiner and invisible operators U+2060..U+2064, the bidirectional isolates U+2066..U+2069,
+/// the deprecated format controls U+206A..U+206F, the byte order mark / zero-width no-break
+/// space U+FEFF, the interlinear annotation characters U+FFF9..U+FFFB and the tag characters
+/// U+E0000..U+E007F (Unicode 15, UnicodeData.txt).
+pub fn is_hidden_format(c: char) -> bool {
+    matches!(c,
+        '\u{ad}'
+        | '\u{61c}'
+        | '\u{180e}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206f}'
+        | '\u{feff}'
+        | '\u{fff9}'..='\u{fffb}'
+        | '\u{e0000}'..='\u{e007f}')
 }
 
 fn hex_digits(b: u8) -> [u8; 2] {
@@ -57,8 +90,9 @@ pub fn escaped(bytes: &[u8]) -> String {
     String::from_utf8_lossy(&v).into_owned()
 }
 
-/// Append `bytes` as a JSON string. Valid UTF-8 is kept; invalid bytes become the text `\xNN`
-/// (a JSON string cannot carry raw bytes).
+/// Append `bytes` as a JSON string. Valid UTF-8 is kept but for controls and the invisible
+/// format characters of [`is_hidden_format`], written `\uXXXX`; invalid bytes become the text
+/// `\xNN` (a JSON string cannot carry raw bytes).
 pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.push(b'"');
     for chunk in bytes.utf8_chunks() {
@@ -69,8 +103,13 @@ pub fn json_string(out: &mut Vec<u8>, bytes: &[u8]) {
                 '\n' => out.extend_from_slice(b"\\n"),
                 '\t' => out.extend_from_slice(b"\\t"),
                 '\r' => out.extend_from_slice(b"\\r"),
-                c if (c as u32) < 0x20 || c == '\x7f' || ('\u{80}'..='\u{9f}').contains(&c) => {
-                    let _ = write!(out, "\\u{:04x}", c as u32);
+                // Controls and the invisible format characters as `\uXXXX` (a surrogate pair
+                // above U+FFFF): the same string to a JSON parser, inert in a terminal.
+                c if c.is_control() || is_hidden_format(c) => {
+                    let mut units = [0u16; 2];
+                    for u in c.encode_utf16(&mut units) {
+                        let _ = write!(out, "\\u{u:04x}");
+                    }
                 }
                 c => {
                     let mut tmp = [0u8; 4];
@@ -322,7 +361,42 @@ mod tests {
     #[test]
     fn text_escapes_invalid_utf8_and_c1() {
         assert_eq!(text(b"x\xff\xfey"), r"x\xff\xfey");
-        assert_eq!(text("\u{9b}".as_bytes()), r"\u{9b}");
+        assert_eq!(text("c1\u{85}nel".as_bytes()), r"c1\xc2\x85nel");
+        assert_eq!(text("csi\u{9b}31mX".as_bytes()), r"csi\xc2\x9b31mX");
+        assert_eq!(
+            text("\u{80}\u{9f}\u{a0}".as_bytes()),
+            "\\xc2\\x80\\xc2\\x9f\u{a0}"
+        );
+    }
+
+    #[test]
+    fn text_escapes_invisible_format_characters() {
+        assert_eq!(
+            text("evil\u{202e}gnp.exe".as_bytes()),
+            r"evil\xe2\x80\xaegnp.exe"
+        );
+        assert_eq!(
+            text("a\u{200b}b\u{200f}c\u{202a}d\u{2066}e\u{2069}f\u{feff}g".as_bytes()),
+            r"a\xe2\x80\x8bb\xe2\x80\x8fc\xe2\x80\xaad\xe2\x81\xa6e\xe2\x81\xa9f\xef\xbb\xbfg"
+        );
+        assert_eq!(text("x\u{e0041}".as_bytes()), r"x\xf3\xa0\x81\x81");
+        // Visible neighbours of the ranges stay as they are.
+        assert_eq!(
+            text("\u{2010}\u{2070}\u{fffd}".as_bytes()),
+            "\u{2010}\u{2070}\u{fffd}"
+        );
+    }
+
+    #[test]
+    fn text_escapes_round_trip_through_printf() {
+        // Every escape is one printf %b understands, so the bytes can be recovered.
+        let raw = "e\u{202e}\u{85}\x1b\n\\ \u{ff}".as_bytes();
+        let shown = text(raw);
+        let out = std::process::Command::new("printf")
+            .args(["%b", &shown])
+            .output()
+            .expect("run printf");
+        assert_eq!(out.stdout, raw);
     }
 
     #[test]
@@ -330,6 +404,10 @@ mod tests {
         assert_eq!(json(b"a\"b\\c\n\x01"), r#""a\"b\\c\n\u0001""#);
         assert_eq!(json(b"\xffz"), r#""\\xffz""#);
         assert_eq!(json("é".as_bytes()), "\"é\"");
+        assert_eq!(
+            json("\u{85}\u{202e}\u{feff}\u{e0041}".as_bytes()),
+            r#""\u0085\u202e\ufeff\udb40\udc41""#
+        );
     }
 
     #[test]
