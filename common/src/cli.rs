@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 //! Options every tool shares, and argument parsing with one-line errors.
 
-use clap::builder::{RangedI64ValueParser, RangedU64ValueParser};
+use std::ffi::{OsStr, OsString};
+use std::marker::PhantomData;
+use std::os::unix::ffi::OsStrExt;
+
+use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
 use clap::{ArgAction, Args, Parser, ValueEnum};
 
@@ -98,30 +102,91 @@ impl HistArgs {
 // come) range-checks its numbers while parsing: a value out of range is one line naming the
 // option and the range, exit status 2, never a panic later in time or map arithmetic.
 
+/// A whole number from `min` to `max` (both included) parsed into `T`, the one rule for every
+/// numeric option: surrounding spaces are ignored (`-p " 1"` is `-p 1`, as in the port and
+/// signal lists), an optional `+` or `-` sign and decimal digits; anything else (a word, a
+/// fraction, a number of any size outside the range, negative ones included) is refused with
+/// `invalid value 'V' for 'OPTION': must be an integer from MIN to MAX`.
+#[derive(Debug, Clone, Copy)]
+pub struct Int<T> {
+    min: i128,
+    max: i128,
+    ty: PhantomData<fn() -> T>,
+}
+
+/// [`Int`] from `min` to `max`, inclusive.
+pub fn int<T>(min: i128, max: i128) -> Int<T> {
+    Int {
+        min,
+        max,
+        ty: PhantomData,
+    }
+}
+
+impl<T: TryFrom<i128> + Clone + Send + Sync + 'static> Int<T> {
+    /// The value `text` stands for, or the reason it is refused (without the option's name).
+    pub fn check(&self, text: &OsStr) -> Result<T, String> {
+        let (min, max) = (self.min, self.max);
+        let refuse = || format!("must be an integer from {min} to {max}");
+        let t = text.to_str().ok_or_else(refuse)?.trim();
+        let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(refuse());
+        }
+        // Digits only: the parse fails only when the number overflows i128, far out of range.
+        let v: i128 = t.parse().map_err(|_| refuse())?;
+        if !(min..=max).contains(&v) {
+            return Err(refuse());
+        }
+        T::try_from(v).map_err(|_| refuse())
+    }
+}
+
+impl<T: TryFrom<i128> + Clone + Send + Sync + 'static> TypedValueParser for Int<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        self.check(value).map_err(|why| {
+            let name = arg.map_or_else(|| "...".to_owned(), |a| a.to_string());
+            let shown = crate::error::shown(value.as_bytes());
+            clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("invalid value '{shown}' for '{name}': {why}\n"),
+            )
+            .with_cmd(cmd)
+        })
+    }
+}
+
 /// The longest duration or interval, in seconds: 2^32 - 1 (about 136 years). Longer would
 /// overflow the monotonic clock's arithmetic; nobody waits that long, so "until Ctrl-C" is
 /// what a user wants then, and leaving the option out says exactly that.
 pub const MAX_SECONDS: u64 = u32::MAX as u64;
 
 /// A duration or interval in whole seconds: 1 to [`MAX_SECONDS`].
-pub fn seconds() -> RangedU64ValueParser<u64> {
-    clap::value_parser!(u64).range(1..=MAX_SECONDS)
+pub fn seconds() -> Int<u64> {
+    int(1, MAX_SECONDS.into())
 }
 
 /// A number of outputs or events: 1 to 2^64 - 1 (the largest is, in effect, until Ctrl-C).
-pub fn count() -> RangedU64ValueParser<u64> {
-    clap::value_parser!(u64).range(1..)
+pub fn count() -> Int<u64> {
+    int(1, u64::MAX.into())
 }
 
 /// A process or thread ID: 1 to 2^31 - 1 (the kernel's pid_t is a signed int; its
 /// PID_MAX_LIMIT, 2^22, is lower still, but a larger ID is only "no such task", not an error).
-pub fn pid() -> RangedI64ValueParser<u32> {
-    clap::value_parser!(u32).range(1..=i64::from(i32::MAX))
+pub fn pid() -> Int<u32> {
+    int(1, i32::MAX.into())
 }
 
 /// A user ID: 0 to 2^32 - 2 (2^32 - 1 is (uid_t)-1, "no user", in the kernel's uid_t).
-pub fn uid() -> RangedI64ValueParser<u32> {
-    clap::value_parser!(u32).range(0..i64::from(u32::MAX))
+pub fn uid() -> Int<u32> {
+    int(0, (u32::MAX - 1).into())
 }
 
 /// The kernel's TASK_COMM_LEN (include/linux/sched.h): a task's command name is at most this
@@ -140,10 +205,13 @@ pub fn comm_filter(tool: &str, flag: &str, name: &str) -> Result<Vec<u8>, Error>
     let max = TASK_COMM_LEN - 1;
     if bytes.len() > max {
         let kept = &bytes[..max];
-        eprintln!(
-            "{tool}: {flag} '{name}' is longer than a kernel command name ({max} bytes): \
-             comparing its first {max}, '{}'",
-            String::from_utf8_lossy(kept)
+        crate::error::warn(
+            tool,
+            format_args!(
+                "{flag} '{name}' is longer than a kernel command name ({max} bytes): \
+                 comparing its first {max}, '{}'",
+                String::from_utf8_lossy(kept)
+            ),
         );
         return Ok(kept.to_vec());
     }
@@ -151,9 +219,12 @@ pub fn comm_filter(tool: &str, flag: &str, name: &str) -> Result<Vec<u8>, Error>
 }
 
 fn parse_buffer_kib(s: &str) -> Result<u32, String> {
-    let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
-    if !(4..=1 << 20).contains(&v) || !v.is_power_of_two() {
-        return Err("must be a power of two from 4 to 1048576".into());
+    let refuse = || "must be a power of two from 4 to 1048576".to_owned();
+    let v = int::<u32>(4, 1 << 20)
+        .check(OsStr::new(s))
+        .map_err(|_| refuse())?;
+    if !v.is_power_of_two() {
+        return Err(refuse());
     }
     Ok(v)
 }
@@ -167,16 +238,65 @@ pub fn parse<T: Parser>(info: &ToolInfo) -> Result<T, Error> {
         done?;
         std::process::exit(0);
     }
-    match T::try_parse() {
-        Ok(args) => Ok(args),
-        Err(e) => match e.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-                let _ = e.print();
-                std::process::exit(0);
-            }
-            _ => Err(Error::usage(one_line_clap_error(&e, tool))),
-        },
+    parse_from::<T>(std::env::args_os()).map_err(|e| match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = e.print();
+            std::process::exit(0);
+        }
+        _ => Error::usage(one_line_clap_error(&e, tool)),
+    })
+}
+
+/// Parse `args` (the program name first) as `T`, letting every option and positional take a
+/// negative number as its value, so `-p -1` is refused by the option's range (naming `--pid`)
+/// rather than as an unknown flag `-1`. A value that is not UTF-8 where text is expected
+/// is refused naming its option (clap names none). Errors are clap's.
+fn parse_from<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, clap::Error> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let mut cmd = T::command().mut_args(|a| {
+        if a.get_action().takes_values() {
+            a.allow_negative_numbers(true)
+        } else {
+            a
+        }
+    });
+    let mut matches = cmd.try_get_matches_from_mut(args.iter()).map_err(|e| {
+        if e.kind() == ErrorKind::InvalidUtf8
+            && let Some(msg) = invalid_utf8_option(&args)
+        {
+            return clap::Error::raw(ErrorKind::InvalidUtf8, msg).with_cmd(&cmd);
+        }
+        e
+    })?;
+    T::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// For clap's "invalid UTF-8 was detected": which argument was not UTF-8, and the option it
+/// was the value of (`-n X`, `-nX`, `--name X` or `--name=X`), or that it was a positional.
+fn invalid_utf8_option(args: &[OsString]) -> Option<String> {
+    use crate::error::shown;
+    let i = args.iter().skip(1).position(|a| a.to_str().is_none())? + 1;
+    let bytes = args[i].as_bytes();
+    let what = "it is not valid UTF-8";
+    let opt_value = if let Some(rest) = bytes.strip_prefix(b"--") {
+        rest.iter()
+            .position(|&b| b == b'=')
+            .map(|eq| (&bytes[..eq + 2], &rest[eq + 1..]))
+    } else if bytes.len() > 2 && bytes[0] == b'-' && bytes[1].is_ascii_alphanumeric() {
+        Some((&bytes[..2], &bytes[2..]))
+    } else {
+        None
+    };
+    if let Some((opt, value)) = opt_value {
+        let (opt, value) = (shown(opt), shown(value));
+        return Some(format!("invalid value '{value}' for '{opt}': {what}\n"));
     }
+    let value = shown(bytes);
+    let prev = args[i - 1].to_str().filter(|p| i > 1 && p.starts_with('-'));
+    Some(match prev {
+        Some(opt) => format!("invalid value '{value}' for '{opt}': {what}\n"),
+        None => format!("argument '{value}' is not valid UTF-8\n"),
+    })
 }
 
 fn one_line_clap_error(e: &clap::Error, tool: &str) -> String {
@@ -192,6 +312,9 @@ mod tests {
 
     #[derive(Parser, Debug)]
     struct Nums {
+        /// A flag among the options: clap's debug checks refuse negative numbers on a flag.
+        #[arg(short = 'x', long = "failed")]
+        failed: bool,
         #[arg(short = 'd', long = "duration", value_parser = seconds())]
         duration: Option<u64>,
         #[arg(short = 'p', long = "pid", value_parser = pid())]
@@ -203,7 +326,11 @@ mod tests {
     }
 
     fn parse(args: &[&str]) -> Result<Nums, String> {
-        Nums::try_parse_from(std::iter::once("t").chain(args.iter().copied()))
+        parse_os(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    fn parse_os(args: &[OsString]) -> Result<Nums, String> {
+        parse_from::<Nums>(std::iter::once("t".into()).chain(args.iter().cloned()))
             .map_err(|e| one_line_clap_error(&e, "t"))
     }
 
@@ -238,10 +365,14 @@ mod tests {
             parse(&["18446744073709551615"]).unwrap().count,
             Some(u64::MAX)
         );
+        // One rule for surrounding spaces, for every number: ignored.
+        assert_eq!(parse(&["-p", " 1 "]).unwrap().pid, Some(1));
+        assert_eq!(parse(&["-u", "+7"]).unwrap().uid, Some(7));
+        assert!(parse(&["-x", "-p", "3"]).unwrap().failed);
         assert_eq!(
             parse(&["-d", "4294967296"]).unwrap_err(),
-            "invalid value '4294967296' for '--duration <DURATION>': 4294967296 is not in \
-             1..=4294967295 (see 't --help')"
+            "invalid value '4294967296' for '--duration <DURATION>': must be an integer from 1 \
+             to 4294967295 (see 't --help')"
         );
         for bad in [
             &["-d", "0"][..],
@@ -255,7 +386,95 @@ mod tests {
         ] {
             let e = parse(bad).unwrap_err();
             assert_eq!(e.lines().count(), 1, "{bad:?}: {e}");
+            assert!(e.contains("must be an integer from"), "{bad:?}: {e}");
         }
+    }
+
+    #[test]
+    fn range_errors_golden() {
+        let cases: [(&[&str], &str); 9] = [
+            (
+                &["-u", "4294967295"],
+                "invalid value '4294967295' for '--uid <UID>': must be an integer from 0 to \
+                 4294967294",
+            ),
+            (
+                &["0"],
+                "invalid value '0' for '[COUNT]': must be an integer from 1 to \
+                 18446744073709551615",
+            ),
+            (
+                &["-p", "18446744073709551615"],
+                "invalid value '18446744073709551615' for '--pid <PID>': must be an integer \
+                 from 1 to 2147483647",
+            ),
+            (
+                &["-d", "18446744073709551616"],
+                "invalid value '18446744073709551616' for '--duration <DURATION>': must be an \
+                 integer from 1 to 4294967295",
+            ),
+            (
+                &["-p", "-1"],
+                "invalid value '-1' for '--pid <PID>': must be an integer from 1 to 2147483647",
+            ),
+            (
+                &["-1"],
+                "invalid value '-1' for '[COUNT]': must be an integer from 1 to \
+                 18446744073709551615",
+            ),
+            (
+                &["-p", "1 2"],
+                "invalid value '1 2' for '--pid <PID>': must be an integer from 1 to 2147483647",
+            ),
+            (
+                &["-p", "99999999999999999999999999999999999999999999"],
+                "invalid value '99999999999999999999999999999999999999999999' for '--pid <PID>': \
+                 must be an integer from 1 to 2147483647",
+            ),
+            (
+                &["-u", "ten"],
+                "invalid value 'ten' for '--uid <UID>': must be an integer from 0 to 4294967294",
+            ),
+        ];
+        for (args, msg) in cases {
+            assert_eq!(
+                parse(args).unwrap_err(),
+                format!("{msg} (see 't --help')"),
+                "{args:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_names_its_option() {
+        use std::os::unix::ffi::OsStringExt;
+        #[derive(Parser, Debug)]
+        struct Names {
+            #[arg(short = 'n', long = "name")]
+            name: Option<String>,
+            path: Option<String>,
+        }
+        let run = |args: &[&[u8]]| {
+            let args = args.iter().map(|a| OsString::from_vec(a.to_vec()));
+            parse_from::<Names>(std::iter::once("t".into()).chain(args))
+                .map_err(|e| one_line_clap_error(&e, "t"))
+                .unwrap_err()
+        };
+        let n = "invalid value '\\xffab' for '-n': it is not valid UTF-8 (see 't --help')";
+        assert_eq!(run(&[b"-n", b"\xffab"]), n);
+        assert_eq!(run(&[b"-n\xffab"]), n);
+        assert_eq!(
+            run(&[b"--name=\xffab"]),
+            "invalid value '\\xffab' for '--name': it is not valid UTF-8 (see 't --help')"
+        );
+        assert_eq!(
+            run(&[b"--name", b"\xff"]),
+            "invalid value '\\xff' for '--name': it is not valid UTF-8 (see 't --help')"
+        );
+        assert_eq!(
+            run(&[b"\xff"]),
+            "argument '\\xff' is not valid UTF-8 (see 't --help')"
+        );
     }
 
     #[derive(Parser, Debug)]

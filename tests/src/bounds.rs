@@ -61,56 +61,111 @@ fn argv(opt: &Opt, v: &str) -> Vec<String> {
 }
 
 /// Try each numeric option and positional of `bin` with 0, 1, its type's maximum, one past it,
-/// -1 and a word. Refused: status 2, nothing on stdout, one line on stderr starting `tool: `
-/// that names the value. Accepted: as root the tool attaches, and Ctrl-C ends it with status 0
-/// (a value that breaks time or size arithmetic panics there); without root it may only stop
-/// with status 1 at its privilege check.
+/// -1 (as `--opt=-1`, and as `-s -1` for a short option or a bare `-1` for a positional: a
+/// negative number is the option's value, not an unknown flag), a word, and ` 1` (surrounding
+/// spaces: the one rule for every number is that they are ignored, so ` 1` fares as `1` does).
+/// Refused: status 2, nothing on stdout, one line on stderr starting `tool: ` that names the
+/// value and the option (its name, or `[NAME]`/`<NAME>` for a positional) and, for an option of
+/// a numeric type, its range (`must be an integer from MIN to MAX`, or `must be a power of
+/// two from MIN to MAX` and the like). Accepted: as root the tool
+/// attaches, and Ctrl-C ends it with status 0 (a value that breaks time or size arithmetic
+/// panics there); without root it may only stop with status 1 at its privilege check.
 pub fn assert_numeric_options_bounded(bin: &str, tool: &str) {
     let opts: Vec<Opt> = options(bin)
         .into_iter()
         .filter(|o| o.kind != "text" && o.kind != "choice")
         .collect();
     assert!(!opts.is_empty(), "{tool} lists no numeric options");
+    let shorts = short_names(bin);
     let root = unsafe_geteuid() == 0;
     for opt in &opts {
         let max = type_max(&opt.kind);
-        let values = [
+        let mut cases: Vec<Vec<String>> = [
             "0".to_owned(),
             "1".to_owned(),
             max.to_string(),
             (max + 1).to_string(),
             "-1".to_owned(),
             "ten".to_owned(),
-        ];
-        for v in &values {
-            let args = argv(opt, v);
-            let what = format!("{tool} {}", args.join(" "));
-            let t = Tool::spawn(bin, &args);
-            let out = match t.ready_or_exit() {
+            " 1".to_owned(),
+        ]
+        .iter()
+        .map(|v| argv(opt, v))
+        .collect();
+        if let Some(short) = shorts.iter().find(|(l, _)| *l == opt.how) {
+            cases.push(vec![short.1.clone(), "-1".to_owned()]);
+        }
+        let mut outcome_of_1 = None;
+        for args in &cases {
+            let v = args.last().expect("a value");
+            let v = v.split_once('=').map_or(v.as_str(), |(_, v)| v);
+            let what = format!("{tool} {args:?}");
+            let t = Tool::spawn(bin, args);
+            let code = match t.ready_or_exit() {
                 Ok(t) => {
                     // Running: give a time computation (an interval's first sleep, a
                     // deadline) the chance to go wrong, then stop it as a user would.
                     thread::sleep(Duration::from_millis(300));
                     let out = t.interrupt();
                     assert_eq!(out.status.code(), Some(0), "{what}: {out}");
-                    continue;
+                    0
                 }
-                Err(out) => out,
+                Err(out) => {
+                    match out.status.code() {
+                        Some(2) => {
+                            assert_eq!(out.stderr.lines().count(), 1, "{what}: {out}");
+                            assert!(
+                                out.stderr.starts_with(&format!("{tool}: ")),
+                                "{what}: {out}"
+                            );
+                            assert!(out.stderr.contains(v.trim()), "{what}: {out}");
+                            assert!(out.stdout.is_empty(), "{what}: {out}");
+                            let named = if opt.how.starts_with('#') {
+                                out.stderr.contains(" for '[") || out.stderr.contains(" for '<")
+                            } else {
+                                out.stderr.contains(&format!(" for '{}", opt.how))
+                            };
+                            assert!(named, "{what}: the error names no option: {out}");
+                            if opt.kind != "other" {
+                                let range = out.stderr.split_once(": must be ").map(|(_, r)| r);
+                                assert!(
+                                    range.is_some_and(|r| r.contains(" from ") && r.contains(" to ")),
+                                    "{what}: the error gives no range: {out}"
+                                );
+                            }
+                        }
+                        Some(1) if !root => {
+                            assert!(out.stderr.contains("root"), "{what}: {out}")
+                        }
+                        Some(0) if !root => {}
+                        _ => panic!("{what}: neither refused (2) nor run cleanly: {out}"),
+                    }
+                    out.status.code().unwrap_or(-1)
+                }
             };
-            match out.status.code() {
-                Some(2) => {
-                    assert_eq!(out.stderr.lines().count(), 1, "{what}: {out}");
-                    assert!(
-                        out.stderr.starts_with(&format!("{tool}: ")),
-                        "{what}: {out}"
-                    );
-                    assert!(out.stderr.contains(v.as_str()), "{what}: {out}");
-                    assert!(out.stdout.is_empty(), "{what}: {out}");
-                }
-                Some(1) if !root => assert!(out.stderr.contains("root"), "{what}: {out}"),
-                Some(0) if !root => {}
-                _ => panic!("{what}: neither refused (2) nor run cleanly: {out}"),
+            match v {
+                "1" => outcome_of_1 = Some(code),
+                " 1" => assert_eq!(
+                    Some(code),
+                    outcome_of_1,
+                    "{what}: ' 1' is not taken as '1' is"
+                ),
+                _ => {}
             }
         }
     }
+}
+
+/// `(--long, -s)` for each option that has both, from the tool's `--help`.
+fn short_names(bin: &str) -> Vec<(String, String)> {
+    let out = run(Command::new(bin).arg("--help")).success();
+    out.lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let (short, rest) = l.split_once(", ")?;
+            let long = rest.split([' ', '=', '\t']).next()?;
+            (short.len() == 2 && short.starts_with('-') && long.starts_with("--"))
+                .then(|| (long.to_owned(), short.to_owned()))
+        })
+        .collect()
 }

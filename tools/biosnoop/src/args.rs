@@ -41,7 +41,8 @@ pub struct Args {
     pub cgroup: Option<std::path::PathBuf>,
 
     /// Only I/O whose latency (issue to completion) is at least MIN milliseconds
-    #[arg(short = 'm', long = "min", value_name = "MIN")]
+    #[arg(short = 'm', long = "min", value_name = "MIN",
+          value_parser = common::cli::int::<u32>(0, u32::MAX.into()))]
     pub min_ms: Option<u32>,
 
     /// Wall-clock time of completion (HH:MM:SS.mmm) instead of seconds since the first I/O

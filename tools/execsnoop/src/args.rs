@@ -71,7 +71,7 @@ pub struct Args {
 
     /// Maximum number of arguments parsed and displayed
     #[arg(long = "max-args", value_name = "N", default_value_t = 20,
-          value_parser = clap::value_parser!(u16).range(1..=255))]
+          value_parser = common::cli::int::<u16>(1, 255))]
     pub max_args: u16,
 
     /// Trace process in cgroup path (cgroup v2)
