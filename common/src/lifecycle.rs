@@ -113,7 +113,14 @@ pub fn attach_loaded(obj: &libbpf_rs::Object, what: &str) -> Result<Vec<Link>> {
         .map(|p| {
             let name = p.name().to_string_lossy().into_owned();
             p.attach().map_err(|e| {
-                Error::from(e).context(format!("attaching to {what} (program {name})"))
+                // A classic tracepoint's id is read from tracefs: when this process may not
+                // read it, say that and how to fix it rather than a bare "Permission denied".
+                let denied = e.kind() == libbpf_rs::ErrorKind::PermissionDenied;
+                let e = match crate::probe::unreadable_tracefs_error() {
+                    Some(why) if denied => why,
+                    _ => Error::from(e),
+                };
+                e.context(format!("attaching to {what} (program {name})"))
             })
         })
         .collect()

@@ -8,6 +8,7 @@ use std::fs;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::btf::{self, KernelBtf};
 use crate::error::{Error, Result};
@@ -23,6 +24,8 @@ pub fn disabled(feature: &str) -> bool {
 /// Where libbpf looks for tracefs, in its order: the debugfs path first, then tracefs itself.
 const TRACEFS_CANDIDATES: [&str; 2] = ["/sys/kernel/debug/tracing", "/sys/kernel/tracing"];
 const TRACEFS_MOUNT: &str = "/sys/kernel/tracing";
+/// Set when tracefs is mounted but this process cannot read it (see [`tracepoint_exists`]).
+static TRACEFS_UNREADABLE: AtomicBool = AtomicBool::new(false);
 
 /// Return the mounted tracefs directory, mounting it at /sys/kernel/tracing when it is not
 /// mounted anywhere (attaching a tracepoint needs its `events/*/id` files).
@@ -38,6 +41,20 @@ fn find_or_mount_tracefs() -> Result<PathBuf> {
     let mounted = |d: &str| Path::new(d).join("events").is_dir();
     if let Some(d) = TRACEFS_CANDIDATES.iter().find(|d| mounted(d)) {
         return Ok(PathBuf::from(d));
+    }
+    // Not visible, but perhaps mounted where this user may not look: /sys/kernel/tracing is
+    // mode 0700 root by default, and CAP_BPF with CAP_PERFMON do not bypass file permissions.
+    // Mounting again would fail with EPERM and blame the wrong thing.
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    if let Some(d) = TRACEFS_CANDIDATES
+        .iter()
+        .find(|d| tracefs_mount_points(&mountinfo).any(|m| m == **d))
+    {
+        let why = fs::read_dir(Path::new(d).join("events"))
+            .err()
+            .map_or_else(|| "not a directory".to_owned(), |e| e.to_string());
+        TRACEFS_UNREADABLE.store(true, Ordering::Relaxed);
+        return Err(unreadable_tracefs(d, &why));
     }
     let src = CString::new("nodev").map_err(|e| Error::fatal(e.to_string()))?;
     let target = CString::new(TRACEFS_MOUNT).map_err(|e| Error::fatal(e.to_string()))?;
@@ -62,9 +79,54 @@ fn find_or_mount_tracefs() -> Result<PathBuf> {
     )))
 }
 
-/// Does tracepoint `category:name` exist on this kernel?
+/// The error [`tracefs`] gave when tracefs is mounted but this process cannot read it (None
+/// otherwise, or before anything asked for tracefs): for a tracepoint attach refused with
+/// EACCES, which is then why.
+pub fn unreadable_tracefs_error() -> Option<Error> {
+    if !TRACEFS_UNREADABLE.load(Ordering::Relaxed) {
+        return None;
+    }
+    tracefs().err()
+}
+
+/// The mount points of tracefs in `/proc/self/mountinfo` text (proc(5): the fifth field is the
+/// mount point, the filesystem type follows the ` - ` separator).
+fn tracefs_mount_points(mountinfo: &str) -> impl Iterator<Item = &str> {
+    mountinfo.lines().filter_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        let point = left.split(' ').nth(4)?;
+        (right.split(' ').next()? == "tracefs").then_some(point)
+    })
+}
+
+/// The error for a tracefs mounted at `dir` whose `events/*/id` files this process cannot read
+/// (`why`), with the three fixes that work (tested on 6.18 with CAP_BPF and CAP_PERFMON).
+fn unreadable_tracefs(dir: &str, why: &str) -> Error {
+    Error::fatal(format!(
+        "tracefs is mounted at {dir} but this user cannot read its tracepoint ids ({why}); \
+         run as root, or add CAP_DAC_READ_SEARCH to CAP_BPF and CAP_PERFMON, or let a group \
+         read tracefs: mount -o remount,gid=GROUP,mode=0750 {dir}"
+    ))
+}
+
+/// Does tracepoint `category:name` exist on this kernel? Where tracefs is mounted but this
+/// process may not read it (CAP_BPF and CAP_PERFMON without CAP_DAC_READ_SEARCH), the answer
+/// comes from the kernel's BTF instead: every tracepoint defined with TRACE_EVENT has a
+/// `btf_trace_<name>` typedef there (the type tp_btf programs attach through), so a tool that
+/// attaches by tp_btf or raw tracepoint needs no tracefs. Syscall tracepoints have no such
+/// typedef, so for them the tracefs error stands.
 pub fn tracepoint_exists(category: &str, name: &str) -> Result<bool> {
-    let dir = tracefs()?;
+    let dir = match tracefs() {
+        Ok(dir) => dir,
+        Err(e) if category != "syscalls" && TRACEFS_UNREADABLE.load(Ordering::Relaxed) => {
+            let typedef = format!("btf_trace_{name}");
+            return with_vmlinux_btf(|b| match b {
+                Some(b) => Ok(b.find(btf::KIND_TYPEDEF, &typedef).is_some()),
+                None => Err(e),
+            });
+        }
+        Err(e) => return Err(e),
+    };
     Ok(dir
         .join("events")
         .join(category)
@@ -295,6 +357,30 @@ pub fn kernel_function(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tracefs_mount_points_from_mountinfo() {
+        let mountinfo = "22 1 0:21 / /sys rw,nosuid - sysfs sysfs rw\n\
+            42 23 0:13 / /sys/kernel/tracing rw,relatime - tracefs nodev rw\n\
+            43 24 0:7 / /sys/kernel/debug rw - debugfs debugfs rw\n\
+            44 43 0:13 / /sys/kernel/debug/tracing rw shared:9 - tracefs tracefs rw,gid=4\n\
+            bad line\n";
+        assert_eq!(
+            tracefs_mount_points(mountinfo).collect::<Vec<_>>(),
+            ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        );
+    }
+
+    #[test]
+    fn unreadable_tracefs_names_the_fixes() {
+        assert_eq!(
+            unreadable_tracefs("/sys/kernel/tracing", "Permission denied (os error 13)").message(),
+            "tracefs is mounted at /sys/kernel/tracing but this user cannot read its tracepoint \
+             ids (Permission denied (os error 13)); run as root, or add CAP_DAC_READ_SEARCH to \
+             CAP_BPF and CAP_PERFMON, or let a group read tracefs: mount -o \
+             remount,gid=GROUP,mode=0750 /sys/kernel/tracing"
+        );
+    }
 
     #[test]
     fn capability_parse_of_this_process_does_not_panic() {

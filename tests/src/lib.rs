@@ -486,13 +486,12 @@ pub fn assert_usage_errors(bin: &str, tool: &str, cases: &[&[&str]]) {
     }
 }
 
-/// Run as an unprivileged user: the tool must refuse with exit status 1 and one line that says
-/// how to fix it. The user runs a copy in a fresh world-readable directory and starts in `/`: the
-/// build's own binary may sit in a checkout that user cannot enter (a home directory of mode
-/// 0700, Debian's default), which would make exec fail with a bare "Permission denied".
-pub fn assert_needs_privileges(bin: &str, args: &[&str]) {
+/// A copy of `bin` that any user can run, in a fresh world-readable directory (removed with the
+/// returned [`TempDir`]): the build's own binary may sit in a checkout another user cannot enter
+/// (a home directory of mode 0700, Debian's default), which would make exec fail with a bare
+/// "Permission denied".
+fn runnable_by_anyone(bin: &str) -> (TempDir, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::CommandExt;
     let dir = TempDir::new("ferroscope-unprivileged");
     let name = Path::new(bin).file_name().expect("binary has a file name");
     let copy = dir.path().join(name);
@@ -501,6 +500,15 @@ pub fn assert_needs_privileges(bin: &str, args: &[&str]) {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
             .unwrap_or_else(|e| panic!("chmod {}: {e}", p.display()));
     }
+    (dir, copy)
+}
+
+/// Run as an unprivileged user: the tool must refuse with exit status 1 and one line that says
+/// how to fix it. The user runs a copy anyone can run (see [`runnable_by_anyone`]) and starts
+/// in `/`.
+pub fn assert_needs_privileges(bin: &str, args: &[&str]) {
+    use std::os::unix::process::CommandExt;
+    let (_dir, copy) = runnable_by_anyone(bin);
     let out = Command::new(&copy)
         .args(args)
         .current_dir("/")
@@ -523,6 +531,81 @@ pub fn assert_needs_privileges(bin: &str, args: &[&str]) {
     assert_eq!(out.status.code(), Some(1), "{out}");
     assert_eq!(out.stderr.lines().count(), 1, "{out}");
     assert!(out.stderr.contains("run as root"), "{out}");
+}
+
+/// The user the capability checks run tools as; created (a system user without a home) when
+/// missing.
+pub const CAPS_USER: &str = "ferrotest";
+
+fn ensure_caps_user() {
+    static MADE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
+    let exists = || {
+        run(Command::new("id").arg("-u").arg(CAPS_USER))
+            .status
+            .success()
+    };
+    if *made || exists() {
+        *made = true;
+        return;
+    }
+    let out = run(Command::new("useradd").args([
+        "--system",
+        "--no-create-home",
+        "--shell",
+        "/usr/sbin/nologin",
+        CAPS_USER,
+    ]));
+    // Another test binary may have made it meanwhile (useradd then fails: exists, or locked).
+    assert!(exists(), "useradd {CAPS_USER}: {out}");
+    *made = true;
+}
+
+/// What the README promises of capabilities: run by user [`CAPS_USER`] with only CAP_BPF and
+/// CAP_PERFMON (through `setpriv`, ambient capabilities), the tool either traces (it says
+/// "attached" with `-v` in `args`, and Ctrl-C ends it with status 0) or, where it needs the
+/// tracepoint ids under a tracefs this user cannot read (mode 0700 root, the default), refuses
+/// with status 1 and one line saying so and naming CAP_DAC_READ_SEARCH; with
+/// CAP_DAC_READ_SEARCH added it traces. Returns whether it needed CAP_DAC_READ_SEARCH.
+pub fn assert_runs_with_bpf_and_perfmon(bin: &str, args: &[&str]) -> bool {
+    if !bpf_ready("assert_runs_with_bpf_and_perfmon") {
+        return false;
+    }
+    ensure_caps_user();
+    let (_dir, copy) = runnable_by_anyone(bin);
+    let spawn = |caps: &str| {
+        let mut cmd = Command::new("setpriv");
+        cmd.args(["--reuid", CAPS_USER, "--regid", CAPS_USER, "--init-groups"])
+            .args(["--inh-caps", caps, "--ambient-caps", caps])
+            .arg(&copy)
+            .args(args)
+            .current_dir("/");
+        Tool::spawn_cmd(&mut cmd)
+    };
+    let runs = |t: Tool, what: &str| {
+        let out = t.interrupt();
+        assert_eq!(out.status.code(), Some(0), "{what}: {out}");
+    };
+    match spawn("+bpf,+perfmon").ready_or_exit() {
+        Ok(t) => {
+            runs(t, "CAP_BPF and CAP_PERFMON");
+            false
+        }
+        Err(out) => {
+            assert_eq!(out.status.code(), Some(1), "{out}");
+            assert_eq!(out.stderr.lines().count(), 1, "{out}");
+            assert!(
+                out.stderr.contains("cannot read its tracepoint ids")
+                    && out.stderr.contains("CAP_DAC_READ_SEARCH"),
+                "{out}"
+            );
+            let t = spawn("+bpf,+perfmon,+dac_read_search")
+                .ready_or_exit()
+                .unwrap_or_else(|out| panic!("with CAP_DAC_READ_SEARCH too: {out}"));
+            runs(t, "CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH");
+            true
+        }
+    }
 }
 
 /// BPF object ids (`prog_id`, `link_id`) held open by process `pid`, from its fdinfo.
@@ -592,8 +675,9 @@ pub fn spawn_reference<S: AsRef<OsStr>>(path: &Path, args: &[S]) -> Tool {
 
 /// The checks every tool makes of how it ends: SIGINT and SIGTERM each end it cleanly with
 /// `args` (which include `-v`; see [`assert_signal_ends_cleanly`]), `tool head_args | head -n 1`
-/// ends quietly while `trigger` makes events, and an unprivileged user is refused with one line.
-/// Returns what the SIGINT and the SIGTERM run printed.
+/// ends quietly while `trigger` makes events, an unprivileged user is refused with one line, and
+/// a user with only CAP_BPF and CAP_PERFMON traces or is told what else it needs (see
+/// [`assert_runs_with_bpf_and_perfmon`]). Returns what the SIGINT and the SIGTERM run printed.
 pub fn assert_signals_pipes_and_privileges(
     bin: &str,
     args: &[&str],
@@ -603,6 +687,7 @@ pub fn assert_signals_pipes_and_privileges(
     let ends = [libc::SIGINT, libc::SIGTERM].map(|sig| assert_signal_ends_cleanly(bin, args, sig));
     assert_head_ends_quietly(bin, head_args, trigger);
     assert_needs_privileges(bin, &[]);
+    assert_runs_with_bpf_and_perfmon(bin, args);
     ends
 }
 
