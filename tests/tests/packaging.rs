@@ -202,3 +202,26 @@ echo "${{COMPREPLY[@]}}""#
         assert_eq!(files_under(dest.path()), Vec::<String>::new());
     }
 }
+
+/// `scripts/run` with a name that is no tool (or none) lists the tools and exits 2 before
+/// installing or building anything, on one line; each tool under tools/ is listed.
+#[test]
+fn scripts_run_lists_the_tools_for_an_unknown_name() {
+    let script = repo_root().join("scripts/run");
+    for args in [&["nosuchtool"][..], &[], &["../tools"], &["opensnoop/"]] {
+        let out = run(Command::new(&script).args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{args:?}: {out}");
+        assert!(out.stdout.is_empty(), "{args:?}: {out}");
+        for t in tools() {
+            assert!(out.stderr.contains(&t), "{args:?} does not list {t}: {out}");
+        }
+        if let Some(name) = args.first() {
+            assert!(
+                out.stderr
+                    .starts_with(&format!("scripts/run: no tool named {name};")),
+                "{out}"
+            );
+        }
+    }
+}
