@@ -2,7 +2,6 @@
 //! Command line: libbpf-tools' runqslower options (`-p -t -P` and `min_us`).
 
 use clap::Parser;
-use clap::builder::RangedU64ValueParser;
 use common::cli::{BufferArgs, CommonArgs};
 
 const EXAMPLES: &str = "\
@@ -16,8 +15,8 @@ EXAMPLES:
     runqslower --json  # one JSON object per wait";
 
 /// Microseconds: 1 to 2^32 - 1 (over an hour; a longer wait is no scheduling latency).
-fn min_us() -> RangedU64ValueParser<u64> {
-    clap::value_parser!(u64).range(1..=u64::from(u32::MAX))
+fn min_us() -> common::cli::Int<u64> {
+    common::cli::int(1, u32::MAX.into())
 }
 
 #[derive(Parser, Debug)]
