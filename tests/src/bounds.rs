@@ -66,8 +66,8 @@ fn argv(opt: &Opt, v: &str) -> Vec<String> {
 /// spaces: the one rule for every number is that they are ignored, so ` 1` fares as `1` does).
 /// Refused: status 2, nothing on stdout, one line on stderr starting `tool: ` that names the
 /// value and the option (its name, or `[NAME]`/`<NAME>` for a positional) and, for an option of
-/// a numeric type, its range (`must be an integer from MIN to MAX`, or `must be a power of
-/// two from MIN to MAX` and the like). Accepted: as root the tool
+/// a numeric type, its range (`must be an integer from MIN to MAX`, `a power of two from MIN
+/// to MAX`, `a number from 1 to 64`). Accepted: as root the tool
 /// attaches, and Ctrl-C ends it with status 0 (a value that breaks time or size arithmetic
 /// panics there); without root it may only stop with status 1 at its privilege check.
 pub fn assert_numeric_options_bounded(bin: &str, tool: &str) {
@@ -127,7 +127,7 @@ pub fn assert_numeric_options_bounded(bin: &str, tool: &str) {
                             };
                             assert!(named, "{what}: the error names no option: {out}");
                             if opt.kind != "other" {
-                                let range = out.stderr.split_once(": must be ").map(|(_, r)| r);
+                                let range = out.stderr.split_once(" for '").map(|(_, r)| r);
                                 assert!(
                                     range.is_some_and(|r| r.contains(" from ") && r.contains(" to ")),
                                     "{what}: the error gives no range: {out}"
