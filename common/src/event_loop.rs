@@ -33,6 +33,8 @@ pub struct StopCheck {
     since: Cell<Option<Instant>>,
     reader_gone: Cell<bool>,
     last_pipe_check: Cell<Instant>,
+    /// The output whose reader is watched: stdout (a pipe of the tests' own otherwise).
+    out_fd: libc::c_int,
 }
 
 impl StopCheck {
@@ -43,6 +45,7 @@ impl StopCheck {
             since: Cell::new(None),
             reader_gone: Cell::new(false),
             last_pipe_check: Cell::new(Instant::now()),
+            out_fd: libc::STDOUT_FILENO,
         }
     }
 
@@ -82,7 +85,7 @@ impl StopCheck {
         }
         self.last_pipe_check.set(now);
         let mut fd = libc::pollfd {
-            fd: libc::STDOUT_FILENO,
+            fd: self.out_fd,
             events: libc::POLLOUT,
             revents: 0,
         };
@@ -175,6 +178,7 @@ fn report_lost(tool: &str, stream: &EventStream<'_>, reported: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
     #[test]
     fn a_passed_deadline_lets_records_drain_for_a_while_then_stops_each_record() {
@@ -183,6 +187,28 @@ mod tests {
         assert!(!stop.due(), "records already in the buffer still delivered");
         std::thread::sleep(DRAIN);
         assert!(stop.due());
+    }
+
+    /// `| head` with no event after head's line: nothing is written, yet the closed reader is
+    /// seen (at the next check), so the tool ends instead of waiting for an event to write.
+    #[test]
+    fn a_closed_reader_is_seen_without_writing() {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) into a two-int array.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: both descriptors were just created here and are closed once each.
+        let (r, w) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let mut stop = StopCheck::new(None);
+        stop.out_fd = w.as_raw_fd();
+        let later = Instant::now() + PIPE_CHECK_INTERVAL;
+        assert!(!stop.reader_gone(later), "the reader is still there");
+        drop(r);
+        assert!(
+            !stop.reader_gone(later),
+            "looked at most every PIPE_CHECK_INTERVAL"
+        );
+        assert!(stop.reader_gone(later + PIPE_CHECK_INTERVAL));
+        assert!(stop.due(), "the next record is not handled");
     }
 
     #[test]

@@ -712,36 +712,96 @@ pub fn assert_signal_ends_cleanly(bin: &str, args: &[&str], signal: i32) -> Fini
 }
 
 /// `tool ARGS | head -n 1` must end by itself with status 0 and print nothing on stderr.
-/// `trigger` runs repeatedly meanwhile, to make the events that fill the pipe.
+/// `trigger` runs repeatedly until `head` has its line, to make the events that reach it.
+///
+/// Each wait is on an event and bounded from when that event became possible, not from the
+/// start: first `head`'s line (the tool started, attached and printed: up to
+/// [`ATTACH_TIMEOUT`] plus [`EVENT_TIMEOUT`]), then the tool's exit once `head` has gone. The
+/// tool must notice the closed pipe by itself, with no further event (`trigger` no longer
+/// runs), within [`ATTACH_TIMEOUT`] (detaching is as slow as attaching on a loaded machine).
+/// A tool that noticed a closed pipe only when writing its next row passed here only while
+/// other tests happened to make events for it: tcpretrans, whose trigger makes none, waited
+/// for a retransmit from another test and timed out when none came.
 pub fn assert_head_ends_quietly(bin: &str, args: &[&str], mut trigger: impl FnMut()) {
+    use std::os::unix::process::CommandExt;
+    use std::sync::mpsc::{RecvTimeoutError, channel};
     let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
     let script = format!(
-        "set -o pipefail; \"{bin}\" {} | head -n 1 >/dev/null",
+        "set -o pipefail; \"{bin}\" {} | head -n 1",
         quoted.join(" ")
     );
+    // Its own process group, so that a failure can end the whole pipeline.
     let mut sh = Command::new("bash")
         .arg("-c")
         .arg(&script)
         .stdin(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .expect("bash");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
+    // head's line arrives on bash's stdout: a thread reads it and says when.
+    let (tx, rx) = channel();
+    let out = sh.stdout.take().expect("stdout piped");
+    let reader = thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(out).read_line(&mut line);
+        let _ = tx.send(());
+        line
+    });
+    let err = sh.stderr.take().expect("stderr piped");
+    let err_reader = thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(err).read_to_string(&mut s);
+        s
+    });
+    let fail = |sh: &mut Child, what: &str| -> ! {
+        if let Ok(pgid) = i32::try_from(sh.id()) {
+            // SAFETY: kill(2) of the process group this function started.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        }
+        let _ = sh.wait();
+        panic!("`{script}`: {what}");
+    };
+    let first_line_by = Instant::now() + ATTACH_TIMEOUT + EVENT_TIMEOUT;
+    loop {
         trigger();
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {}
+        }
+        if Instant::now() >= first_line_by {
+            fail(
+                &mut sh,
+                &format!("head had no line after {ATTACH_TIMEOUT:?} + {EVENT_TIMEOUT:?}"),
+            );
+        }
+    }
+    let line = reader.join().expect("stdout reader");
+    let head_done = Instant::now();
+    let status = loop {
         if let Some(s) = sh.try_wait().expect("try_wait") {
             break s;
         }
-        assert!(Instant::now() < deadline, "`{script}` did not end");
-        thread::sleep(Duration::from_millis(50));
+        if head_done.elapsed() >= ATTACH_TIMEOUT {
+            fail(
+                &mut sh,
+                &format!(
+                    "head had its line {line:?}, and with no event since the tool did not \
+                     notice the closed pipe within {ATTACH_TIMEOUT:?}"
+                ),
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
     };
-    let mut err = String::new();
-    if let Some(mut e) = sh.stderr.take() {
-        let _ = e.read_to_string(&mut err);
-    }
+    let err = err_reader.join().expect("stderr reader");
     assert!(
         status.success(),
         "`{script}`: status {status:?}, stderr: {err}"
+    );
+    assert!(
+        !line.is_empty(),
+        "`{script}`: head printed no line; stderr: {err}"
     );
     assert!(err.is_empty(), "`{script}` printed on stderr: {err}");
 }
