@@ -39,6 +39,33 @@ fn every_tool_runs_the_shared_checks() {
     assert!(seen >= 5, "only {seen} tools found under tools/");
 }
 
+/// The README's Requirements say which privileges each tool needs: every tool under tools/
+/// is named there (the capability test of each tool checks the claim it makes).
+#[test]
+fn readme_privilege_list_names_every_tool() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("read README");
+    let start = readme
+        .find("\n- root, or these capabilities")
+        .expect("README: the Requirements' privilege list");
+    let list = &readme[start + 1..];
+    let list = &list[..list
+        .find("\n- ")
+        .expect("the item after the privilege list")];
+    let named: Vec<&str> = list
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .collect();
+    for entry in std::fs::read_dir(repo_root().join("tools"))
+        .expect("read tools/")
+        .flatten()
+    {
+        let tool = entry.file_name().to_string_lossy().into_owned();
+        assert!(
+            named.contains(&tool.as_str()),
+            "README's privilege list (Requirements) does not name {tool}:\n{list}"
+        );
+    }
+}
+
 /// The test names of `[package.metadata.ferroscope] host_only = [...]` in a tool's manifest
 /// (tests/vm/matrix's guests leave those out), one quoted name a line.
 fn host_only(manifest: &std::path::Path) -> Vec<String> {
