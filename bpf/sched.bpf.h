@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
- * What the run queue tools (runqlat, runqslower) share: when each task became runnable
- * (sched_wakeup, sched_wakeup_new, or preempted at sched_switch while still runnable), kept
- * until sched_switch runs it, and the task state read across its 5.14 rename. Include once,
- * from a tool's .bpf.c, after vmlinux.h.
+ * What the scheduler tools share: one time stamp per task, kept from one scheduler event until
+ * a later one takes it (runqlat, runqslower: when the task became runnable, at sched_wakeup,
+ * sched_wakeup_new, or preempted at sched_switch while still runnable, until sched_switch runs
+ * it; cpudist: when it went on or off a CPU), and the task state read across its 5.14 rename.
+ * Include once, from a tool's .bpf.c, after vmlinux.h.
  */
 #ifndef FERROSCOPE_SCHED_BPF_H
 #define FERROSCOPE_SCHED_BPF_H
@@ -12,6 +13,8 @@
 #include <bpf/bpf_core_read.h>
 
 #define FERRO_TASK_RUNNING 0
+/* A task switching out for the last time (do_task_dead(); 0x80 since 4.14, include/linux/sched.h). */
+#define FERRO_TASK_DEAD 0x80
 
 /* tp_btf programs may load through a task pointer directly (a BTF pointer); raw_tp ones must copy. */
 #define TASK_READ(direct, t, field) ((direct) ? (t)->field : BPF_CORE_READ(t, field))
@@ -52,7 +55,10 @@ struct {
 	__type(value, __u64);
 } start_task SEC(".maps");
 
-/* `p` (thread `pid`) became runnable now; false if there was no room to remember it. */
+/*
+ * Stamp `p` with the time now (runqlat: it became runnable); `pid` is its key in the `start`
+ * hash map (its thread ID; cpudist keys idle tasks by CPU). False if there was no room for it.
+ */
 static __always_inline bool ferro_sched_mark(struct task_struct *p, __u32 pid, bool direct)
 {
 	__u64 ts = bpf_ktime_get_ns();
@@ -68,7 +74,7 @@ static __always_inline bool ferro_sched_mark(struct task_struct *p, __u32 pid, b
 	return bpf_map_update_elem(&start, &pid, &ts, BPF_ANY) == 0;
 }
 
-/* When `next` (thread `pid`) was made runnable, forgotten once read; 0 if that was not seen. */
+/* `next`'s time stamp (key `pid`), forgotten once read; 0 if it has none. */
 static __always_inline __u64 ferro_sched_take(struct task_struct *next, __u32 pid, bool direct)
 {
 	__u64 *tsp, ts;

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! cpudist: on-CPU time (how long a task runs each time it gets a CPU) or off-CPU time (-O,
+//! how long it is away from one) as a histogram. Based on cpudist(8) from BCC by Brendan
+//! Gregg and Dina Goldshtein and its libbpf-tools port; options and output follow
+//! libbpf-tools.
+
+mod args;
+
+use std::mem::MaybeUninit;
+
+use common::cli;
+use common::container::{Containers, Group};
+use common::decode::c_bytes;
+use common::error::{Error, Result};
+use common::hist::{self, Hist, Intervals, SectionValue};
+use common::hist_tool::{self, HistTool, Reading};
+use common::maps::{end_interval, key_u64, read_hash_hists, read_percpu};
+use common::{lifecycle, probe};
+use libbpf_rs::skel::Skel;
+
+use crate::args::Args;
+use crate::bpf::{CpudistSkelBuilder, OpenCpudistProgs, types};
+
+common::tool_main!();
+
+// SAFETY: plain integers and byte arrays with explicit padding.
+unsafe impl plain::Plain for types::cpudist_hist {}
+
+common::log2_source!(types::cpudist_hist);
+
+type Key = types::cpudist_key;
+
+fn key_by(a: &Args) -> Key {
+    if a.containers.containers || a.containers.container.is_some() {
+        return Key::KEY_CGROUP;
+    }
+    match (a.pids, a.tids) {
+        (true, _) => Key::KEY_PROCESS,
+        (_, true) => Key::KEY_THREAD,
+        _ => Key::KEY_ALL,
+    }
+}
+
+/// libbpf-tools' banner: `Tracing on-CPU time... Hit Ctrl-C to end.` (`off-CPU` with -O).
+fn banner(offcpu: bool) -> String {
+    format!(
+        "Tracing {}-CPU time... Hit Ctrl-C to end.",
+        if offcpu { "off" } else { "on" }
+    )
+}
+
+/// Open the object, configure it, and load the programs for these options: tp_btf or raw
+/// tracepoints, with the cgroup filter compiled in only when asked for. Maps the options leave
+/// unused are not created.
+fn load<'obj>(
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+    args: &Args,
+    cgroup: Option<&common::cgroup::CgroupV2>,
+    tp_btf: bool,
+) -> Result<(bpf::CpudistSkel<'obj>, bool)> {
+    let task_storage = tp_btf && probe::lockless_task_storage();
+    let key = key_by(args);
+    let mut open = lifecycle::open(CpudistSkelBuilder::default(), storage)?;
+    {
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.ferro_floor = args.common.floor;
+        ro.key_by = key;
+        ro.targ_offcpu = args.offcpu;
+        ro.targ_all_switches = args.all_switches;
+        ro.targ_no_idle = args.exclude_idle;
+        ro.targ_ms = args.hist.milliseconds;
+        ro.targ_tgid = args.pid.unwrap_or(0);
+        ro.use_task_storage = task_storage;
+        if let Some(cg) = cgroup {
+            ro.targ_cgid = cg.id;
+            ro.targ_cg_level = i32::try_from(cg.level).unwrap_or(i32::MAX);
+        }
+    }
+    choose_programs(&mut open.progs, tp_btf, cgroup.is_some());
+    let per_cpu = key == Key::KEY_ALL;
+    let m = &mut open.maps;
+    lifecycle::create_maps([
+        (&mut m.start, !task_storage),
+        (&mut m.start_task, task_storage),
+        (&mut m.hists, !per_cpu),
+        (&mut m.hist_cpu, per_cpu),
+    ])?;
+    Ok((lifecycle::load(open)?, task_storage))
+}
+
+/// The sched_switch program for these options: tp_btf or raw, with or without the cgroup test.
+fn choose_programs(p: &mut OpenCpudistProgs<'_>, tp_btf: bool, cg: bool) {
+    for (btf, with_cg, prog) in [
+        (true, false, &mut p.btf_sched_switch),
+        (true, true, &mut p.btf_sched_switch_cg),
+        (false, false, &mut p.raw_sched_switch),
+        (false, true, &mut p.raw_sched_switch_cg),
+    ] {
+        prog.set_autoload(btf == tp_btf && with_cg == cg);
+    }
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(&INFO)?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    let mut containers = Containers::new(&args.containers)?;
+    if let Some(w) = containers.warning() {
+        eprintln!("{TOOL}: {w}");
+    }
+    lifecycle::start(args.common.verbose)?;
+
+    // Try tp_btf first and fall back to raw tracepoints if the load fails: probing first
+    // would parse vmlinux BTF once more, a few milliseconds of start-up on every run.
+    let mut first = MaybeUninit::uninit();
+    let mut second = MaybeUninit::uninit();
+    let attempt = (!probe::disabled("tp_btf"))
+        .then(|| common::log::quietly(|| load(&mut first, &args, cgroup.as_ref(), true)));
+    let ((mut skel, task_storage), tp_btf) = match attempt {
+        Some(Ok(loaded)) => (loaded, true),
+        _ => (load(&mut second, &args, cgroup.as_ref(), false)?, false),
+    };
+    skel.attach()
+        .map_err(|e| Error::from(e).context("attaching to sched_switch"))?;
+    common::log::verbose(format_args!(
+        "{TOOL}: attached to sched_switch as {}; switch times in {}",
+        if tp_btf { "tp_btf" } else { "raw tracepoints" },
+        if task_storage {
+            "task storage"
+        } else {
+            "a hash map"
+        }
+    ));
+
+    let key = key_by(&args);
+    let mut view = View {
+        key,
+        extension: args.extension,
+    };
+    let mut by_cpu = Intervals::new(args.hist.cumulative);
+    let mut by_key = Intervals::new(args.hist.cumulative);
+    hist_tool::run(
+        TOOL,
+        &banner(args.offcpu),
+        &mut view,
+        &args.hist,
+        args.common.json,
+        " (too many threads at once)",
+        |_| {
+            let epoch = match skel.maps.bss_data.as_deref_mut() {
+                Some(bss) => end_interval(&mut bss.ferro_hist_epoch),
+                None => 0,
+            };
+            let hists = if key == Key::KEY_ALL {
+                let cpus = read_percpu::<types::cpudist_hist>(&skel.maps.hist_cpu)?;
+                let h = by_cpu.update(0, &cpus, epoch);
+                let one = (!h.is_empty()).then(|| ((0, Vec::new(), None), h));
+                one.into_iter().collect()
+            } else {
+                let mut hists =
+                    read_hash_hists::<types::cpudist_hist>(&skel.maps.hists, &mut by_key, epoch)?;
+                hists.retain(|(_, h, _)| !h.is_empty());
+                hists.sort_by_key(|(k, ..)| key_u64(k));
+                if key == Key::KEY_CGROUP {
+                    let rows = hists.into_iter().map(|(k, h, _)| (key_u64(&k), h));
+                    let groups = containers.group_hists(rows.collect());
+                    if containers.show {
+                        groups
+                            .into_iter()
+                            .map(|(g, h)| ((0, Vec::new(), Some(g)), h))
+                            .collect()
+                    } else {
+                        // --container alone: that container's tasks as one histogram.
+                        let mut all = Hist::default();
+                        groups.iter().for_each(|(_, h)| all.merge(h));
+                        let one = (!all.is_empty()).then(|| ((0, Vec::new(), None), all));
+                        one.into_iter().collect()
+                    }
+                } else {
+                    hists
+                        .into_iter()
+                        .map(|(k, h, v)| {
+                            // The BPF side stored a u32 (PID or TID) in the u64.
+                            let id = u32::try_from(key_u64(&k)).unwrap_or(u32::MAX);
+                            ((id, c_bytes(&v.comm).to_vec(), None), h)
+                        })
+                        .collect()
+                }
+            };
+            let bss = skel.maps.bss_data.as_deref();
+            Ok(Reading {
+                hists,
+                dropped: vec![
+                    (bss.map_or(0, |b| b.start_full), "switches"),
+                    (bss.map_or(0, |b| b.hists_full), "times"),
+                ],
+            })
+        },
+    )
+}
+
+/// The PID or TID and its comm, or the container.
+type Section = (u32, Vec<u8>, Option<Group>);
+
+/// Sections as libbpf-tools names them: `pid = 42 bash`, `tid = 43 worker`, or none; with
+/// --containers, `container = 46441cff64eb (podman)` or `host tasks`.
+struct View {
+    key: Key,
+    extension: bool,
+}
+
+impl HistTool for View {
+    type Key = Section;
+
+    fn section_text(&self, (id, comm, group): &Self::Key, out: &mut Vec<u8>) {
+        if let Some(g) = group {
+            out.extend_from_slice(format!("\n{}\n", g.label()).as_bytes());
+            return;
+        }
+        let comm = common::output::escaped(comm);
+        let section = match self.key {
+            Key::KEY_PROCESS => format!("\npid = {id} {comm}\n"),
+            Key::KEY_THREAD => format!("\ntid = {id} {comm}\n"),
+            _ => return,
+        };
+        out.extend_from_slice(section.as_bytes());
+    }
+
+    fn section_json<'a>(
+        &'a self,
+        (id, comm, group): &'a Self::Key,
+        out: &mut Vec<(&'static str, SectionValue<'a>)>,
+    ) {
+        if let Some(g) = group {
+            g.json_fields(out);
+            return;
+        }
+        let name = match self.key {
+            Key::KEY_PROCESS => "pid",
+            Key::KEY_THREAD => "tid",
+            _ => return,
+        };
+        out.push((name, SectionValue::Num((*id).into())));
+        out.push(("comm", SectionValue::Str(comm)));
+    }
+
+    fn extra_text(&self, h: &Hist, unit: &str, out: &mut Vec<u8>) {
+        if self.extension {
+            out.extend_from_slice(hist::extension_line(&h.totals, unit).as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(argv: &[&str]) -> Option<Args> {
+        Args::try_parse_from(std::iter::once("cpudist").chain(argv.iter().copied())).ok()
+    }
+
+    #[test]
+    fn options_as_libbpf_tools_takes_them() {
+        let a = parse(&["-OmT", "-p", "185", "1", "10"]).expect("parses");
+        assert!(a.offcpu && a.hist.milliseconds && a.hist.timestamp);
+        assert_eq!(
+            (a.pid, a.hist.interval, a.hist.count),
+            (Some(185), Some(1), Some(10))
+        );
+        assert_eq!(key_by(&parse(&["-P"]).expect("-P")), Key::KEY_PROCESS);
+        assert_eq!(key_by(&parse(&["-L"]).expect("-L")), Key::KEY_THREAD);
+        assert_eq!(key_by(&parse(&[]).expect("none")), Key::KEY_ALL);
+        assert_eq!(
+            key_by(&parse(&["--containers"]).expect("--containers")),
+            Key::KEY_CGROUP
+        );
+        // -P with -L would key by process and name each section twice (libbpf-tools prints
+        // `pid = N` and `tid = N` with the same N); --all-switches means nothing with -O.
+        for bad in [
+            &["-P", "-L"][..],
+            &["-P", "--containers"],
+            &["-L", "--container", "abc"],
+            &["-O", "--all-switches"],
+        ] {
+            assert!(parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn banner_as_libbpf_tools() {
+        assert_eq!(banner(false), "Tracing on-CPU time... Hit Ctrl-C to end.");
+        assert_eq!(banner(true), "Tracing off-CPU time... Hit Ctrl-C to end.");
+    }
+
+    fn render(view: &View, key: &Section, h: &types::cpudist_hist) -> String {
+        let style = hist_tool::Style {
+            unit: "usecs",
+            json: false,
+            percentiles: false,
+        };
+        let mut out = Vec::new();
+        let h = Intervals::new(false).update((), std::slice::from_ref(h), 0);
+        hist_tool::render(view, key, &h, &style, "", &mut out);
+        String::from_utf8(out).expect("utf8")
+    }
+
+    #[test]
+    fn section_lines_match_libbpf_tools() {
+        let mut h = types::cpudist_hist::default();
+        h.slots[1] = 2;
+        h.count = 2;
+        h.sum = 5;
+        let view = View {
+            key: Key::KEY_THREAD,
+            extension: false,
+        };
+        assert_eq!(
+            render(&view, &(43, b"worker".to_vec(), None), &h),
+            "\ntid = 43 worker
+     usecs               : count    distribution
+         0 -> 1          : 0        |                                        |
+         2 -> 3          : 2        |****************************************|
+"
+        );
+        let view = View {
+            key: Key::KEY_PROCESS,
+            extension: true,
+        };
+        assert_eq!(
+            render(&view, &(42, b"a\x1bb".to_vec(), None), &h),
+            "\npid = 42 a\\eb
+     usecs               : count    distribution
+         0 -> 1          : 0        |                                        |
+         2 -> 3          : 2        |****************************************|
+
+avg = 2 usecs, total: 5 usecs, count: 2
+"
+        );
+    }
+}
