@@ -4,7 +4,8 @@
 use libbpf_rs::{MapCore, MapFlags};
 use plain::Plain;
 
-use crate::decode::copy_prefix;
+use crate::container::{Containers, Group};
+use crate::decode::{c_bytes, copy_prefix};
 use crate::error::{Error, Result};
 use crate::hist::{Hist, Intervals, Log2Source};
 
@@ -49,6 +50,43 @@ pub fn read_hash_hists<T: Plain + Default + Log2Source>(
         out.push((k, h, val));
     }
     Ok(out)
+}
+
+/// What a histogram is kept for in the tools keyed by task (runqlat, cpudist): a PID, TID,
+/// PID namespace or CPU with its comm (empty where there is none), or with `--containers` /
+/// `--container` the container ([`Containers::sections`]).
+pub type TaskSection = (u32, Vec<u8>, Option<Group>);
+
+/// The histograms of a hash map keyed by a u64 that counted something since the last reading
+/// ([`read_hash_hists`]): with `containers`, the keys are cgroup ids, printed per container
+/// ([`Containers::sections`]); otherwise the keys are u32 ids (PID, TID, ...), sorted, each
+/// with the comm `comm` finds in its value.
+pub fn read_task_hists<T: Plain + Default + Log2Source>(
+    map: &dyn MapCore,
+    intervals: &mut Intervals<Vec<u8>>,
+    epoch: u64,
+    containers: Option<&mut Containers>,
+    comm: impl Fn(&T) -> &[u8],
+) -> Result<Vec<(TaskSection, Hist)>> {
+    let mut hists = read_hash_hists::<T>(map, intervals, epoch)?;
+    hists.retain(|(_, h, _)| !h.is_empty());
+    hists.sort_by_key(|(k, ..)| key_u64(k));
+    if let Some(c) = containers {
+        let rows = hists.into_iter().map(|(k, h, _)| (key_u64(&k), h));
+        let sections = c.sections(rows.collect());
+        return Ok(sections
+            .into_iter()
+            .map(|(g, h)| ((0, Vec::new(), g), h))
+            .collect());
+    }
+    Ok(hists
+        .into_iter()
+        .map(|(k, h, v)| {
+            // The BPF side stored a u32 in the u64.
+            let id = u32::try_from(key_u64(&k)).unwrap_or(u32::MAX);
+            ((id, c_bytes(comm(&v)).to_vec(), None), h)
+        })
+        .collect())
 }
 
 /// Ends the interval whose number `epoch` holds (the BPF side's `ferro_hist_epoch`, in the

@@ -166,6 +166,20 @@ impl Cgroup {
         ));
         cmd
     }
+
+    /// Wait until `pid` is in this cgroup: a [`Self::shell`] moves itself in after it starts.
+    pub fn wait_for(&self, pid: u32) {
+        let procs = self.0.join("cgroup.procs");
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            let text = std::fs::read_to_string(&procs).unwrap_or_default();
+            if text.lines().any(|l| l.trim() == pid.to_string()) {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        panic!("{pid} did not join {}", self.path());
+    }
 }
 
 impl Drop for Cgroup {

@@ -261,6 +261,22 @@ impl Containers {
         groups.into_iter().filter(|(_, h)| !h.is_empty()).collect()
     }
 
+    /// Histograms kept per cgroup id as a histogram tool prints them: with `--containers` one
+    /// section per [`Group`] (see [`Self::group_hists`]); with `--container` alone one
+    /// histogram, no section (`None`), of that container's tasks, if it counted anything.
+    pub fn sections(&mut self, rows: Vec<(u64, Hist)>) -> Vec<(Option<Group>, Hist)> {
+        let groups = self.group_hists(rows);
+        if self.show {
+            return groups.into_iter().map(|(g, h)| (Some(g), h)).collect();
+        }
+        let mut all = Hist::default();
+        groups.iter().for_each(|(_, h)| all.merge(h));
+        (!all.is_empty())
+            .then_some((None, all))
+            .into_iter()
+            .collect()
+    }
+
     pub fn resolver(&mut self) -> &mut Resolver {
         &mut self.resolver
     }
@@ -403,6 +419,31 @@ mod tests {
         order.sort();
         assert_eq!(order[0], Group::Host);
         assert_eq!(order[2], Group::Unknown);
+    }
+
+    #[test]
+    fn sections_per_group_with_containers_else_one_histogram() {
+        let h = |n: u64| Hist {
+            slots: vec![n],
+            totals: crate::hist::Totals {
+                count: n,
+                sum: n,
+                max: n,
+            },
+        };
+        let show = ContainerArgs {
+            containers: true,
+            container: None,
+        };
+        let mut c = Containers::with_resolver(&show, Resolver::on(None)).expect("containers");
+        let s = c.sections(vec![(5, h(1)), (6, h(2))]);
+        assert_eq!(s.len(), 1);
+        assert_eq!((&s[0].0, &s[0].1.slots), (&Some(Group::Unknown), &vec![3]));
+        let mut c = Containers::with_resolver(&ContainerArgs::default(), Resolver::on(None))
+            .expect("no grouping");
+        let s = c.sections(vec![(5, h(1)), (6, h(2))]);
+        assert_eq!((&s[0].0, &s[0].1.slots), (&None, &vec![3]));
+        assert!(c.sections(vec![(5, h(0))]).is_empty(), "nothing counted");
     }
 
     #[test]

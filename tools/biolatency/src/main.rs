@@ -151,22 +151,12 @@ fn run() -> Result<()> {
             };
             if per_cgroup {
                 let by_cgroup = rows.into_iter().map(|(k, h)| (k.cgroup, h)).collect();
-                let groups = containers.group_hists(by_cgroup);
                 let none = || (types::biolat_key::default(), String::new());
-                let hists = if containers.show {
-                    groups
-                        .into_iter()
-                        .map(|(g, h)| ((none().0, none().1, Some(g)), h))
-                        .collect()
-                } else {
-                    // --container alone: that container's I/O as one histogram.
-                    let mut all = Hist::default();
-                    groups.iter().for_each(|(_, h)| all.merge(h));
-                    (!all.is_empty())
-                        .then(|| ((none().0, none().1, None), all))
-                        .into_iter()
-                        .collect()
-                };
+                let hists = containers
+                    .sections(by_cgroup)
+                    .into_iter()
+                    .map(|(g, h)| ((none().0, none().1, g), h))
+                    .collect();
                 let bss = skel.maps.bss_data.as_deref();
                 return Ok(Reading {
                     hists,

@@ -353,7 +353,7 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
     let cg = testkit::Cgroup::new("ferroscope-cpudist");
     let mut busy = Busy::new();
     let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
-    wait_in_cgroup(&cg, child.id());
+    cg.wait_for(child.id());
     let out = run_together(Some(&mut busy), &[&["-P", "-c", cg.path(), "1", "1"]]).remove(0);
     let _ = child.kill();
     let _ = child.wait();
@@ -367,20 +367,6 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
         pids.iter().all(|p| p.starts_with(&format!("{child_pid} "))),
         "only the cgroup's task ({child_pid}): {out}"
     );
-}
-
-/// Wait until `pid` has moved itself into `cg` (it writes cgroup.procs after it starts).
-fn wait_in_cgroup(cg: &testkit::Cgroup, pid: u32) {
-    let procs = std::path::Path::new(cg.path()).join("cgroup.procs");
-    let end = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < end {
-        let text = std::fs::read_to_string(&procs).unwrap_or_default();
-        if text.lines().any(|l| l.trim() == pid.to_string()) {
-            return;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{pid} did not join {}", cg.path());
 }
 
 /// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf; prove the raw

@@ -7,12 +7,11 @@ mod args;
 use std::mem::MaybeUninit;
 
 use common::cli;
-use common::container::{Containers, Group};
-use common::decode::c_bytes;
+use common::container::Containers;
 use common::error::{Error, Result};
 use common::hist::{Hist, Intervals, SectionValue};
 use common::hist_tool::{self, HistTool, Reading};
-use common::maps::{end_interval, key_u64, read_hash_hists, read_percpu};
+use common::maps::{TaskSection, end_interval, read_percpu, read_task_hists};
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
@@ -157,7 +156,7 @@ fn run() -> Result<()> {
             };
             let hists = if per_cpu_hists(key) {
                 let cpus = read_percpu::<types::runqlat_hist>(&skel.maps.hist_cpu)?;
-                let rows: Vec<(Section, Hist)> = if key == Key::KEY_CPU {
+                let rows: Vec<(TaskSection, Hist)> = if key == Key::KEY_CPU {
                     (0u32..)
                         .zip(&cpus)
                         .map(|(c, h)| {
@@ -170,35 +169,9 @@ fn run() -> Result<()> {
                 };
                 rows.into_iter().filter(|(_, h)| !h.is_empty()).collect()
             } else {
-                let mut hists =
-                    read_hash_hists::<types::runqlat_hist>(&skel.maps.hists, &mut by_key, epoch)?;
-                hists.retain(|(_, h, _)| !h.is_empty());
-                hists.sort_by_key(|(k, ..)| key_u64(k));
-                if key == Key::KEY_CGROUP {
-                    let rows = hists.into_iter().map(|(k, h, _)| (key_u64(&k), h));
-                    let groups = containers.group_hists(rows.collect());
-                    if containers.show {
-                        groups
-                            .into_iter()
-                            .map(|(g, h)| ((0, Vec::new(), Some(g)), h))
-                            .collect()
-                    } else {
-                        // --container alone: that container's tasks as one histogram.
-                        let mut all = Hist::default();
-                        groups.iter().for_each(|(_, h)| all.merge(h));
-                        let one = (!all.is_empty()).then(|| ((0, Vec::new(), None), all));
-                        one.into_iter().collect()
-                    }
-                } else {
-                    hists
-                        .into_iter()
-                        .map(|(k, h, v)| {
-                            // The BPF side stored a u32 (PID, TID, PID namespace) in the u64.
-                            let id = u32::try_from(key_u64(&k)).unwrap_or(u32::MAX);
-                            ((id, c_bytes(&v.comm).to_vec(), None), h)
-                        })
-                        .collect()
-                }
+                let by_cgroup = (key == Key::KEY_CGROUP).then_some(&mut containers);
+                let map = &skel.maps.hists;
+                read_task_hists(map, &mut by_key, epoch, by_cgroup, |v: &Value| &v.comm)?
             };
             let bss = skel.maps.bss_data.as_deref();
             Ok(Reading {
@@ -212,8 +185,7 @@ fn run() -> Result<()> {
     )
 }
 
-/// The PID, TID, PID namespace or CPU, and the comm where there is one; or the container.
-type Section = (u32, Vec<u8>, Option<Group>);
+type Value = types::runqlat_hist;
 
 /// Sections as libbpf-tools names them: `pid = 42 bash`, `cpu = 3`, or none; with
 /// --containers, `container = 46441cff64eb (podman)` or `host tasks`.
@@ -222,7 +194,7 @@ struct View {
 }
 
 impl HistTool for View {
-    type Key = Section;
+    type Key = TaskSection;
 
     fn section_text(&self, (id, comm, group): &Self::Key, out: &mut Vec<u8>) {
         if let Some(g) = group {

@@ -2,7 +2,6 @@
 //! runqlat against the real scheduler: tests keep more threads busy than there are CPUs, so
 //! tasks really wait on the run queue, and read the histograms the tool prints.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -76,20 +75,6 @@ fn run_once(args: &[&str]) -> testkit::Finished {
     let t = Tool::spawn(BIN, args).ready();
     load.go();
     t.finish(Duration::from_secs(30)).success()
-}
-
-/// Wait until `pid` has moved itself into `cg` (it writes cgroup.procs after it starts).
-fn wait_in_cgroup(cg: &testkit::Cgroup, pid: u32) {
-    let procs = Path::new(cg.path()).join("cgroup.procs");
-    let end = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < end {
-        let text = std::fs::read_to_string(&procs).unwrap_or_default();
-        if text.lines().any(|l| l.trim() == pid.to_string()) {
-            return;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    panic!("{pid} did not join {}", cg.path());
 }
 
 #[test]
@@ -234,7 +219,7 @@ fn root_intervals_start_from_zero() {
         let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
         // Busy for 600 ms in the cgroup, counted from when it is there (a slow machine may
         // take that long to start the shell).
-        wait_in_cgroup(&cg, child.id());
+        cg.wait_for(child.id());
         thread::sleep(Duration::from_millis(600));
         let _ = child.kill();
         let _ = child.wait();
@@ -273,7 +258,7 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
     // take longer than that to start a shell), and the other load starts after attach.
     let load = Spinners::named();
     let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
-    wait_in_cgroup(&cg, child.id());
+    cg.wait_for(child.id());
     let t = Tool::spawn(BIN, &["-P", "-c", cg.path(), "1", "1"]).ready();
     load.go();
     let out = t.finish(Duration::from_secs(30)).success();
