@@ -202,16 +202,7 @@ pub fn bio_queue_single_arg(btf: &KernelBtf) -> bool {
 
 /// Does the tracepoint whose BTF typedef is `typedef_name` take one argument?
 fn tracepoint_single_arg(btf: &KernelBtf, typedef_name: &str) -> bool {
-    // typedef btf_trace_<tp> -> pointer -> function prototype, whose first parameter is the
-    // BPF context pointer.
-    let params = btf
-        .find(btf::KIND_TYPEDEF, typedef_name)
-        .and_then(|td| btf.referenced(td))
-        .filter(|&p| btf.kind(p) == Some(btf::KIND_PTR))
-        .and_then(|p| btf.referenced(p))
-        .filter(|&f| btf.kind(f) == Some(btf::KIND_FUNC_PROTO))
-        .and_then(|f| btf.vlen(f));
-    params.is_none_or(|n| n <= 2)
+    btf.tracepoint_arity(typedef_name).is_none_or(|n| n <= 1)
 }
 
 /// A block device from /proc/partitions.

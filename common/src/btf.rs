@@ -206,6 +206,20 @@ impl KernelBtf {
         }
     }
 
+    /// How many arguments the tracepoint whose BTF typedef is `typedef_name`
+    /// (`btf_trace_<tracepoint>`) passes to a tp_btf program: the parameters of its prototype
+    /// but the first, the BPF context. `None` where BTF has no such typedef.
+    pub fn tracepoint_arity(&self, typedef_name: &str) -> Option<usize> {
+        // typedef btf_trace_<tp> -> pointer -> function prototype.
+        self.find(KIND_TYPEDEF, typedef_name)
+            .and_then(|td| self.referenced(td))
+            .filter(|&p| self.kind(p) == Some(KIND_PTR))
+            .and_then(|p| self.referenced(p))
+            .filter(|&f| self.kind(f) == Some(KIND_FUNC_PROTO))
+            .and_then(|f| self.vlen(f))
+            .map(|n| n.saturating_sub(1))
+    }
+
     /// Does struct `name` have a member called `member`?
     pub fn has_member(&self, name: &str, member: &str) -> bool {
         let member = member.as_bytes();
@@ -491,6 +505,25 @@ mod tests {
         assert_eq!(btf.referenced(td), Some(ptr));
         assert_eq!(btf.referenced(ptr), Some(proto));
         assert_eq!(btf.vlen(proto), Some(3));
+    }
+
+    #[test]
+    fn tracepoint_arity_leaves_out_the_context() {
+        // mark_victim's two prototypes: (ctx, task, uid) since 6.8, (ctx, pid) before.
+        let mut b = Builder::new();
+        let int = b.int("int");
+        let new = b.func_proto(int, 3);
+        let new_ptr = b.pointer(new);
+        b.typedef("btf_trace_mark_victim", new_ptr);
+        let old = b.func_proto(int, 2);
+        let old_ptr = b.pointer(old);
+        b.typedef("btf_trace_old", old_ptr);
+        b.typedef("not_a_pointer", int);
+        let btf = KernelBtf::parse(b.build()).expect("parses");
+        assert_eq!(btf.tracepoint_arity("btf_trace_mark_victim"), Some(2));
+        assert_eq!(btf.tracepoint_arity("btf_trace_old"), Some(1));
+        assert_eq!(btf.tracepoint_arity("not_a_pointer"), None);
+        assert_eq!(btf.tracepoint_arity("btf_trace_missing"), None);
     }
 
     #[test]
