@@ -3,7 +3,6 @@
 //! to one CPU, so each waits for the other's time slice; the -p, -t and -P options, JSON, and
 //! Debian's libbpf-tools runqslower's rows for the same waits.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -13,13 +12,10 @@ use testkit::{Tool, bpf_ready, columns, feature_disabled, me};
 const BIN: &str = env!("CARGO_BIN_EXE_runqslower");
 
 /// Two threads named `rqs-spin-0` and `rqs-spin-1`, pinned to the first CPU this process may
-/// use; they spin for `ms` milliseconds once [`Spinners::go`] is called, or from
-/// [`Spinners::start`] until dropped.
+/// use; they spin for `ms` milliseconds once [`Spinners::go`] is called.
 struct Spinners {
     tids: Vec<u32>,
-    ms: u64,
     go: Arc<Barrier>,
-    stop: Arc<AtomicBool>,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
@@ -38,12 +34,10 @@ impl Spinners {
             .expect("an allowed CPU");
         let ready = Arc::new(Barrier::new(3));
         let go = Arc::new(Barrier::new(3));
-        let stop = Arc::new(AtomicBool::new(false));
         let (tx, rx) = std::sync::mpsc::channel();
         let threads = (0..2)
             .map(|i| {
                 let (ready, go, tx) = (Arc::clone(&ready), Arc::clone(&go), tx.clone());
-                let stop = Arc::clone(&stop);
                 thread::Builder::new()
                     .name(format!("rqs-spin-{i}"))
                     .spawn(move || {
@@ -60,7 +54,8 @@ impl Spinners {
                             .expect("send tid");
                         ready.wait();
                         go.wait();
-                        while !stop.load(Ordering::Relaxed) {
+                        let end = Instant::now() + Duration::from_millis(ms);
+                        while Instant::now() < end {
                             std::hint::spin_loop();
                         }
                     })
@@ -71,43 +66,16 @@ impl Spinners {
         let mut tids: Vec<(usize, u32)> = rx.iter().take(2).collect();
         tids.sort_unstable();
         let tids = tids.into_iter().map(|(_, tid)| tid).collect();
-        Self {
-            tids,
-            ms,
-            go,
-            stop,
-            threads,
-        }
+        Self { tids, go, threads }
     }
 
-    /// Spin for `ms` milliseconds and wait until both are done.
-    fn go(mut self) -> Vec<u32> {
-        self.start();
-        thread::sleep(Duration::from_millis(self.ms));
-        self.finish();
-        std::mem::take(&mut self.tids)
-    }
-
-    /// Start spinning, until dropped.
-    fn start(&self) {
+    /// Start spinning and wait until both are done.
+    fn go(self) -> Vec<u32> {
         self.go.wait();
-    }
-
-    fn finish(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
+        for t in self.threads {
+            t.join().expect("spinner");
         }
-    }
-}
-
-impl Drop for Spinners {
-    /// Stopped also when a test fails while they spin, so the other tests do not compete with
-    /// them. (Spinners never started are left waiting at the barrier: the test process ends.)
-    fn drop(&mut self) {
-        if !self.stop.load(Ordering::Relaxed) && Arc::strong_count(&self.go) == 1 {
-            self.finish();
-        }
+        self.tids
     }
 }
 
@@ -224,10 +192,9 @@ fn root_rows_match_libbpf_tools() {
     let args = ["-P", "-p", &me(), "1000"];
     let reference = testkit::spawn_reference(&path, &args);
     let ours = Tool::spawn(BIN, &args).ready();
-    // The spinners wait for each other until both tools have shown a common wait: however long
-    // the reference takes to attach and open its perf buffer (seconds on an emulated 5.10).
-    let tids = spin.tids.clone();
-    spin.start();
+    // The reference prints its header once attached; give its perf buffer a moment more.
+    thread::sleep(Duration::from_millis(200));
+    let tids = spin.go();
     // TIME is the first 8 bytes, LAT(us) the 14 right-aligned ones after COMM and TID.
     let norm = |l: &str| format!("{}{}", &l[9..33], &l[48..]);
     // The same wait in both: equal but for TIME, latencies within 500 us. Not necessarily each
@@ -246,7 +213,6 @@ fn root_rows_match_libbpf_tools() {
         assert!(Instant::now() < deadline, "no common wait:\n{t:?}\n{m:?}");
         thread::sleep(Duration::from_millis(50));
     };
-    drop(spin);
     assert_eq!(norm(&theirs), norm(&mine));
     let ref_out = reference.interrupt();
     let our_out = ours.interrupt().success();
