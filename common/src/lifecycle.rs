@@ -113,13 +113,17 @@ pub fn attach_loaded(obj: &libbpf_rs::Object, what: &str) -> Result<Vec<Link>> {
         .map(|p| {
             let name = p.name().to_string_lossy().into_owned();
             p.attach().map_err(|e| {
-                // A classic tracepoint's id is read from tracefs: when this process may not
-                // read it, say that and how to fix it rather than a bare "Permission denied".
+                // Say why and how to fix it rather than a bare "Permission denied": a classic
+                // tracepoint's id is read from tracefs, which this process may not read; and
+                // a perf event may need CAP_SYS_ADMIN (perf_event_paranoid above 2).
                 let denied = e.kind() == libbpf_rs::ErrorKind::PermissionDenied;
-                let e = match crate::probe::unreadable_tracefs_error() {
-                    Some(why) if denied => why,
-                    _ => Error::from(e),
-                };
+                let why = denied
+                    .then(|| {
+                        crate::probe::unreadable_tracefs_error()
+                            .or_else(crate::probe::perf_events_restricted_error)
+                    })
+                    .flatten();
+                let e = why.unwrap_or_else(|| Error::from(e));
                 e.context(format!("attaching to {what} (program {name})"))
             })
         })

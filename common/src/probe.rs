@@ -169,6 +169,28 @@ fn effective_caps() -> Option<u64> {
     u64::from_str_radix(hex.trim(), 16).ok()
 }
 
+/// The error for a perf event (a classic tracepoint's or a kprobe's, which BPF programs attach
+/// through) refused with EACCES to a process holding CAP_PERFMON but not CAP_SYS_ADMIN, where
+/// `kernel.perf_event_paranoid` is above 2: Debian's kernels (3 by default) and Android's
+/// refuse perf_event_open(2) then to all but CAP_SYS_ADMIN (Debian's patch "security,perf:
+/// Allow further restriction of perf_event_open"; mainline stops at 2). None where that does
+/// not apply. tp_btf and raw tracepoints need no perf event, so those tools still run.
+pub fn perf_events_restricted_error() -> Option<Error> {
+    let level = fs::read_to_string("/proc/sys/kernel/perf_event_paranoid").ok()?;
+    let level: i32 = level.trim().parse().ok()?;
+    let caps = effective_caps()?;
+    (level > 2 && caps & (1u64 << CAP_SYS_ADMIN) == 0).then(|| perf_events_restricted(level))
+}
+
+fn perf_events_restricted(level: i32) -> Error {
+    Error::fatal(format!(
+        "kernel.perf_event_paranoid is {level}: above 2 (Debian's default) the kernel opens \
+         perf events, which tracepoints and kprobes attach through, only with CAP_SYS_ADMIN, \
+         CAP_PERFMON notwithstanding; run as root, or add CAP_SYS_ADMIN, or allow CAP_PERFMON: \
+         sysctl kernel.perf_event_paranoid=2"
+    ))
+}
+
 /// Fail early, with the fix, when the process cannot load BPF programs.
 pub fn require_privileges() -> Result<()> {
     let Some(caps) = effective_caps() else {
@@ -368,6 +390,17 @@ mod tests {
         assert_eq!(
             tracefs_mount_points(mountinfo).collect::<Vec<_>>(),
             ["/sys/kernel/tracing", "/sys/kernel/debug/tracing"]
+        );
+    }
+
+    #[test]
+    fn restricted_perf_events_name_the_fixes() {
+        assert_eq!(
+            perf_events_restricted(3).message(),
+            "kernel.perf_event_paranoid is 3: above 2 (Debian's default) the kernel opens perf \
+             events, which tracepoints and kprobes attach through, only with CAP_SYS_ADMIN, \
+             CAP_PERFMON notwithstanding; run as root, or add CAP_SYS_ADMIN, or allow \
+             CAP_PERFMON: sysctl kernel.perf_event_paranoid=2"
         );
     }
 
