@@ -58,6 +58,21 @@ struct {
 	__type(value, struct biolat_hist);
 } hists SEC(".maps");
 
+/*
+ * -D: each disk's name as the kernel has it (gendisk.disk_name), by device
+ * number, recorded when the disk's histogram entry is created (its first
+ * request, and again after user space deleted an idle entry). User space
+ * reads and empties it at each interval: a disk attached and detached
+ * between two intervals (a loop device) is gone from /proc/partitions when
+ * its histogram prints, but is named.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct biolat_disk_name);
+} disk_names SEC(".maps");
+
 /* The histogram when not split by disk or flags: one per-CPU entry, summed in user space. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -195,9 +210,19 @@ static __always_inline int rq_start(struct request *rq, bool issue, bool slots, 
 	return 0;
 }
 
+/* -D: what the kernel calls the disk `dev`, for user space (see disk_names). */
+static __always_inline void record_disk_name(__u32 dev, struct gendisk *disk)
+{
+	struct biolat_disk_name n = {};
+
+	BPF_CORE_READ_STR_INTO(&n.name, disk, disk_name);
+	bpf_map_update_elem(&disk_names, &dev, &n, BPF_ANY);
+}
+
 static __always_inline int rq_done(struct request *rq, bool slots, bool fields)
 {
 	struct biolat_key key = {};
+	struct gendisk *disk = NULL;
 	struct biolat_hist *h;
 	__u64 *tsp, delta, ts = 0;
 
@@ -222,14 +247,18 @@ static __always_inline int rq_done(struct request *rq, bool slots, bool fields)
 			FERRO_HIST_ADD_CPU(h, delta, BIOLAT_MAX_SLOTS);
 		return 0;
 	}
-	if (targ_per_disk)
-		key.dev = rq_dev(rq);
+	if (targ_per_disk) {
+		disk = rq_disk(rq);
+		key.dev = disk_dev(disk);
+	}
 	if (targ_per_flag)
 		key.cmd_flags = BPF_CORE_READ(rq, cmd_flags);
 	if (targ_per_cgroup)
 		key.cgroup = rq_cgroup(rq);
 	h = bpf_map_lookup_elem(&hists, &key);
 	if (!h) {
+		if (targ_per_disk && disk)
+			record_disk_name(key.dev, disk);
 		bpf_map_update_elem(&hists, &key, &zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&hists, &key);
 		if (!h) {

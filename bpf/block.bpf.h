@@ -20,18 +20,27 @@ struct request___pre516 {
 	struct gendisk *rq_disk;
 } __attribute__((preserve_access_index));
 
-static __always_inline __u32 rq_dev(struct request *rq)
+/* The request's disk; NULL for a request without one. */
+static __always_inline struct gendisk *rq_disk(struct request *rq)
 {
 	struct request___pre516 *old = (void *)rq;
-	struct gendisk *disk;
 
 	if (bpf_core_field_exists(old->rq_disk))
-		disk = BPF_CORE_READ(old, rq_disk);
-	else
-		disk = BPF_CORE_READ(rq, q, disk);
+		return BPF_CORE_READ(old, rq_disk);
+	return BPF_CORE_READ(rq, q, disk);
+}
+
+/* The disk's device number as the kernel's dev_t (major << 20 | minor); 0 without a disk. */
+static __always_inline __u32 disk_dev(struct gendisk *disk)
+{
 	if (!disk)
 		return 0;
 	return ((__u32)BPF_CORE_READ(disk, major) << 20) | (__u32)BPF_CORE_READ(disk, first_minor);
+}
+
+static __always_inline __u32 rq_dev(struct request *rq)
+{
+	return disk_dev(rq_disk(rq));
 }
 
 /*

@@ -2,7 +2,9 @@
 //! Name tables read from the system (disk names by device number, and the like) that stay right
 //! when something appears after the tool started: a lookup that misses re-reads the table, at
 //! most once per round of lookups (one interval's output), so a key that never resolves costs one
-//! read per interval, not one per lookup.
+//! read per interval, not one per lookup. A name once known is kept when its entry leaves the
+//! system (a loop device detached before the interval that counted its I/O prints); a later
+//! read or [`NameTable::learn`] replaces it.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -30,9 +32,16 @@ impl<K: Eq + Hash, V> NameTable<K, V> {
         K: 'k,
     {
         if keys.into_iter().any(|k| !self.names.contains_key(k)) {
-            self.names = (self.load)();
+            let fresh = (self.load)();
+            self.names.extend(fresh);
         }
         &self.names
+    }
+
+    /// Names from another source that saw them when they were current (the kernel, at the
+    /// event): they replace what the table had for those keys.
+    pub fn learn(&mut self, names: impl IntoIterator<Item = (K, V)>) {
+        self.names.extend(names);
     }
 
     /// The table as last read.
@@ -70,5 +79,28 @@ mod tests {
             "one read for the round, though two keys missed"
         );
         assert_eq!(t.names().get(&9), None);
+    }
+
+    #[test]
+    fn names_outlive_their_entries_until_replaced() {
+        let reads = Rc::new(Cell::new(0u32));
+        let r = Rc::clone(&reads);
+        // loop0 (7) is there at the first read only.
+        let mut t = NameTable::new(move || {
+            r.set(r.get() + 1);
+            if r.get() == 1 {
+                HashMap::from([(1u32, "vda"), (7, "loop0")])
+            } else {
+                HashMap::from([(1u32, "vda2")])
+            }
+        });
+        let names = t.resolve(&[7, 8]);
+        assert_eq!(reads.get(), 2, "8 missed");
+        assert_eq!(names.get(&7), Some(&"loop0"), "kept after it left");
+        assert_eq!(names.get(&1), Some(&"vda2"), "a read replaces");
+        t.learn([(8, "sdb"), (1, "vda")]);
+        assert_eq!(t.resolve(&[8]).get(&8), Some(&"sdb"));
+        assert_eq!(t.names().get(&1), Some(&"vda"), "learned replaces");
+        assert_eq!(reads.get(), 2);
     }
 }

@@ -14,9 +14,10 @@ use common::decode::copy_prefix;
 use common::error::{Error, Result};
 use common::hist::{self, Hist, Intervals, SectionValue};
 use common::hist_tool::{self, HistTool, Reading};
-use common::maps::{end_interval, read_hash_hists, read_percpu};
+use common::maps::{end_interval, key_u32, read_hash_hists, read_percpu};
 use common::names::NameTable;
 use common::{lifecycle, probe};
+use libbpf_rs::MapCore;
 use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
@@ -92,6 +93,7 @@ fn run() -> Result<()> {
         (&mut m.inflight, atomics),
         (&mut m.cg_bios, cgroup.is_some()),
         (&mut m.bio_cgroups, per_cgroup),
+        (&mut m.disk_names, args.disks),
     ])?;
     let mut skel = lifecycle::load(open)?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
@@ -168,6 +170,10 @@ fn run() -> Result<()> {
             }
             rows.sort_by_key(|(k, _)| (k.dev, k.cmd_flags));
             if args.disks {
+                // What the kernel named each disk at its first request, then /proc/partitions
+                // for any it did not record (its table full).
+                let recorded = read_disk_names(&skel.maps.disk_names)?;
+                view.dev_names.learn(recorded);
                 view.dev_names.resolve(rows.iter().map(|(k, _)| &k.dev));
             }
             let hists = rows
@@ -191,6 +197,25 @@ fn run() -> Result<()> {
             })
         },
     )
+}
+
+/// The disk names the BPF side recorded (`disk_names`: device number to gendisk.disk_name),
+/// each deleted once read, so the table never fills over a long run and a device number that
+/// a new disk takes later is recorded again under that disk's name.
+fn read_disk_names(map: &dyn MapCore) -> Result<Vec<(u32, String)>> {
+    let mut names = Vec::new();
+    for k in map.keys().collect::<Vec<_>>() {
+        let value = map
+            .lookup_and_delete(&k)
+            .map_err(|e| Error::from(e).context("reading the disk names"))?;
+        // struct biolat_disk_name is the name's bytes alone.
+        let Some(v) = value else { continue };
+        let name = common::decode::c_bytes(&v);
+        if !name.is_empty() {
+            names.push((key_u32(&k), String::from_utf8_lossy(name).into_owned()));
+        }
+    }
+    Ok(names)
 }
 
 /// Where issue times are kept, which decides the programs: the in-flight table (needs BPF
