@@ -103,6 +103,28 @@ static __always_inline __u64 ferro_log2(__u64 v)
 	})
 
 /*
+ * The histogram of `key` in the hash map `map`, created from `zero` on first use; NULL when the
+ * map is full (counted in hists_full). `*fresh` is true when it was not there at the first
+ * lookup, for the caller to fill its own fields (runqlat's comm); a racing CPU may have created
+ * it meanwhile, and filling them twice is harmless.
+ */
+static __always_inline void *ferro_hist_get(void *map, const void *key, const void *zero,
+					    bool *fresh)
+{
+	void *h = bpf_map_lookup_elem(map, key);
+
+	*fresh = !h;
+	if (h)
+		return h;
+	/* EEXIST from a racing CPU is fine; the lookup below decides. */
+	bpf_map_update_elem(map, key, zero, BPF_NOEXIST);
+	h = bpf_map_lookup_elem(map, key);
+	if (!h)
+		__sync_fetch_and_add(&hists_full, 1);
+	return h;
+}
+
+/*
  * cgroup v2 membership of any task (not just current): is `t` in the cgroup
  * with id `cgid` at depth `level`, or below it? cgroup->ancestors[] replaced
  * ancestor_ids[] in 6.0 (commit 7f203bc89eb6).

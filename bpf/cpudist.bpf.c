@@ -79,6 +79,7 @@ static __always_inline void stamp(struct task_struct *t, bool cg, bool direct)
 static __always_inline void count(struct task_struct *t, __u32 pid, __u64 start_ns, bool direct)
 {
 	struct cpudist_hist *h;
+	bool fresh;
 	__u64 delta, key = 0;
 	__u32 zero = 0;
 
@@ -107,15 +108,10 @@ static __always_inline void count(struct task_struct *t, __u32 pid, __u64 start_
 	default: /* KEY_ALL returned above */
 		break;
 	}
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		/* EEXIST from a racing CPU is fine; the lookup below decides. */
-		bpf_map_update_elem(&hists, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h) {
-			__sync_fetch_and_add(&hists_full, 1);
-			return;
-		}
+	h = ferro_hist_get(&hists, &key, &zero_hist, &fresh);
+	if (!h)
+		return;
+	if (fresh) {
 		/* A process is named by its leader, not whichever thread ran first. */
 		if (key_by == KEY_PROCESS)
 			BPF_CORE_READ_STR_INTO(&h->comm, t, group_leader, comm);

@@ -69,6 +69,7 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 				    bool ns, bool direct)
 {
 	struct runqlat_hist *h;
+	bool fresh;
 	__u64 start_ns, delta, key = 0;
 	__u32 pid, zero = 0;
 
@@ -108,15 +109,10 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 	default: /* KEY_ALL and KEY_CPU returned above */
 		break;
 	}
-	h = bpf_map_lookup_elem(&hists, &key);
-	if (!h) {
-		/* EEXIST from a racing CPU is fine; the lookup below decides. */
-		bpf_map_update_elem(&hists, &key, &zero_hist, BPF_NOEXIST);
-		h = bpf_map_lookup_elem(&hists, &key);
-		if (!h) {
-			__sync_fetch_and_add(&hists_full, 1);
-			return 0;
-		}
+	h = ferro_hist_get(&hists, &key, &zero_hist, &fresh);
+	if (!h)
+		return 0;
+	if (fresh) {
 		/* A process is named by its leader, not whichever thread waited first. */
 		if (key_by == KEY_PROCESS)
 			BPF_CORE_READ_STR_INTO(&h->comm, next, group_leader, comm);
