@@ -378,8 +378,7 @@ impl Rules {
             let more = if src == "builtin" {
                 Rules::parse("builtin", BUILTIN)?
             } else {
-                let text = std::fs::read_to_string(src).map_err(|e| format!("{src}: {e}"))?;
-                Rules::parse(src, &text)?
+                Rules::parse(src, &read_rules_file(src)?)?
             };
             for r in more.rules {
                 if all.rules.iter().any(|x| x.name == r.name) {
@@ -460,6 +459,39 @@ impl Rules {
         }
         out
     }
+}
+
+/// The largest rules file read: rules files are text of a few KiB, and a limit keeps a path
+/// such as /dev/zero or a huge file from taking the machine's memory.
+const MAX_RULES_FILE: u64 = 1 << 20;
+
+/// The text of the rules file `src`: a regular file of at most [`MAX_RULES_FILE`] bytes. Opened
+/// without blocking, so a FIFO is refused instead of waiting for a writer.
+fn read_rules_file(src: &str) -> Result<String, String> {
+    use std::io::Read as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let err = |e: std::io::Error| format!("{src}: {e}");
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(src)
+        .map_err(err)?;
+    let meta = f.metadata().map_err(err)?;
+    if !meta.is_file() {
+        return Err(format!("{src}: not a regular file"));
+    }
+    let too_big = || format!("{src}: larger than {MAX_RULES_FILE} bytes, too big for a rules file");
+    if meta.len() > MAX_RULES_FILE {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    f.take(MAX_RULES_FILE + 1)
+        .read_to_string(&mut text)
+        .map_err(err)?;
+    if text.len() as u64 > MAX_RULES_FILE {
+        return Err(too_big());
+    }
+    Ok(text)
 }
 
 #[cfg(test)]
@@ -688,5 +720,33 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
             assert_eq!(&got, want, "{text}");
             assert!(!got.contains('\n'), "one line: {got}");
         }
+    }
+
+    #[test]
+    fn only_regular_files_of_sane_size_are_read() {
+        for dev in ["/dev/zero", "/dev/null", "/"] {
+            let e = Rules::load(&[dev.into()]).expect_err(dev);
+            assert_eq!(e, format!("{dev}: not a regular file"));
+        }
+        let dir = std::env::temp_dir().join(format!("execsnoop-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().expect("utf8")).expect("cstr");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        let f = fifo.to_str().expect("utf8").to_owned();
+        assert_eq!(
+            Rules::load(std::slice::from_ref(&f)).expect_err("fifo"),
+            format!("{f}: not a regular file")
+        );
+        let big = dir.join("big.toml");
+        std::fs::write(&big, vec![b'#'; MAX_RULES_FILE as usize + 1]).expect("write");
+        let b = big.to_str().expect("utf8").to_owned();
+        assert!(
+            Rules::load(&[b])
+                .expect_err("big")
+                .contains("too big for a rules file")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
