@@ -81,11 +81,35 @@ pub struct HistArgs {
     /// Keep counting across intervals instead of starting each one afresh
     #[arg(long)]
     pub cumulative: bool,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics (ADDR: IP:PORT) instead of printing
+    #[arg(long, value_name = "ADDR",
+          conflicts_with_all = ["timestamp", "percentiles", "cumulative"])]
+    pub prometheus: Option<std::net::SocketAddr>,
+
+    /// Write Prometheus metrics to PATH (node_exporter textfile) instead of printing
+    #[arg(long, value_name = "PATH",
+          conflicts_with_all = ["timestamp", "percentiles", "cumulative"])]
+    pub textfile: Option<std::path::PathBuf>,
 }
 
 impl HistArgs {
     pub fn unit(&self) -> &'static str {
         if self.milliseconds { "msecs" } else { "usecs" }
+    }
+
+    /// How many of the histograms' unit make a second: 1e6 (microseconds) or 1e3 (-m).
+    pub fn units_per_second(&self) -> f64 {
+        if self.milliseconds { 1e3 } else { 1e6 }
+    }
+
+    /// Where `--prometheus` and `--textfile` send the metrics; `None` when neither is given
+    /// (the histograms are printed).
+    pub fn export(&self) -> Option<crate::metrics::Targets> {
+        (self.prometheus.is_some() || self.textfile.is_some()).then(|| crate::metrics::Targets {
+            listen: self.prometheus,
+            textfile: self.textfile.clone(),
+        })
     }
 
     pub fn schedule(&self, json: bool) -> crate::interval::Schedule {

@@ -7,7 +7,9 @@
 use crate::cli::HistArgs;
 use crate::error::Result;
 use crate::hist::{self, FullMapWarning, Hist, SectionValue};
-use crate::interval;
+use crate::interval::{self, Schedule};
+use crate::metrics::{Exporter, Labels, Metric, State};
+use crate::output::escaped;
 use crate::time::rfc3339;
 
 /// How a histogram tool names its sections.
@@ -28,6 +30,34 @@ pub trait HistTool {
 
     /// Lines under the histogram besides the percentiles (BCC's `-e`).
     fn extra_text(&self, _h: &Hist, _unit: &str, _out: &mut Vec<u8>) {}
+
+    /// What `--prometheus` exports the histograms as (`ferroscope_<tool>_latency_seconds`).
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "latency",
+            help: "Latency histogram",
+        }
+    }
+
+    /// The section as Prometheus labels for `--prometheus`: by default the JSON fields
+    /// ([`Self::section_json`]) with their names (`disk`, `flags`, `pid`, `comm`, `cpu`),
+    /// but `container_id` is `container`; kernel strings escaped as in text output.
+    fn labels(&self, key: &Self::Key, out: &mut Labels) {
+        let mut fields = Vec::new();
+        self.section_json(key, &mut fields);
+        for (name, v) in fields {
+            let name = if name == "container_id" {
+                "container"
+            } else {
+                name
+            };
+            let v = match v {
+                SectionValue::Str(s) => escaped(s),
+                SectionValue::Num(n) => n.to_string(),
+            };
+            out.push((name, v));
+        }
+    }
 }
 
 /// One interval's reading of the maps.
@@ -75,9 +105,10 @@ pub fn render<T: HistTool + ?Sized>(
 /// Print `banner`, then every interval what `read` returns (the interval's histograms, or
 /// with `--cumulative` everything since the start: see [`crate::hist::Intervals`]), until
 /// `count` intervals, Ctrl-C or SIGTERM. `full_hint` ends the full-map warning
-/// (`" (too many threads at once)"`).
+/// (`" (too many threads at once)"`). With `--prometheus` or `--textfile`, export instead:
+/// see [`export`].
 pub fn run<T: HistTool>(
-    tool_name: &str,
+    tool_name: &'static str,
     banner: &str,
     tool: &mut T,
     args: &HistArgs,
@@ -85,6 +116,11 @@ pub fn run<T: HistTool>(
     full_hint: &str,
     mut read: impl FnMut(&mut T) -> Result<Reading<T::Key>>,
 ) -> Result<()> {
+    if let Some(targets) = args.export() {
+        return export(
+            tool_name, banner, tool, args, json, full_hint, &targets, read,
+        );
+    }
     let style = Style {
         unit: args.unit(),
         json,
@@ -97,6 +133,65 @@ pub fn run<T: HistTool>(
         for (k, h) in &reading.hists {
             render(tool, k, h, &style, &time, text);
         }
+        full.check(tool_name, &reading.dropped, full_hint);
+        Ok(())
+    })
+}
+
+/// `--prometheus ADDR`, `--textfile PATH`: every interval (1 second unless given), add what
+/// `read` returns (each interval's histograms: `--cumulative` is refused with these options)
+/// to counters that never reset, and publish them (see [`crate::metrics`]). Nothing goes to
+/// stdout; the banner and where the metrics are go to stderr. `--json` is refused (exit 2).
+#[allow(clippy::too_many_arguments)]
+fn export<T: HistTool>(
+    tool_name: &'static str,
+    banner: &str,
+    tool: &mut T,
+    args: &HistArgs,
+    json: bool,
+    full_hint: &str,
+    targets: &crate::metrics::Targets,
+    mut read: impl FnMut(&mut T) -> Result<Reading<T::Key>>,
+) -> Result<()> {
+    if json {
+        return Err(crate::Error::usage(
+            "--json prints histograms: it cannot go with --prometheus or --textfile",
+        ));
+    }
+    let state = State::new(
+        tool_name,
+        env!("CARGO_PKG_VERSION"),
+        tool.metric(),
+        args.units_per_second(),
+    );
+    let mut exporter = Exporter::start(state, targets)?;
+    eprintln!("{banner}");
+    if let Some(addr) = targets.listen {
+        eprintln!("{tool_name}: Prometheus metrics at http://{addr}/metrics");
+    }
+    if let Some(path) = &targets.textfile {
+        eprintln!("{tool_name}: Prometheus metrics in {}", path.display());
+    }
+    let schedule = Schedule {
+        interval: Some(args.interval.unwrap_or(1)),
+        count: args.count,
+        timestamp: false,
+        // No banner or framing on stdout: it stays empty.
+        json: true,
+    };
+    let mut full = FullMapWarning::default();
+    interval::run_intervals("", &schedule, |_, _| {
+        let reading = read(tool)?;
+        {
+            let mut state = exporter.state();
+            for (k, h) in &reading.hists {
+                let mut labels = Labels::new();
+                tool.labels(k, &mut labels);
+                state.add(labels, h);
+            }
+            state.set_lost(&reading.dropped);
+        }
+        exporter.publish();
         full.check(tool_name, &reading.dropped, full_hint);
         Ok(())
     })

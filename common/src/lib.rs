@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod log;
 pub mod manual;
 pub mod maps;
+pub mod metrics;
 pub mod names;
 pub mod net;
 pub mod output;

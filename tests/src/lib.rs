@@ -18,6 +18,7 @@ pub mod container;
 pub mod container_tests;
 pub mod docs;
 pub mod oom;
+pub mod prometheus;
 
 /// How long a tool may take to attach (a cold debug build on a loaded 2-CPU VM is slow).
 pub const ATTACH_TIMEOUT: Duration = Duration::from_secs(30);

@@ -15,7 +15,8 @@ EXAMPLES:
     biolatency -d sdc       # trace sdc only
     biolatency --containers # one histogram per container of the submitting tasks
     biolatency -e 5         # average, total and count every 5 seconds
-    biolatency --percentiles --json 10   # p50/p90/p99 and JSON every 10 seconds";
+    biolatency --percentiles --json 10   # p50/p90/p99 and JSON every 10 seconds
+    biolatency -D --textfile /var/lib/node_exporter/biolatency.prom 15   # for node_exporter";
 
 #[derive(Parser, Debug)]
 #[command(

@@ -15,6 +15,7 @@ use common::error::{Error, Result};
 use common::hist::{self, Hist, Intervals, SectionValue};
 use common::hist_tool::{self, HistTool, Reading};
 use common::maps::{end_interval, key_u32, read_hash_hists, read_percpu};
+use common::metrics::Metric;
 use common::names::NameTable;
 use common::{lifecycle, probe};
 use libbpf_rs::MapCore;
@@ -319,6 +320,19 @@ impl HistTool for View<'_> {
         if self.args.flags {
             out.push(("flags", SectionValue::Str(flags.as_bytes())));
             out.push(("cmd_flags", SectionValue::Num(k.cmd_flags.into())));
+        }
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "latency",
+            help: if self.args.queued {
+                "Block I/O latency: from a request's insertion in the queue (block_rq_insert) \
+                 to its completion (block_rq_complete)"
+            } else {
+                "Block I/O latency: from a request's issue to the device (block_rq_issue) to \
+                 its completion (block_rq_complete)"
+            },
         }
     }
 

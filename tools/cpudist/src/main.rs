@@ -14,6 +14,7 @@ use common::error::{Error, Result};
 use common::hist::{self, Hist, Intervals, SectionValue};
 use common::hist_tool::{self, HistTool, Reading};
 use common::maps::{TaskSection, end_interval, read_percpu, read_task_hists};
+use common::metrics::Metric;
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
@@ -134,6 +135,7 @@ fn run() -> Result<()> {
     let mut view = View {
         key,
         extension: args.extension,
+        offcpu: args.offcpu,
     };
     let mut by_cpu = Intervals::new(args.hist.cumulative);
     let mut by_key = Intervals::new(args.hist.cumulative);
@@ -178,10 +180,28 @@ type Value = types::cpudist_hist;
 struct View {
     key: Key,
     extension: bool,
+    /// -O: the histograms are of off-CPU times (`ferroscope_cpudist_off_cpu_seconds`).
+    offcpu: bool,
 }
 
 impl HistTool for View {
     type Key = TaskSection;
+
+    fn metric(&self) -> Metric {
+        if self.offcpu {
+            Metric {
+                name: "off_cpu",
+                help: "Off-CPU time: from a task's switching out to its switching back in \
+                       (sched_switch)",
+            }
+        } else {
+            Metric {
+                name: "on_cpu",
+                help: "On-CPU time: from a task's switching in to its switching out \
+                       (sched_switch)",
+            }
+        }
+    }
 
     fn section_text(&self, (id, comm, group): &Self::Key, out: &mut Vec<u8>) {
         if let Some(g) = group {
@@ -285,6 +305,7 @@ mod tests {
         let view = View {
             key: Key::KEY_THREAD,
             extension: false,
+            offcpu: false,
         };
         assert_eq!(
             render(&view, &(43, b"worker".to_vec(), None), &h),

@@ -15,7 +15,8 @@ EXAMPLES:
     runqlat --cpus  # one histogram per CPU
     runqlat --containers   # one histogram per container, host tasks in their own
     runqlat --container 46441cff64eb   # only this container's tasks
-    runqlat --percentiles --json 5   # p50/p90/p99 and JSON every 5 seconds";
+    runqlat --percentiles --json 5   # p50/p90/p99 and JSON every 5 seconds
+    runqlat --cpus --prometheus 127.0.0.1:9435   # per-CPU histograms for Prometheus";
 
 #[derive(Parser, Debug)]
 #[command(

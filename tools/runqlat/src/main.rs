@@ -12,6 +12,7 @@ use common::error::{Error, Result};
 use common::hist::{Hist, Intervals, SectionValue};
 use common::hist_tool::{self, HistTool, Reading};
 use common::maps::{TaskSection, end_interval, read_percpu, read_task_hists};
+use common::metrics::Metric;
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
@@ -195,6 +196,14 @@ struct View {
 
 impl HistTool for View {
     type Key = TaskSection;
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "latency",
+            help: "Run queue latency: from a task's wakeup (sched_wakeup, sched_wakeup_new, \
+                   or preemption at sched_switch) to its running on a CPU (sched_switch)",
+        }
+    }
 
     fn section_text(&self, (id, comm, group): &Self::Key, out: &mut Vec<u8>) {
         if let Some(g) = group {
