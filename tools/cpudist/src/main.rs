@@ -318,6 +318,7 @@ mod tests {
         let view = View {
             key: Key::KEY_PROCESS,
             extension: true,
+            offcpu: false,
         };
         assert_eq!(
             render(&view, &(42, b"a\x1bb".to_vec(), None), &h),
