@@ -454,7 +454,8 @@ impl Rules {
                 "{:<w$} {:<8} {}\n",
                 r.name,
                 r.severity.name(),
-                r.description
+                // A file's text: a newline would forge a rule line, ESC reach the terminal.
+                common::output::escaped(r.description.as_bytes())
             ));
         }
         out
@@ -748,5 +749,19 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
                 .contains("too big for a rules file")
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn listing_escapes_descriptions() {
+        let r = Rules::parse(
+            "f.toml",
+            "[[rule]]\nname = \"x\"\nseverity = \"high\"\ndescription = \"a\\nb\\u001b[31m\"\n\
+             match = { comm = [\"a\"] }\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            r.listing(),
+            "NAME SEVERITY DESCRIPTION\nx    high     a\\nb\\e[31m\n"
+        );
     }
 }
