@@ -4,6 +4,7 @@
 use std::fs::File;
 use std::mem::MaybeUninit;
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -49,18 +50,25 @@ pub fn open_opt(path: Option<&Path>) -> Result<Option<CgroupV2>> {
 
 /// Open `path`, which must be a cgroup v2 directory; bad paths are usage errors (exit 2).
 pub fn open(path: &Path) -> Result<CgroupV2> {
-    let file =
-        File::open(path).map_err(|e| Error::usage(format!("cgroup {}: {e}", path.display())))?;
+    let file = File::open(path).map_err(|e| {
+        Error::usage(format!(
+            "cgroup {}: {e}",
+            crate::error::shown(path.as_os_str().as_bytes())
+        ))
+    })?;
     if fs_type(&file) != Some(CGROUP2_SUPER_MAGIC) {
         return Err(Error::usage(format!(
             "cgroup {}: not a cgroup v2 directory (cgroup2 is mounted at {})",
-            path.display(),
+            crate::error::shown(path.as_os_str().as_bytes()),
             mount_point().map_or("no mount point".into(), |p| p.display().to_string())
         )));
     }
-    let meta = file
-        .metadata()
-        .map_err(|e| Error::usage(format!("cgroup {}: {e}", path.display())))?;
+    let meta = file.metadata().map_err(|e| {
+        Error::usage(format!(
+            "cgroup {}: {e}",
+            crate::error::shown(path.as_os_str().as_bytes())
+        ))
+    })?;
     let level = level_of(path)?;
     Ok(CgroupV2 {
         file,
@@ -99,9 +107,12 @@ pub fn mount_point() -> Option<PathBuf> {
 }
 
 fn level_of(path: &Path) -> Result<u32> {
-    let canon = path
-        .canonicalize()
-        .map_err(|e| Error::usage(format!("cgroup {}: {e}", path.display())))?;
+    let canon = path.canonicalize().map_err(|e| {
+        Error::usage(format!(
+            "cgroup {}: {e}",
+            crate::error::shown(path.as_os_str().as_bytes())
+        ))
+    })?;
     let root = mounts()
         .into_iter()
         .filter(|m| canon.starts_with(m))
@@ -109,7 +120,7 @@ fn level_of(path: &Path) -> Result<u32> {
         .ok_or_else(|| {
             Error::usage(format!(
                 "cgroup {}: not below a cgroup2 mount",
-                path.display()
+                crate::error::shown(path.as_os_str().as_bytes())
             ))
         })?;
     let depth = canon.components().count() - root.components().count();

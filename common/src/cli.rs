@@ -416,7 +416,7 @@ mod tests {
 
     #[test]
     fn range_errors_golden() {
-        let cases: [(&[&str], &str); 9] = [
+        let cases: [(&[&str], &str); 11] = [
             (
                 &["-u", "4294967295"],
                 "invalid value '4294967295' for '--uid <UID>': must be an integer from 0 to \
@@ -449,6 +449,15 @@ mod tests {
             (
                 &["-p", "1 2"],
                 "invalid value '1 2' for '--pid <PID>': must be an integer from 1 to 2147483647",
+            ),
+            // A newline or an escape sequence in the value is shown escaped, the line whole.
+            (
+                &["-p", "1\n2"],
+                "invalid value '1\\n2' for '--pid <PID>': must be an integer from 1 to 2147483647",
+            ),
+            (
+                &["-p", "1\x1b[2J"],
+                "invalid value '1\\e[2J' for '--pid <PID>': must be an integer from 1 to 2147483647",
             ),
             (
                 &["-p", "99999999999999999999999999999999999999999999"],

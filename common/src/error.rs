@@ -85,9 +85,10 @@ pub fn one_line(msg: &str) -> String {
 }
 
 /// User input (an argument, a path) to quote in a message: text as is, bytes that are not
-/// UTF-8 as `\xNN` (controls are escaped later, by [`one_line`]).
+/// UTF-8 as `\xNN`, controls escaped as the tools escape output (`\n`, `\e`), so a newline in
+/// a value neither cuts the message short nor is mistaken for a space.
 pub fn shown(input: &[u8]) -> String {
-    input
+    let raw: String = input
         .utf8_chunks()
         .map(|c| {
             let mut s = c.valid().to_owned();
@@ -96,7 +97,10 @@ pub fn shown(input: &[u8]) -> String {
             }
             s
         })
-        .collect()
+        .collect();
+    let mut v = Vec::with_capacity(raw.len());
+    crate::output::escape(&mut v, raw.as_bytes(), false);
+    String::from_utf8_lossy(&v).into_owned()
 }
 
 /// Print the warning `tool: msg` on stderr, as one escaped line (see [`one_line`]).
@@ -140,7 +144,8 @@ mod tests {
             r"no cgroup /x\xc2\x9b31m\xe2\x80\xaey libbpf: a  b"
         );
         assert_eq!(one_line("path C:\\x"), r"path C:\x");
-        assert_eq!(shown(b"\xffab\x1b"), "\\xffab\x1b");
+        assert_eq!(shown(b"\xffab\x1b"), r"\xffab\e");
+        assert_eq!(shown(b"1\n2"), r"1\n2");
         assert_eq!(one_line(&shown(b"\xffab\x1b")), r"\xffab\e");
         assert_eq!(one_line("plain: é"), "plain: é");
     }
