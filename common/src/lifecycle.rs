@@ -77,6 +77,24 @@ fn rodata_offset(obj: &OpenObject, name: &str) -> Option<usize> {
     })
 }
 
+/// Load a tool's object with its tp_btf programs where the kernel takes them (5.5+), else with
+/// its raw or classic tracepoint ones: `load(storage, tp_btf)` opens, configures and loads into
+/// `storage`. The tp_btf load is the probe (probing first would parse vmlinux BTF once more, a
+/// few milliseconds of start-up on every run), so its failure is not logged;
+/// FERROSCOPE_DISABLE=tp_btf skips it. Returns what `load` returned and whether tp_btf is used.
+pub fn load_tp_btf_or_fallback<'obj, T>(
+    first: &'obj mut MaybeUninit<OpenObject>,
+    second: &'obj mut MaybeUninit<OpenObject>,
+    mut load: impl FnMut(&'obj mut MaybeUninit<OpenObject>, bool) -> Result<T>,
+) -> Result<(T, bool)> {
+    if !probe::disabled("tp_btf")
+        && let Ok(loaded) = log::quietly(|| load(first, true))
+    {
+        return Ok((loaded, true));
+    }
+    Ok((load(second, false)?, false))
+}
+
 /// Load the programs whose autoload is on (set through the skeleton's typed handles), and the
 /// maps left to create. A refusal (EPERM) says how to fix it, the same for every tool.
 pub fn load<'obj, O: OpenSkel<'obj>>(open: O) -> Result<O::Output> {

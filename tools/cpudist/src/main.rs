@@ -109,16 +109,12 @@ fn run() -> Result<()> {
     }
     lifecycle::start(args.common.verbose)?;
 
-    // Try tp_btf first and fall back to raw tracepoints if the load fails: probing first
-    // would parse vmlinux BTF once more, a few milliseconds of start-up on every run.
-    let mut first = MaybeUninit::uninit();
-    let mut second = MaybeUninit::uninit();
-    let attempt = (!probe::disabled("tp_btf"))
-        .then(|| common::log::quietly(|| load(&mut first, &args, cgroup.as_ref(), true)));
-    let ((mut skel, task_storage), tp_btf) = match attempt {
-        Some(Ok(loaded)) => (loaded, true),
-        _ => (load(&mut second, &args, cgroup.as_ref(), false)?, false),
-    };
+    // tp_btf first, raw tracepoints if it does not load.
+    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let ((mut skel, task_storage), tp_btf) =
+        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
+            load(storage, &args, cgroup.as_ref(), tp_btf)
+        })?;
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to sched_switch"))?;
     common::log::verbose(format_args!(

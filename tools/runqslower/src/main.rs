@@ -75,14 +75,11 @@ fn run() -> Result<()> {
 
     // tp_btf first, raw tracepoints if it does not load (kernels before 5.5, or
     // FERROSCOPE_DISABLE=tp_btf).
-    let mut first = MaybeUninit::uninit();
-    let mut second = MaybeUninit::uninit();
-    let attempt = (!probe::disabled("tp_btf"))
-        .then(|| common::log::quietly(|| load(&mut first, &args, true)));
-    let ((skel, kind, task_storage), tp_btf) = match attempt {
-        Some(Ok(loaded)) => (loaded, true),
-        _ => (load(&mut second, &args, false)?, false),
-    };
+    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let ((skel, kind, task_storage), tp_btf) =
+        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
+            load(storage, &args, tp_btf)
+        })?;
 
     if !args.common.json {
         // A closed stdout shows at the header, which the driver handles.

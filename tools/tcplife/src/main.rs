@@ -67,14 +67,12 @@ fn run() -> Result<()> {
     }
     // tp_btf where the kernel loads it; the probe is the load itself (FERROSCOPE_DISABLE=tp_btf
     // forces the classic tracepoint).
-    let mut first = MaybeUninit::uninit();
-    let mut second = MaybeUninit::uninit();
-    let attempt = (!probe::disabled("tp_btf"))
-        .then(|| common::log::quietly(|| load(&args, true, &mut first)));
-    let ((skel, kind), how) = match attempt {
-        Some(Ok(loaded)) => (loaded, "tp_btf"),
-        _ => (load(&args, false, &mut second)?, "tracepoint"),
-    };
+    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let ((skel, kind), tp_btf) =
+        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
+            load(&args, tp_btf, storage)
+        })?;
+    let how = if tp_btf { "tp_btf" } else { "tracepoint" };
 
     let tool = Tcplife {
         cols: Columns {
