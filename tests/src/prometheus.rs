@@ -178,6 +178,26 @@ impl Prometheus {
         }
     }
 
+    /// The `_bucket` series that `selector` names (`METRIC_bucket{disk="loop0"}`), as
+    /// (le, value) pairs in increasing `le` (`+Inf` last; an unreadable bound is NaN).
+    pub fn buckets(&self, selector: &str) -> Vec<(f64, f64)> {
+        let mut buckets: Vec<(f64, f64)> = self
+            .query(selector)
+            .into_iter()
+            .map(|(labels, v)| {
+                let le = labels["le"].as_str().unwrap_or("nan");
+                let le = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().unwrap_or(f64::NAN)
+                };
+                (le, v)
+            })
+            .collect();
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        buckets
+    }
+
     /// Wait (up to `timeout`) until `promql` has one value for which `pred` holds; return it.
     pub fn wait_value(&self, promql: &str, timeout: Duration, pred: impl Fn(f64) -> bool) -> f64 {
         let end = Instant::now() + timeout;

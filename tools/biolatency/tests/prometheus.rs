@@ -61,20 +61,7 @@ fn root_prometheus_counts_every_read_and_writes_the_textfile() {
     assert_eq!(count, READS as f64, "every read, once");
     let inf = format!("{METRIC}_bucket{{disk=\"{}\",le=\"+Inf\"}}", disk.name);
     assert_eq!(prom.value(&inf), Some(count), "_count is the +Inf bucket");
-    let mut buckets: Vec<(f64, f64)> = prom
-        .query(&format!("{METRIC}_bucket{series}"))
-        .into_iter()
-        .map(|(labels, v)| {
-            let le = labels["le"].as_str().unwrap_or("nan");
-            let le = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().unwrap_or(f64::NAN)
-            };
-            (le, v)
-        })
-        .collect();
-    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let buckets = prom.buckets(&format!("{METRIC}_bucket{series}"));
     assert_eq!(buckets.len(), 27, "one bucket per slot: {buckets:?}");
     assert!(
         buckets.windows(2).all(|w| w[0].1 <= w[1].1),

@@ -66,20 +66,7 @@ fn root_prometheus_scrape_matches_the_tools_percentiles() {
     let scraped = prom.wait_value(&format!("{METRIC}_count"), timeout, |v| v == count as f64);
     let inf = prom.value(&format!("{METRIC}_bucket{{le=\"+Inf\"}}"));
     assert_eq!(inf, Some(scraped), "_count is the +Inf bucket");
-    let mut buckets: Vec<(f64, f64)> = prom
-        .query(&format!("{METRIC}_bucket"))
-        .into_iter()
-        .map(|(labels, v)| {
-            let le = labels["le"].as_str().unwrap_or("nan");
-            let le = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().unwrap_or(f64::NAN)
-            };
-            (le, v)
-        })
-        .collect();
-    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let buckets = prom.buckets(&format!("{METRIC}_bucket"));
     assert_eq!(buckets.len(), 26, "one bucket per slot: {buckets:?}");
     assert_eq!(buckets[0].0, 1e-6, "{buckets:?}");
     assert!(
