@@ -90,9 +90,13 @@ pub fn read_task_hists<T: Plain + Default + Log2Source>(
 }
 
 /// Ends the interval whose number `epoch` holds (the BPF side's `ferro_hist_epoch`, in the
-/// object's mmapped .bss): from now on the BPF side records maxima for the next one. Returns
-/// the interval that ended, whose maxima [`Intervals::update`] reports.
-pub fn end_interval(epoch: &mut u64) -> u64 {
+/// object's mmapped .bss; `None` when the object has none, then always 0): from now on the
+/// BPF side records maxima for the next one. Returns the interval that ended, whose maxima
+/// [`Intervals::update`] reports.
+pub fn end_interval(epoch: Option<&mut u64>) -> u64 {
+    let Some(epoch) = epoch else {
+        return 0;
+    };
     let ended = *epoch;
     // A volatile write: the BPF programs read this memory, which the compiler cannot see.
     // SAFETY: `epoch` is a valid, aligned, exclusive reference.

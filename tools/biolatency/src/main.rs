@@ -132,10 +132,12 @@ fn run() -> Result<()> {
         args.common.json,
         "",
         |view| {
-            let epoch = match skel.maps.bss_data.as_deref_mut() {
-                Some(bss) => end_interval(&mut bss.ferro_hist_epoch),
-                None => 0,
-            };
+            let epoch = end_interval(
+                skel.maps
+                    .bss_data
+                    .as_deref_mut()
+                    .map(|b| &mut b.ferro_hist_epoch),
+            );
             let mut rows: Vec<(types::biolat_key, Hist)> = if per_cpu {
                 let cpus = read_percpu::<types::biolat_hist>(&skel.maps.hist_cpu)?;
                 let h = by_cpu.update((), &cpus, epoch);

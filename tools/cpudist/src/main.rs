@@ -143,10 +143,12 @@ fn run() -> Result<()> {
         args.common.json,
         " (too many threads at once)",
         |_| {
-            let epoch = match skel.maps.bss_data.as_deref_mut() {
-                Some(bss) => end_interval(&mut bss.ferro_hist_epoch),
-                None => 0,
-            };
+            let epoch = end_interval(
+                skel.maps
+                    .bss_data
+                    .as_deref_mut()
+                    .map(|b| &mut b.ferro_hist_epoch),
+            );
             let hists = if key == Key::KEY_ALL {
                 let cpus = read_percpu::<types::cpudist_hist>(&skel.maps.hist_cpu)?;
                 let h = by_cpu.update(0, &cpus, epoch);

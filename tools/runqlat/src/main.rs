@@ -147,10 +147,12 @@ fn run() -> Result<()> {
         args.common.json,
         " (too many threads at once)",
         |_| {
-            let epoch = match skel.maps.bss_data.as_deref_mut() {
-                Some(bss) => end_interval(&mut bss.ferro_hist_epoch),
-                None => 0,
-            };
+            let epoch = end_interval(
+                skel.maps
+                    .bss_data
+                    .as_deref_mut()
+                    .map(|b| &mut b.ferro_hist_epoch),
+            );
             let hists = if per_cpu_hists(key) {
                 let cpus = read_percpu::<types::runqlat_hist>(&skel.maps.hist_cpu)?;
                 let rows: Vec<(TaskSection, Hist)> = if key == Key::KEY_CPU {
