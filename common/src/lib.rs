@@ -24,6 +24,7 @@ pub mod net;
 pub mod output;
 pub mod probe;
 pub mod signal;
+pub mod stacks;
 pub mod time;
 pub mod tool;
 
