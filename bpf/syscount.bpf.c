@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+/*
+ * syscount: syscalls counted per syscall or per process (-P), with their total latency (-L),
+ * from the raw_syscalls tracepoints (sys_exit always, sys_enter with -L), which every kernel
+ * with tracepoints has (4.7+ for BPF on them). Filters (-p, -c, -x, -e) apply here.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "filter.bpf.h"
+#include "floor.bpf.h"
+#include "syscalls.bpf.h"
+#include "syscount.h"
+
+const volatile enum syscount_key key_by = KEY_SYSCALL;
+const volatile enum syscount_limit syscount_limit_btf = SYSCOUNT_IDS;
+/* -L: time each syscall from sys_enter. */
+const volatile bool measure_latency = false;
+/* -x: failed syscalls only (a return value below 0). */
+const volatile bool filter_failed = false;
+/* -e: syscalls that failed with this errno only (0: any). */
+const volatile int filter_errno = 0;
+/*
+ * Syscall numbers user space looks up in the native table: exit and exit_group never return,
+ * so sys_enter stamps no start time for them (it would stay in `start` for good); execve and
+ * execveat change the comm -P shows. -1: none. The compat table's exits likewise.
+ */
+const volatile int nr_exit = -1;
+const volatile int nr_exit_group = -1;
+const volatile int nr_compat_exit = -1;
+const volatile int nr_compat_exit_group = -1;
+const volatile int nr_execve = -1;
+const volatile int nr_execveat = -1;
+
+/* Counted but dropped: no room in `procs` (-P), in `start` (-L), or a number past the array. */
+__u64 procs_full = 0;
+__u64 start_full = 0;
+__u64 ids_beyond = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SYSCOUNT_SLOTS);
+	__type(key, __u32);
+	__type(value, struct syscount_counts);
+} syscalls SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SYSCOUNT_PROCS);
+	__type(key, __u32);
+	__type(value, struct syscount_proc);
+} procs SEC(".maps");
+
+/* -L: when each thread now inside a syscall entered it, by thread ID; taken at sys_exit. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SYSCOUNT_THREADS);
+	__type(key, __u32);
+	__type(value, __u64);
+} start SEC(".maps");
+
+static const struct syscount_proc zero_proc;
+
+/*
+ * Is the current syscall a compat (32-bit) one? Its number is then the compat table's. x86:
+ * TS_COMPAT in thread_info.status (arch/x86/include/asm/thread_info.h), set on entry through
+ * int 0x80, sysenter or a 32-bit process's syscall and cleared only on the way back to user
+ * space, after sys_exit. Other architectures: never (their compat tasks' numbers would be
+ * named from the native table).
+ */
+static __always_inline bool compat_syscall(void)
+{
+#if defined(__TARGET_ARCH_x86)
+	struct task_struct *t = (void *)bpf_get_current_task();
+
+	return BPF_CORE_READ(t, thread_info.status) & 0x0002 /* TS_COMPAT */;
+#else
+	return false;
+#endif
+}
+
+SEC("tracepoint/raw_syscalls/sys_enter")
+int sys_enter(struct ferro_sys_enter *ctx)
+{
+	__u64 pid_tgid, ts;
+	__u32 tid;
+	int nr = ctx->nr;
+
+	FERRO_FLOOR_GUARD();
+	/* Which table the number is of is asked only when it matters: i386's exit is 1, write's
+	 * number in x86_64's. */
+	if (nr == nr_exit || nr == nr_exit_group || nr == nr_compat_exit ||
+	    nr == nr_compat_exit_group) {
+		if (compat_syscall() ? nr == nr_compat_exit || nr == nr_compat_exit_group
+				     : nr == nr_exit || nr == nr_exit_group)
+			return 0;
+	}
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (!ferro_task_wanted(pid_tgid))
+		return 0;
+	tid = pid_tgid;
+	ts = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&start, &tid, &ts, BPF_ANY))
+		__sync_fetch_and_add(&start_full, 1);
+	return 0;
+}
+
+static __always_inline void count_process(__u32 tgid, int nr, __u64 ns)
+{
+	struct syscount_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	bool fresh = !p;
+
+	if (!p) {
+		/* EEXIST from a racing CPU is fine: the lookup below decides. */
+		bpf_map_update_elem(&procs, &tgid, &zero_proc, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(&procs, &tgid);
+		if (!p) {
+			__sync_fetch_and_add(&procs_full, 1);
+			return;
+		}
+	}
+	/* A process is named by its leader, as libbpf-tools names it, and anew after exec. */
+	if (fresh || nr == nr_execve || nr == nr_execveat) {
+		struct task_struct *t = (void *)bpf_get_current_task();
+
+		BPF_CORE_READ_STR_INTO(&p->comm, t, group_leader, comm);
+	}
+	__sync_fetch_and_add(&p->count, 1);
+	if (ns)
+		__sync_fetch_and_add(&p->total_ns, ns);
+}
+
+SEC("tracepoint/raw_syscalls/sys_exit")
+int sys_exit(struct ferro_sys_exit *ctx)
+{
+	struct syscount_counts *c;
+	__u64 pid_tgid, ns = 0, *tsp;
+	long ret = ctx->ret;
+	int nr = ctx->nr;
+	__u32 tid, slot;
+
+	FERRO_FLOOR_GUARD();
+	/* -1: not a syscall (the exit of a syscall restarted after a signal, seccomp's skip). */
+	if (nr < 0)
+		return 0;
+	pid_tgid = bpf_get_current_pid_tgid();
+	if (measure_latency) {
+		/* Only threads sys_enter stamped, which it did after the same filters. */
+		tid = pid_tgid;
+		tsp = bpf_map_lookup_elem(&start, &tid);
+		if (!tsp)
+			return 0;
+		ns = bpf_ktime_get_ns() - *tsp;
+		bpf_map_delete_elem(&start, &tid);
+	} else if (!ferro_task_wanted(pid_tgid)) {
+		return 0;
+	}
+	if (filter_failed && ret >= 0)
+		return 0;
+	if (filter_errno && ret != -filter_errno)
+		return 0;
+
+	if (key_by == KEY_PROCESS) {
+		count_process(pid_tgid >> 32, nr, ns);
+		return 0;
+	}
+	if (nr >= SYSCOUNT_IDS) {
+		__sync_fetch_and_add(&ids_beyond, 1);
+		return 0;
+	}
+	slot = nr + (compat_syscall() ? SYSCOUNT_IDS : 0);
+	c = bpf_map_lookup_elem(&syscalls, &slot);
+	if (!c)
+		return 0;
+	/* This CPU's copy: nothing else writes it while this program runs here. */
+	c->count++;
+	c->total_ns += ns;
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

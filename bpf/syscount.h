@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
+#ifndef FERROSCOPE_SYSCOUNT_H
+#define FERROSCOPE_SYSCOUNT_H
+
+#include "limits.h"
+
+/*
+ * The per-syscall counters are one per-CPU array: slot `nr` for the syscall numbered `nr` of the
+ * native table (x86_64: arch/x86/entry/syscalls/syscall_64.tbl, arm64: the generic table), slot
+ * SYSCOUNT_IDS + nr for a compat (32-bit) task's syscall `nr` of the compat table (x86: i386's
+ * syscall_32.tbl). Both tables end below 470 in 6.18: numbers from SYSCOUNT_IDS up (x32's
+ * 0x40000000 | nr) are counted in `ids_beyond` instead.
+ */
+enum syscount_limit {
+	SYSCOUNT_IDS = 1024,
+	SYSCOUNT_SLOTS = 2048,
+	/* Processes counted at once with -P (the `procs` hash map). */
+	SYSCOUNT_PROCS = 10240,
+	/* Threads inside a syscall at once with -L (the `start` hash map). */
+	SYSCOUNT_THREADS = 16384,
+};
+
+/* What the counts are kept per (rodata key_by). */
+enum syscount_key {
+	KEY_SYSCALL = 0,
+	/* -P: the process (tgid), named by its leader's comm. */
+	KEY_PROCESS = 1,
+};
+
+/* One syscall's counters on one CPU (per-CPU array slot). They only grow. */
+struct syscount_counts {
+	__u64 count;
+	/* -L: nanoseconds from sys_enter to sys_exit, summed. */
+	__u64 total_ns;
+};
+
+/* One process's counters (-P), shared by every CPU: updated atomically. They only grow. */
+struct syscount_proc {
+	__u64 count;
+	__u64 total_ns;
+	/* The leader's comm, read when the entry is made and after every execve. */
+	__u8 comm[FERRO_COMM_LEN];
+};
+
+#endif
