@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,7 +51,7 @@ static void *ponger(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: workload open|exec|connect|bind|dread|pingpong|kill N [PATH]\n");
+		fprintf(stderr, "usage: workload open|exec|connect|bind|dread|pingpong|kill|getppid N [PATH]\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -63,6 +64,10 @@ int main(int argc, char **argv)
 			if (fd >= 0)
 				close(fd);
 		}
+	} else if (!strcmp(mode, "getppid")) {
+		/* The cheapest syscall: syscount's per-syscall cost (raw_syscalls) shows most. */
+		for (long i = 0; i < n; i++)
+			syscall(SYS_getppid);
 	} else if (!strcmp(mode, "kill")) {
 		/* Signal 0 to itself: the kill syscall's checks, no delivery. */
 		for (long i = 0; i < n; i++)
