@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * syscount: syscalls counted per syscall or per process (-P), with their total latency (-L),
- * from the raw_syscalls tracepoints (sys_exit always, sys_enter with -L), which every kernel
- * with tracepoints has (4.7+ for BPF on them). Filters (-p, -c, -x, -e) apply here.
+ * at the raw_syscalls tracepoints (sys_exit always, sys_enter with -L): as tp_btf (5.5+),
+ * else as raw tracepoints (4.17+). Neither needs tracefs or a perf event, and both skip the
+ * record a classic tracepoint program gets built for every syscall. Filters (-p, -c, -x, -e)
+ * apply here.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "filter.bpf.h"
 #include "floor.bpf.h"
-#include "syscalls.bpf.h"
 #include "syscount.h"
 
 const volatile enum syscount_key key_by = KEY_SYSCALL;
@@ -79,12 +81,11 @@ static __always_inline bool compat_syscall(void)
 #endif
 }
 
-SEC("tracepoint/raw_syscalls/sys_enter")
-int sys_enter(struct ferro_sys_enter *ctx)
+/* sys_enter: stamp the thread's entry into syscall `nr` (-L). */
+static __always_inline int on_enter(int nr)
 {
 	__u64 pid_tgid, ts;
 	__u32 tid;
-	int nr = ctx->nr;
 
 	FERRO_FLOOR_GUARD();
 	/* Which table the number is of is asked only when it matters: i386's exit is 1, write's
@@ -130,13 +131,11 @@ static __always_inline void count_process(__u32 tgid, int nr, __u64 ns)
 		__sync_fetch_and_add(&p->total_ns, ns);
 }
 
-SEC("tracepoint/raw_syscalls/sys_exit")
-int sys_exit(struct ferro_sys_exit *ctx)
+/* sys_exit: count syscall `nr`, which returned `ret`. */
+static __always_inline int on_exit(int nr, long ret)
 {
 	struct syscount_counts *c;
 	__u64 pid_tgid, ns = 0, *tsp;
-	long ret = ctx->ret;
-	int nr = ctx->nr;
 	__u32 tid, slot;
 
 	FERRO_FLOOR_GUARD();
@@ -176,6 +175,44 @@ int sys_exit(struct ferro_sys_exit *ctx)
 	c->count++;
 	c->total_ns += ns;
 	return 0;
+}
+
+/*
+ * The syscall's number at sys_exit, which passes only the registers and the return value: as
+ * the kernel's syscall_get_nr() reads it (x86: orig_ax; arm64: syscallno), which is what the
+ * tracepoint's own record holds (-1 when not in a syscall). tp_btf programs may load through
+ * the BTF pointer directly; raw tracepoint ones copy.
+ */
+#if defined(__TARGET_ARCH_x86)
+#define SYSCALL_NR(regs, direct) ((direct) ? (int)(regs)->orig_ax : (int)BPF_CORE_READ(regs, orig_ax))
+#elif defined(__TARGET_ARCH_arm64)
+#define SYSCALL_NR(regs, direct) ((direct) ? (int)(regs)->syscallno : (int)BPF_CORE_READ(regs, syscallno))
+#else
+#error "syscount: no syscall number in pt_regs for this architecture"
+#endif
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
+{
+	return on_enter(id);
+}
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
+{
+	return on_enter(id);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_exit(SYSCALL_NR(regs, true), ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
+{
+	return on_exit(SYSCALL_NR(regs, false), ret);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

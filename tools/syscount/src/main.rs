@@ -53,25 +53,29 @@ fn run() -> Result<()> {
     }
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
     lifecycle::start(args.common.verbose)?;
-    // Asked first so that an attach refused for want of tracefs access says so (see
-    // common::lifecycle::attach_loaded).
+    // From tracefs, or where this process may not read it from the kernel's BTF.
     if !probe::tracepoint_exists("raw_syscalls", "sys_exit")? {
         return Err(Error::fatal(
             "the raw_syscalls tracepoints are missing (needs CONFIG_FTRACE_SYSCALLS)",
         ));
     }
 
-    let mut storage = MaybeUninit::uninit();
-    let skel = load(&mut storage, &args, cgroup.is_some())?;
+    // tp_btf first, raw tracepoints if it does not load.
+    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let (skel, tp_btf) =
+        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
+            load(storage, &args, cgroup.is_some(), tp_btf)
+        })?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
     let _links = lifecycle::attach_loaded(skel.object(), "raw_syscalls")?;
     common::log::verbose(format_args!(
-        "{TOOL}: attached to raw_syscalls:{} as tracepoints; counts in {}",
+        "{TOOL}: attached to raw_syscalls:{} as {}; counts in {}",
         if args.latency {
             "sys_enter and sys_exit"
         } else {
             "sys_exit"
         },
+        if tp_btf { "tp_btf" } else { "raw tracepoints" },
         if args.process {
             "a hash map by process"
         } else {
@@ -89,12 +93,13 @@ fn run() -> Result<()> {
     report_loop(&args, &style, |report| reader.read(&skel, report))
 }
 
-/// Open, configure and load the object for these options; maps they leave unused are not
-/// created, and sys_enter is loaded for -L only.
+/// Open, configure and load the object for these options, with the tp_btf programs or the raw
+/// tracepoint ones; maps they leave unused are not created, and sys_enter is loaded for -L only.
 fn load<'obj>(
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
     args: &Args,
     cgroup: bool,
+    tp_btf: bool,
 ) -> Result<SyscountSkel<'obj>> {
     let mut open = lifecycle::open(SyscountSkelBuilder::default(), storage)?;
     {
@@ -117,7 +122,15 @@ fn load<'obj>(
         ro.nr_execve = names::native_nr("execve");
         ro.nr_execveat = names::native_nr("execveat");
     }
-    open.progs.sys_enter.set_autoload(args.latency);
+    let p = &mut open.progs;
+    for (btf, enter, prog) in [
+        (true, true, &mut p.btf_sys_enter),
+        (false, true, &mut p.raw_sys_enter),
+        (true, false, &mut p.btf_sys_exit),
+        (false, false, &mut p.raw_sys_exit),
+    ] {
+        prog.set_autoload(btf == tp_btf && (!enter || args.latency));
+    }
     let m = &mut open.maps;
     lifecycle::create_maps([
         (&mut m.syscalls, !args.process),

@@ -196,6 +196,39 @@ fn root_getppid_counted_exactly_for_one_process() {
     );
 }
 
+/// The hooks `-v` names: tp_btf, or with FERROSCOPE_DISABLE=tp_btf raw tracepoints, which
+/// count the same.
+#[test]
+fn root_tp_btf_or_raw_tracepoints() {
+    if !bpf_ready("root_tp_btf_or_raw_tracepoints") {
+        return;
+    }
+    let helper = Helper::build();
+    for raw in [false, true] {
+        let mut h = helper.start([300, 0, 0, 0]);
+        let mut cmd = Command::new(BIN);
+        cmd.args(["-v", "-L", "-p", &h.pid()]);
+        let want = if raw || testkit::feature_disabled("tp_btf") {
+            "raw tracepoints"
+        } else {
+            "tp_btf"
+        };
+        if raw {
+            cmd.env("FERROSCOPE_DISABLE", "tp_btf");
+        }
+        let t = Tool::spawn_cmd(&mut cmd).ready();
+        h.go();
+        let out = t.interrupt().success();
+        assert!(
+            out.stderr.contains(&format!(
+                "attached to raw_syscalls:sys_enter and sys_exit as {want};"
+            )),
+            "{out}"
+        );
+        assert_eq!(count(&out.stdout, "getppid"), Some(300), "{out}");
+    }
+}
+
 #[test]
 fn root_failed_syscalls_and_errno_filter() {
     if !bpf_ready("root_failed_syscalls_and_errno_filter") {
