@@ -61,6 +61,22 @@ struct {
 	__type(value, __u64);
 } start SEC(".maps");
 
+/*
+ * -L on tp_btf: entry times in task-local storage instead of `start`: a pointer to the current
+ * task's slot, no hashing, no element taken and given back per syscall, and freed with the
+ * task, so it never fills. User space sets it on tp_btf only (the helpers need the trusted
+ * task pointer of bpf_get_current_task_btf(), 5.11+; a kernel that refuses them loads the raw
+ * tracepoint programs with the hash map instead).
+ */
+const volatile bool use_task_storage = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} start_task SEC(".maps");
+
 static const struct syscount_proc zero_proc;
 
 /*
@@ -82,7 +98,7 @@ static __always_inline bool compat_syscall(void)
 }
 
 /* sys_enter: stamp the thread's entry into syscall `nr` (-L). */
-static __always_inline int on_enter(int nr)
+static __always_inline int on_enter(int nr, bool direct)
 {
 	__u64 pid_tgid, ts;
 	__u32 tid;
@@ -99,8 +115,18 @@ static __always_inline int on_enter(int nr)
 	pid_tgid = bpf_get_current_pid_tgid();
 	if (!ferro_task_wanted(pid_tgid))
 		return 0;
-	tid = pid_tgid;
 	ts = bpf_ktime_get_ns();
+	if (direct && use_task_storage) {
+		__u64 *tsp = bpf_task_storage_get(&start_task, bpf_get_current_task_btf(), 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+		if (tsp)
+			*tsp = ts;
+		else
+			__sync_fetch_and_add(&start_full, 1);
+		return 0;
+	}
+	tid = pid_tgid;
 	if (bpf_map_update_elem(&start, &tid, &ts, BPF_ANY))
 		__sync_fetch_and_add(&start_full, 1);
 	return 0;
@@ -132,7 +158,7 @@ static __always_inline void count_process(__u32 tgid, int nr, __u64 ns)
 }
 
 /* sys_exit: count syscall `nr`, which returned `ret`. */
-static __always_inline int on_exit(int nr, long ret)
+static __always_inline int on_exit(int nr, long ret, bool direct)
 {
 	struct syscount_counts *c;
 	__u64 pid_tgid, ns = 0, *tsp;
@@ -145,12 +171,21 @@ static __always_inline int on_exit(int nr, long ret)
 	pid_tgid = bpf_get_current_pid_tgid();
 	if (measure_latency) {
 		/* Only threads sys_enter stamped, which it did after the same filters. */
-		tid = pid_tgid;
-		tsp = bpf_map_lookup_elem(&start, &tid);
-		if (!tsp)
-			return 0;
-		ns = bpf_ktime_get_ns() - *tsp;
-		bpf_map_delete_elem(&start, &tid);
+		if (direct && use_task_storage) {
+			tsp = bpf_task_storage_get(&start_task, bpf_get_current_task_btf(), 0, 0);
+			if (!tsp || !*tsp)
+				return 0;
+			ns = bpf_ktime_get_ns() - *tsp;
+			/* Taken: a syscall that never entered under this tool is not timed. */
+			*tsp = 0;
+		} else {
+			tid = pid_tgid;
+			tsp = bpf_map_lookup_elem(&start, &tid);
+			if (!tsp)
+				return 0;
+			ns = bpf_ktime_get_ns() - *tsp;
+			bpf_map_delete_elem(&start, &tid);
+		}
 	} else if (!ferro_task_wanted(pid_tgid)) {
 		return 0;
 	}
@@ -194,25 +229,25 @@ static __always_inline int on_exit(int nr, long ret)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(btf_sys_enter, struct pt_regs *regs, long id)
 {
-	return on_enter(id);
+	return on_enter(id, true);
 }
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(raw_sys_enter, struct pt_regs *regs, long id)
 {
-	return on_enter(id);
+	return on_enter(id, false);
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(btf_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(SYSCALL_NR(regs, true), ret);
+	return on_exit(SYSCALL_NR(regs, true), ret, true);
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(raw_sys_exit, struct pt_regs *regs, long ret)
 {
-	return on_exit(SYSCALL_NR(regs, false), ret);
+	return on_exit(SYSCALL_NR(regs, false), ret, false);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -69,7 +69,7 @@ fn run() -> Result<()> {
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
     let _links = lifecycle::attach_loaded(skel.object(), "raw_syscalls")?;
     common::log::verbose(format_args!(
-        "{TOOL}: attached to raw_syscalls:{} as {}; counts in {}",
+        "{TOOL}: attached to raw_syscalls:{} as {}; counts in {}{}",
         if args.latency {
             "sys_enter and sys_exit"
         } else {
@@ -80,6 +80,11 @@ fn run() -> Result<()> {
             "a hash map by process"
         } else {
             "a per-CPU array by syscall"
+        },
+        match (args.latency, tp_btf && !probe::disabled("task_storage")) {
+            (false, _) => "",
+            (true, true) => ", entry times in task storage",
+            (true, false) => ", entry times in a hash map",
         }
     ));
 
@@ -101,6 +106,9 @@ fn load<'obj>(
     cgroup: bool,
     tp_btf: bool,
 ) -> Result<SyscountSkel<'obj>> {
+    // -L on tp_btf keeps entry times in task storage (FERROSCOPE_DISABLE=task_storage: the
+    // hash map, as on raw tracepoints).
+    let task_storage = args.latency && tp_btf && !probe::disabled("task_storage");
     let mut open = lifecycle::open(SyscountSkelBuilder::default(), storage)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
@@ -121,6 +129,7 @@ fn load<'obj>(
         ro.nr_compat_exit_group = names::compat_nr("exit_group");
         ro.nr_execve = names::native_nr("execve");
         ro.nr_execveat = names::native_nr("execveat");
+        ro.use_task_storage = task_storage;
     }
     let p = &mut open.progs;
     for (btf, enter, prog) in [
@@ -135,7 +144,8 @@ fn load<'obj>(
     lifecycle::create_maps([
         (&mut m.syscalls, !args.process),
         (&mut m.procs, args.process),
-        (&mut m.start, args.latency),
+        (&mut m.start, args.latency && !task_storage),
+        (&mut m.start_task, task_storage),
     ])?;
     lifecycle::load(open)
 }

@@ -219,9 +219,15 @@ fn root_tp_btf_or_raw_tracepoints() {
         let t = Tool::spawn_cmd(&mut cmd).ready();
         h.go();
         let out = t.interrupt().success();
+        let times = if want == "tp_btf" && !testkit::feature_disabled("task_storage") {
+            "task storage"
+        } else {
+            "a hash map"
+        };
         assert!(
             out.stderr.contains(&format!(
-                "attached to raw_syscalls:sys_enter and sys_exit as {want};"
+                "attached to raw_syscalls:sys_enter and sys_exit as {want}; counts in a \
+                 per-CPU array by syscall, entry times in {times}"
             )),
             "{out}"
         );
