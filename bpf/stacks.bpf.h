@@ -15,6 +15,8 @@
 /* libbpf-tools' defaults (profile.c, offcputime.c). */
 #define FERRO_STACK_STORAGE_SIZE 1024
 #define FERRO_PERF_MAX_STACK_DEPTH 127
+/* -EFAULT, bpf_get_stackid()'s "no such stack": also the id of a stack not collected. */
+#define FERRO_NO_STACK (-14)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);

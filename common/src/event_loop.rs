@@ -73,6 +73,12 @@ impl StopCheck {
                     .is_some_and(|s| now.saturating_duration_since(s) >= DRAIN))
     }
 
+    /// Whether the reader of stdout was seen gone (by [`StopCheck::due`]): a tool that ends
+    /// then prints nothing more, not even its warnings.
+    pub fn reader_closed(&self) -> bool {
+        self.reader_gone.get()
+    }
+
     /// Whether stdout is a pipe or socket whose reader has gone (poll(2) says POLLERR or
     /// POLLHUP), looked at most every [`PIPE_CHECK_INTERVAL`]. A buffered write would only
     /// find out once 64 KiB are pending, which slow records may take minutes to fill.

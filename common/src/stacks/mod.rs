@@ -42,8 +42,9 @@ pub const DEFAULT_STORAGE_SIZE: u32 = 1024;
 /// libbpf-tools' default frames per stack (`--perf-max-stack-depth`), the kernel's default
 /// `kernel.perf_event_max_stack`.
 pub const DEFAULT_MAX_DEPTH: u32 = 127;
-/// Most stacks `--stack-storage-size` accepts: at 127 frames a stack, 1 GiB of kernel memory.
-pub const MAX_STORAGE_SIZE: u32 = 1 << 20;
+/// Most stacks `--stack-storage-size` accepts: at 127 frames a stack, 64 MiB of kernel memory
+/// (allocated whole when the map is created; BCC's profile.py defaults to 16384).
+pub const MAX_STORAGE_SIZE: u32 = 1 << 16;
 
 /// `kernel.perf_event_max_stack` (`/proc/sys/kernel/perf_event_max_stack`, 4.8+): the most
 /// frames a stack map's value may hold (the kernel refuses a larger map with EINVAL);
@@ -56,13 +57,15 @@ pub fn kernel_max_depth() -> u32 {
 }
 
 /// Check `--perf-max-stack-depth` (`depth`, frames) against [`kernel_max_depth`] before any BPF
-/// work: a usage error naming the limit and the sysctl that raises it.
+/// work: a usage error naming the option, the range and the sysctl that raises it, worded as
+/// every range error (`invalid value 'N' for '--perf-max-stack-depth <..>': must be an integer
+/// from 1 to MAX`).
 pub fn check_depth(depth: u32) -> Result<()> {
     let max = kernel_max_depth();
     if depth == 0 || depth > max {
         return Err(Error::usage(format!(
-            "--perf-max-stack-depth {depth}: must be 1 to {max} \
-             (kernel.perf_event_max_stack; raise it with sysctl to go deeper)"
+            "invalid value '{depth}' for '--perf-max-stack-depth <PERF-MAX-STACK-DEPTH>': \
+             must be an integer from 1 to {max} (kernel.perf_event_max_stack)"
         )));
     }
     Ok(())
@@ -253,8 +256,8 @@ fn side_lines(
 }
 
 /// The folded line flamegraph.pl and inferno read: `COMM;USER..;KERNEL.. COUNT`, frames from
-/// root to leaf, user frames before kernel ones, `;-` between them when `delimited`
-/// (libbpf-tools' profile -f -d). Text escaped as every column is, and `;` (the frame
+/// root to leaf, user frames before kernel ones, `;-` between them when `delimited` and both
+/// are there (libbpf-tools' profile -f -d). Text escaped as every column is, and `;` (the frame
 /// separator) in a name written `\x3b`, so a JIT's or a comm's own `;` cannot split a frame.
 pub fn folded_line(
     out: &mut Vec<u8>,
@@ -266,7 +269,7 @@ pub fn folded_line(
 ) {
     folded_text(out, crate::decode::c_bytes(comm));
     folded_side(out, user, Side::User);
-    if delimited {
+    if delimited && *user != Part::Absent && *kernel != Part::Absent {
         out.extend_from_slice(b";-");
     }
     folded_side(out, kernel, Side::Kernel);
@@ -442,7 +445,7 @@ mod tests {
             "spinner;main;spin_here;rootk;leafk 97\n\
              spinner;main;spin_here;-;rootk;leafk 3\n\
              a\\x3bb\\n;[Missed User Stack] 1\n\
-             x;f\\x3bg;- 2\n"
+             x;f\\x3bg 2\n"
         );
     }
 

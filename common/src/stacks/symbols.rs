@@ -147,6 +147,9 @@ pub struct Symbols {
     kernel: HashMap<u64, Frame>,
     processes: HashMap<u32, HashMap<u64, Frame>>,
     exited: BTreeSet<u32>,
+    /// Processes whose symbolization failed otherwise, and the first error.
+    failed: BTreeSet<u32>,
+    user_error: Option<String>,
     kernel_error: Option<String>,
 }
 
@@ -172,6 +175,8 @@ impl Symbols {
             kernel: HashMap::new(),
             processes: HashMap::new(),
             exited: BTreeSet::new(),
+            failed: BTreeSet::new(),
+            user_error: None,
             kernel_error: None,
         }
     }
@@ -211,11 +216,19 @@ impl Symbols {
                     .map(|&a| Frame::unknown(a, Unknown::Failed))
                     .collect()
             } else {
-                resolve_user(&self.symbolizer, &self.normalizer, pid, &new)
+                match resolve_user(&self.symbolizer, &self.normalizer, pid, &new) {
+                    Ok(frames) => frames,
+                    Err((why, e)) => {
+                        if why == Unknown::Exited {
+                            self.exited.insert(pid);
+                        } else {
+                            self.failed.insert(pid);
+                            self.user_error.get_or_insert(e);
+                        }
+                        new.iter().map(|&a| Frame::unknown(a, why)).collect()
+                    }
+                }
             };
-            if frames.iter().any(|f| f.unknown == Some(Unknown::Exited)) {
-                self.exited.insert(pid);
-            }
             for f in frames {
                 cache.insert(f.addr, f);
             }
@@ -229,7 +242,8 @@ impl Symbols {
     }
 
     /// Lines for stderr at the end of a run, each saying what was not symbolized and why:
-    /// processes that had exited, an unreadable kernel symbol table.
+    /// processes that had exited, processes that could not be read (without CAP_SYS_ADMIN,
+    /// /proc/PID/map_files cannot be), an unreadable kernel symbol table.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         if !self.exited.is_empty() {
@@ -237,6 +251,14 @@ impl Symbols {
                 "WARNING: {} processes exited before their user stacks were symbolized; \
                  their frames show [unknown]",
                 self.exited.len()
+            ));
+        }
+        if let Some(e) = &self.user_error {
+            w.push(format!(
+                "WARNING: user stacks of {} processes not symbolized ({}); their frames show \
+                 [unknown]",
+                self.failed.len(),
+                crate::error::one_line(e)
             ));
         }
         if let Some(e) = &self.kernel_error {
@@ -295,7 +317,13 @@ fn gone(e: &blazesym::Error, pid: u32) -> bool {
 /// Symbolize `addrs` (sorted, unique) of process `pid`: blazesym names the functions; the
 /// normalizer names the file and the offset in it of each address (for `[FILE]` frames and
 /// `-v`), from the same /proc/PID/maps.
-fn resolve_user(sym: &Symbolizer, norm: &Normalizer, pid: u32, addrs: &[u64]) -> Vec<Frame> {
+/// On failure for the whole process: why (exited or not) and blazesym's error.
+fn resolve_user(
+    sym: &Symbolizer,
+    norm: &Normalizer,
+    pid: u32,
+    addrs: &[u64],
+) -> Result<Vec<Frame>, (Unknown, String)> {
     let files: Vec<(Option<String>, Option<u64>)> =
         match norm.normalize_user_addrs(Pid::from(pid), addrs) {
             Ok(n) => n
@@ -319,10 +347,10 @@ fn resolve_user(sym: &Symbolizer, norm: &Normalizer, pid: u32, addrs: &[u64]) ->
             } else {
                 Unknown::Failed
             };
-            return addrs.iter().map(|&a| Frame::unknown(a, why)).collect();
+            return Err((why, format!("{e:#}")));
         }
     };
-    addrs
+    Ok(addrs
         .iter()
         .enumerate()
         .map(|(i, &addr)| {
@@ -352,7 +380,7 @@ fn resolve_user(sym: &Symbolizer, norm: &Normalizer, pid: u32, addrs: &[u64]) ->
                 None => Frame::unknown(addr, Unknown::Failed),
             }
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
