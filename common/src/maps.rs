@@ -35,12 +35,8 @@ pub fn read_hash_hists<T: Plain + Default + Log2Source>(
         let idle = !intervals.cumulative() && intervals.unchanged(&k, &val);
         if idle {
             // Gone already if the kernel raced us; either way it is deleted.
-            match map.lookup_and_delete(&k) {
-                Ok(Some(last)) => val = decode(&last).unwrap_or(val),
-                Ok(None) => {}
-                Err(_) => {
-                    let _ = map.delete(&k);
-                }
+            if let Ok(Some(last)) = take(map, &k) {
+                val = decode(&last).unwrap_or(val);
             }
         }
         let h = intervals.update(k.clone(), std::slice::from_ref(&val), epoch);
@@ -50,6 +46,27 @@ pub fn read_hash_hists<T: Plain + Default + Log2Source>(
         out.push((k, h, val));
     }
     Ok(out)
+}
+
+/// Remove `key` from a hash map and return the value it held (None if it was not there): the
+/// kernel's lookup-and-delete where it takes hash maps (5.14+), else a lookup then a delete,
+/// where a value the BPF side adds in between is lost (5.10 answers ENOTSUPP, errno 524).
+/// Errors: the lookup's or the delete's, as libbpf reports them.
+pub fn take(map: &dyn MapCore, key: &[u8]) -> libbpf_rs::Result<Option<Vec<u8>>> {
+    match map.lookup_and_delete(key) {
+        Ok(value) => Ok(value),
+        Err(_) => {
+            let value = map.lookup(key, MapFlags::ANY)?;
+            if value.is_some() {
+                match map.delete(key) {
+                    // Deleted meanwhile (by the kernel or another reader): it is gone.
+                    Err(e) if e.kind() == libbpf_rs::ErrorKind::NotFound => {}
+                    other => other?,
+                }
+            }
+            Ok(value)
+        }
+    }
 }
 
 /// What a histogram is kept for in the tools keyed by task (runqlat, cpudist): a PID, TID,

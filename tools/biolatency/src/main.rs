@@ -208,8 +208,7 @@ fn run() -> Result<()> {
 fn read_disk_names(map: &dyn MapCore) -> Result<Vec<(u32, String)>> {
     let mut names = Vec::new();
     for k in map.keys().collect::<Vec<_>>() {
-        let value = map
-            .lookup_and_delete(&k)
+        let value = common::maps::take(map, &k)
             .map_err(|e| Error::from(e).context("reading the disk names"))?;
         // struct biolat_disk_name is the name's bytes alone.
         let Some(v) = value else { continue };
