@@ -103,6 +103,9 @@ pub fn load<'obj, O: OpenSkel<'obj>>(open: O) -> Result<O::Output> {
 
 fn load_error(e: libbpf_rs::Error) -> Error {
     if e.kind() == libbpf_rs::ErrorKind::PermissionDenied {
+        if let Some(memlock) = crate::probe::memlock_refusal_error() {
+            return memlock;
+        }
         return Error::fatal(format!(
             "the kernel refused to load the BPF programs ({e}); run as root, and check \
              kernel.unprivileged_bpf_disabled and lockdown"

@@ -191,6 +191,49 @@ fn perf_events_restricted(level: i32) -> Error {
     ))
 }
 
+/// The error for a BPF map or program refused with EPERM on a kernel that charges BPF memory
+/// to the locked-memory limit, RLIMIT_MEMLOCK (kernels before 5.11; 5.11 moved it to the
+/// memory cgroup, commit "bpf: switch to memcg-based memory accounting"), where that limit is
+/// finite: libbpf raises it to unlimited before loading, which only root or CAP_SYS_RESOURCE
+/// may do, so a user with CAP_BPF alone is refused as soon as the maps outgrow the limit
+/// (64 KiB by default before 5.16). None where that does not apply.
+pub fn memlock_refusal_error() -> Option<Error> {
+    let release = fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    if !charges_memlock(&release) {
+        return None;
+    }
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into the struct given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } != 0
+        || limit.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    Some(Error::fatal(format!(
+        "the kernel refused to create the BPF maps: kernel {} charges them to the locked-memory \
+         limit (RLIMIT_MEMLOCK, {} KiB here; kernels before 5.11), which only root or \
+         CAP_SYS_RESOURCE may raise; run as root, add CAP_SYS_RESOURCE, or raise the limit \
+         (ulimit -l unlimited, or LimitMEMLOCK=infinity in a systemd unit)",
+        release.trim(),
+        limit.rlim_cur / 1024
+    )))
+}
+
+/// Whether a kernel of this release (`/proc/sys/kernel/osrelease`, e.g. `5.10.0-32-amd64`)
+/// charges BPF memory to RLIMIT_MEMLOCK: before 5.11. An unparsable release counts as a
+/// newer kernel (no advice rather than wrong advice).
+fn charges_memlock(release: &str) -> bool {
+    let mut parts = release.trim().split(['.', '-']);
+    let mut number = || parts.next().and_then(|p| p.parse::<u32>().ok());
+    match (number(), number()) {
+        (Some(major), Some(minor)) => (major, minor) < (5, 11),
+        _ => false,
+    }
+}
+
 /// Fail early, with the fix, when the process cannot load BPF programs.
 pub fn require_privileges() -> Result<()> {
     let Some(caps) = effective_caps() else {
@@ -379,6 +422,17 @@ pub fn kernel_function(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kernels_before_5_11_charge_bpf_memory_to_memlock() {
+        assert!(charges_memlock("5.10.0-32-amd64\n"));
+        assert!(charges_memlock("4.19.0-27-amd64"));
+        assert!(!charges_memlock("5.11.0"));
+        assert!(!charges_memlock("6.1.0-57-amd64"));
+        assert!(!charges_memlock("6.18.44-fc-v857"));
+        assert!(!charges_memlock("garbage"));
+        assert!(!charges_memlock(""));
+    }
 
     #[test]
     fn tracefs_mount_points_from_mountinfo() {

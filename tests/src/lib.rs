@@ -586,12 +586,24 @@ pub fn perf_events_restricted() -> bool {
         .is_some_and(|level| level > 2)
 }
 
+/// Whether this kernel charges BPF maps to RLIMIT_MEMLOCK (before 5.11), so a user without
+/// CAP_SYS_RESOURCE cannot load a tool whose maps outgrow that limit
+/// (common::probe::memlock_refusal_error says so).
+pub fn memlock_charged() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release.trim().split(['.', '-']);
+    let mut number = || parts.next().and_then(|p| p.parse::<u32>().ok());
+    matches!((number(), number()), (Some(major), Some(minor)) if (major, minor) < (5, 11))
+}
+
 /// What the README promises of capabilities: run by user [`CAPS_USER`] with only CAP_BPF and
 /// CAP_PERFMON (through `setpriv`, ambient capabilities), the tool either traces (it says
 /// "attached" with `-v` in `args`, and Ctrl-C ends it with status 0) or, where it needs the
 /// tracepoint ids under a tracefs this user cannot read (mode 0700 root, the default), refuses
 /// with status 1 and one line saying so and naming CAP_DAC_READ_SEARCH; with
-/// CAP_DAC_READ_SEARCH added it traces. Where perf events need CAP_SYS_ADMIN
+/// CAP_DAC_READ_SEARCH added it traces. On kernels that charge BPF maps to RLIMIT_MEMLOCK
+/// ([`memlock_charged`]) it may first refuse naming RLIMIT_MEMLOCK and CAP_SYS_RESOURCE, and
+/// trace with CAP_SYS_RESOURCE added. Where perf events need CAP_SYS_ADMIN
 /// ([`perf_events_restricted`]: the Debian kernels of the VM matrix) a tool that attaches
 /// through one (a classic tracepoint, a kprobe) refuses instead, with one line naming
 /// perf_event_paranoid and CAP_SYS_ADMIN. Returns whether it needed more than CAP_BPF and
@@ -625,26 +637,36 @@ pub fn assert_runs_with_bpf_and_perfmon(bin: &str, args: &[&str]) -> bool {
     };
     let restricted = perf_events_restricted();
     let perf_refusal = ["perf_event_paranoid", "CAP_SYS_ADMIN"];
-    match spawn("+bpf,+perfmon").ready_or_exit() {
-        Ok(t) => {
-            runs(t, "CAP_BPF and CAP_PERFMON");
-            false
-        }
-        Err(out) if restricted && out.stderr.contains("perf_event_paranoid") => {
-            refused(&out, &perf_refusal);
-            true
-        }
-        Err(out) => {
-            refused(
-                &out,
-                &["cannot read its tracepoint ids", "CAP_DAC_READ_SEARCH"],
-            );
-            match spawn("+bpf,+perfmon,+dac_read_search").ready_or_exit() {
-                Ok(t) => runs(t, "CAP_BPF, CAP_PERFMON and CAP_DAC_READ_SEARCH"),
-                Err(out) if restricted => refused(&out, &perf_refusal),
-                Err(out) => panic!("with CAP_DAC_READ_SEARCH too: {out}"),
+    // Each refusal names what is missing; the next try adds it: CAP_SYS_RESOURCE where the
+    // kernel charges BPF maps to RLIMIT_MEMLOCK (before 5.11, see memlock_charged), then
+    // CAP_DAC_READ_SEARCH for tracefs. A perf-event refusal ends it: only CAP_SYS_ADMIN helps.
+    let mut caps = String::from("+bpf,+perfmon");
+    loop {
+        match spawn(&caps).ready_or_exit() {
+            Ok(t) => {
+                runs(t, &caps);
+                return caps != "+bpf,+perfmon";
             }
-            true
+            Err(out) if restricted && out.stderr.contains("perf_event_paranoid") => {
+                refused(&out, &perf_refusal);
+                return true;
+            }
+            Err(out) if !caps.contains("sys_resource") && out.stderr.contains("RLIMIT_MEMLOCK") => {
+                assert!(
+                    memlock_charged(),
+                    "no kernel since 5.11 charges BPF maps: {out}"
+                );
+                refused(&out, &["RLIMIT_MEMLOCK", "CAP_SYS_RESOURCE", "ulimit -l"]);
+                caps.push_str(",+sys_resource");
+            }
+            Err(out) if !caps.contains("dac_read_search") => {
+                refused(
+                    &out,
+                    &["cannot read its tracepoint ids", "CAP_DAC_READ_SEARCH"],
+                );
+                caps.push_str(",+dac_read_search");
+            }
+            Err(out) => panic!("with {caps}: {out}"),
         }
     }
 }
