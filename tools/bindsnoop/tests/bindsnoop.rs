@@ -10,8 +10,15 @@ use testkit::{Tool, bpf_ready, columns, me, settle};
 const BIN: &str = env!("CARGO_BIN_EXE_bindsnoop");
 
 /// A shell command: busybox nc binds `port` to listen on, and is killed a moment later.
+/// A shell command: busybox nc listens on `port` and is killed once the kernel lists the
+/// listening socket (so after its bind), at most ten seconds later. A fixed sleep before the
+/// kill was too short under emulation in the 5.10 guest: nc was killed before it bound.
 fn nc_listen(port: u16) -> String {
-    format!("busybox nc -l -p {port} </dev/null >/dev/null & sleep 0.2; kill $!")
+    format!(
+        "busybox nc -l -p {port} </dev/null >/dev/null & \
+         n=0; until grep -qsi ':{port:04X} ' /proc/net/tcp6 /proc/net/tcp || [ $n -ge 200 ]; \
+         do sleep 0.05; n=$((n+1)); done; kill $!"
+    )
 }
 
 fn row(t: &Tool, port: u16) -> String {
