@@ -49,26 +49,14 @@ fn session(host: &str) -> Session {
     Session { server, client }
 }
 
-/// The row whose LPORT (4th column) is `port`, waiting for it.
+/// The row whose LPORT (4th column) is `port`, waiting for it (each session has two rows, one
+/// per end, which can arrive far apart under emulation: wait for this one, not for any row
+/// naming the port).
 fn row_with_lport(t: &Tool, port: u16) -> String {
-    let line = t.wait_line(&format!(" {port} "));
-    let c = columns(&line);
-    if c[3] == port.to_string() {
-        return line;
-    }
-    // The port matched as RPORT: wait for the other row.
-    let lines = t.lines();
-    if let Some(l) = lines
-        .iter()
-        .find(|l| columns(l).get(3) == Some(&port.to_string().as_str()))
-    {
-        return l.clone();
-    }
-    settle();
-    t.lines()
-        .into_iter()
-        .find(|l| columns(l).get(3) == Some(&port.to_string().as_str()))
-        .unwrap_or_else(|| panic!("no row with LPORT {port}: {:?}", t.lines()))
+    let port = port.to_string();
+    t.wait_line_where(&format!("a row with LPORT {port}"), |l| {
+        columns(l).get(3) == Some(&port.as_str())
+    })
 }
 
 #[test]
