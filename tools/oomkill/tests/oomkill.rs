@@ -25,8 +25,9 @@ fn memory_cgroup(test: &str) -> Option<MemoryCgroup> {
 }
 
 /// The hook the tool should choose here, by the tests' own oracle: libbpf-tools' kprobe where
-/// the kernel has kprobes (not disabled); else tp_btf where the tracepoint passes the task,
-/// which came with the comm field of its record; else the classic tracepoint.
+/// the kernel has kprobes (not disabled); else tp_btf where the tracepoint passes the task and
+/// the uid (6.8, backported to Debian's 6.1), which came with the uid field of its record
+/// (Debian's 5.10.223 has the comm field but passes the pid alone); else the classic tracepoint.
 fn expected_hook() -> &'static str {
     let kprobes = Path::new("/sys/bus/event_source/devices/kprobe/type").exists()
         || Path::new("/sys/kernel/tracing/kprobe_events").exists();
@@ -37,7 +38,7 @@ fn expected_hook() -> &'static str {
         .unwrap_or_default();
     if kprobes && !feature_disabled("kprobes") {
         "kprobe"
-    } else if format.contains("comm") && !feature_disabled("tp_btf") {
+    } else if format.contains("uid_t uid;") && !feature_disabled("tp_btf") {
         "tp_btf"
     } else {
         "tracepoint"
