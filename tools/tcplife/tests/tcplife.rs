@@ -275,13 +275,19 @@ fn root_rows_match_libbpf_tools() {
     let Some(path) = testkit::reference_tool("root_rows_match_libbpf_tools", "tcplife") else {
         return;
     };
-    let pid = me();
-    let reference = testkit::spawn_reference(&path, &["-p", &pid]);
-    let ours = Tool::spawn(BIN, &["-p", &pid]).ready();
+    // No -p: an end whose state changes run in softirq context is credited to whatever task
+    // runs it, ksoftirqd when the softirq is deferred (seen under emulation in the 5.10 and 6.1
+    // guests), and both tools then leave that row out under -p. The rows are found by port;
+    // PID and COMM (the credited task) and MS are left out of the comparison: PID and COMM are
+    // checked on their own by root_session_bytes_ports_and_pid.
+    let reference = testkit::spawn_reference::<&str>(&path, &[]);
+    let ours = Tool::spawn::<&str>(BIN, &[]).ready();
     let sessions = [session("127.0.0.1"), session("::1")];
     let norm = |l: &str| {
-        let ms = columns(l).last().copied().unwrap_or_default().to_owned();
-        l.strip_suffix(&ms).map(str::to_owned).unwrap_or_default()
+        let c = columns(l);
+        c.get(2..c.len().saturating_sub(1))
+            .unwrap_or_default()
+            .join(" ")
     };
     for s in &sessions {
         for port in [s.client, s.server] {
