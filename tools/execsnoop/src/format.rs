@@ -30,15 +30,28 @@ pub struct Columns {
     pub tty: bool,
     /// --ids: EUID GID EGID LOGINUID SESSION.
     pub ids: bool,
-    /// --exe-path: FLAGS and EXE after RET.
+    /// --exe-path: FLAGS after RET, EXE after RULE.
     pub exe: bool,
-    /// --cwd: CWD after RET.
+    /// --cwd: CWD after EXE.
     pub cwd: bool,
-    /// --rules: RULE after RET.
-    pub rule: bool,
+    /// --rules: RULE after FLAGS, at least this wide (the longest rule name loaded).
+    pub rule: Option<usize>,
 }
 
+/// The FLAGS column's width: its longest value, `deleted,upper` (the BPF side never sets
+/// memfd with deleted, and a memfd is not on overlayfs), so FLAGS never shifts a column.
+const FLAGS_WIDTH: usize = 13;
+
+/// The least width of EXE and CWD; longer paths widen them (see [`Columns::header`]).
+const PATH_WIDTH: usize = 16;
+
 impl Columns {
+    /// The header line. The columns of bounded width come first, each padded to its widest
+    /// value, so they line up in every row; RULE, EXE and CWD, whose values have no bound
+    /// (several rules matched, a deep path), come last before ARGS, each padded to a least
+    /// width (RULE: the longest rule name, so one match lines up), and a longer value pushes
+    /// only the columns after it, never the fixed ones. libbpf-tools' columns (no audit
+    /// option) are unchanged.
     pub fn header(&self) -> String {
         let mut h = String::new();
         if self.time {
@@ -67,14 +80,17 @@ impl Columns {
             ));
         }
         h.push_str(&format!("{:>3} ", "RET"));
-        if self.rule {
-            h.push_str(&format!("{:<16} ", "RULE"));
+        if self.exe {
+            h.push_str(&format!("{:<FLAGS_WIDTH$} ", "FLAGS"));
+        }
+        if let Some(w) = self.rule {
+            h.push_str(&format!("{:<w$} ", "RULE"));
         }
         if self.exe {
-            h.push_str(&format!("{:<7} {:<16} ", "FLAGS", "EXE"));
+            h.push_str(&format!("{:<PATH_WIDTH$} ", "EXE"));
         }
         if self.cwd {
-            h.push_str(&format!("{:<16} ", "CWD"));
+            h.push_str(&format!("{:<PATH_WIDTH$} ", "CWD"));
         }
         h.push_str("ARGS\n");
         h
@@ -259,16 +275,19 @@ pub fn text_row(
         }
     }
     let _ = write!(out, "{:>3} ", e.retval);
-    if cols.rule {
-        let _ = write!(out, "{:<16} ", rule.unwrap_or("-"));
+    if cols.exe {
+        let _ = write!(out, "{:<FLAGS_WIDTH$} ", audit::flags_text(e));
+    }
+    if let Some(w) = cols.rule {
+        let _ = write!(out, "{:<w$} ", rule.unwrap_or("-"));
     }
     if cols.exe {
         let exe = audit::exe(e).map_or_else(|| "-".into(), |p| escaped(&p));
-        let _ = write!(out, "{:<7} {exe:<16} ", audit::flags_text(e));
+        let _ = write!(out, "{exe:<PATH_WIDTH$} ");
     }
     if cols.cwd {
         let cwd = audit::cwd(e).map_or_else(|| "-".into(), |p| escaped(&p));
-        let _ = write!(out, "{cwd:<16} ");
+        let _ = write!(out, "{cwd:<PATH_WIDTH$} ");
     }
     let (args, cut) = shown_args(e, cols.max_args);
     for (i, a) in args.iter().enumerate() {
@@ -492,6 +511,81 @@ mod tests {
             row(c, &e),
             "true             14056  13969  bash               0 /bin/true\n"
         );
+    }
+
+    /// `e` with the audit parts EXE and CWD read: `exe` and `cwd` as the BPF side sends them
+    /// (names leaf first), `audit` the extra bits (EXECSNOOP_EXE_*).
+    fn with_paths(mut e: Event, exe: &[u8], cwd: &[u8], audit: u16) -> Event {
+        use crate::bpf::types::execsnoop_audit as A;
+        let at = usize::from(e.fname_len) + e.args_len as usize + usize::from(e.argv0_len);
+        e.area[at..at + exe.len()].copy_from_slice(exe);
+        e.area[at + exe.len()..at + exe.len() + cwd.len()].copy_from_slice(cwd);
+        e.exe_len = exe.len() as u16;
+        e.cwd_len = cwd.len() as u16;
+        e.audit.0 = A::EXECSNOOP_AUDIT_EXE.0 | A::EXECSNOOP_AUDIT_CWD.0 | audit;
+        e
+    }
+
+    fn tagged_row(cols: Columns, e: &Event, rule: &str) -> String {
+        let mut v = Vec::new();
+        text_row(&cols, e, Some(rule), "01:25:46", 0.045, &mut v);
+        String::from_utf8(v).expect("utf8")
+    }
+
+    #[test]
+    fn unbounded_audit_columns_come_last_and_shift_only_each_other() {
+        use crate::bpf::types::execsnoop_audit as A;
+        // --audit --rules builtin: RULE as wide as terminal-shell-in-container.
+        let c = Columns {
+            pcomm: true,
+            gparent: true,
+            tty: true,
+            ids: true,
+            exe: true,
+            cwd: true,
+            rule: Some("terminal-shell-in-container".len()),
+            ..cols()
+        };
+        let h = c.header();
+        assert_eq!(
+            h,
+            "PCOMM            PID    PPID   PARENT           GPARENT          TTY     EUID   \
+             GID    EGID   LOGINUID SESSION RET FLAGS         RULE                        \
+             EXE              CWD              ARGS\n"
+        );
+        // Two rules, a deleted file from a deep directory run in a deep directory.
+        let e = with_paths(
+            event(b"3", b"/proc/self/fd/3", &[b"3"]),
+            b"payload\0dir\0long\0very\0tmp\0",
+            b"deep\0projects\0someone\0home\0",
+            A::EXECSNOOP_EXE_DELETED.0 | A::EXECSNOOP_EXE_UPPER.0,
+        );
+        let two = tagged_row(c, &e, "exec-from-temp-dir,fileless-exec");
+        assert_eq!(
+            two,
+            "3                14056  13969  bash             -                -       -      \
+             -      -      -        -         0 deleted,upper exec-from-temp-dir,fileless-exec \
+             /tmp/very/long/dir/payload (deleted) /home/someone/projects/deep /proc/self/fd/3\n"
+        );
+        // Every bounded column starts where its header does, FLAGS and RULE included.
+        for col in [" PID", " PARENT", " TTY", " SESSION", " FLAGS", " RULE"] {
+            let at = h.find(col).expect("in header");
+            assert_eq!(&two[at..at + 1], " ", "{col} starts a field\n{h}{two}");
+            assert_ne!(&two[at + 1..at + 2], " ", "{col} starts a field\n{h}{two}");
+        }
+        // RET is right-aligned: it ends where its header does.
+        let ret = h.find(" RET ").expect("RET") + 4;
+        assert_eq!(&two[ret - 1..=ret], "0 ", "RET\n{h}{two}");
+        // One rule, even the longest, and short paths: EXE and CWD line up too.
+        let e = with_paths(
+            event(b"bash", b"/usr/bin/bash", &[b"bash"]),
+            b"bash\0bin\0usr\0",
+            b"\0",
+            0,
+        );
+        let one = tagged_row(c, &e, "terminal-shell-in-container");
+        assert_eq!(h.find(" EXE ").map(|i| i + 1), one.find("/usr/bin/bash"));
+        assert_eq!(h.find(" CWD ").map(|i| i + 1), one.find("/ "));
     }
 
     #[test]

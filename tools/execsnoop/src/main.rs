@@ -72,7 +72,7 @@ fn run() -> Result<()> {
         ids: args.ids || args.audit,
         exe: args.exe_path || args.audit,
         cwd: args.cwd || args.audit,
-        rule: rules.is_some(),
+        rule: rules.as_ref().map(Rules::name_width),
     };
     let audit_want = audit_parts(&cols, args.common.json) | rules.as_ref().map_or(0, Rules::parts);
     lifecycle::start(args.common.verbose)?;

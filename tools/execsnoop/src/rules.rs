@@ -416,6 +416,15 @@ impl Rules {
             .collect()
     }
 
+    /// The RULE column's least width: its header's, or the longest rule name, so that a row
+    /// matching one rule lines up with the header.
+    pub fn name_width(&self) -> usize {
+        self.rules
+            .iter()
+            .map(|r| r.name.len())
+            .fold("RULE".len(), usize::max)
+    }
+
     /// The RULE column: matched names joined by commas, `-` for none.
     pub fn names(&self, matched: &[usize]) -> String {
         if matched.is_empty() {
