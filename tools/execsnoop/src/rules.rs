@@ -91,17 +91,31 @@ struct RawRule {
 #[serde(deny_unknown_fields)]
 struct RawCond {
     container: Option<bool>,
-    exe: Option<Vec<Spanned<String>>>,
-    comm: Option<Vec<Spanned<String>>>,
+    exe: Option<Spanned<Vec<Spanned<String>>>>,
+    comm: Option<Spanned<Vec<Spanned<String>>>>,
     argv: Option<Spanned<String>>,
-    parent: Option<Vec<Spanned<String>>>,
-    ancestor: Option<Vec<Spanned<String>>>,
+    parent: Option<Spanned<Vec<Spanned<String>>>>,
+    ancestor: Option<Spanned<Vec<Spanned<String>>>>,
     tty: Option<bool>,
-    flags: Option<Vec<Spanned<String>>>,
+    flags: Option<Spanned<Vec<Spanned<String>>>>,
     setuid: Option<bool>,
-    uid: Option<Vec<u32>>,
-    euid: Option<Vec<u32>>,
-    loginuid: Option<Vec<u32>>,
+    uid: Option<Spanned<Vec<u32>>>,
+    euid: Option<Spanned<Vec<u32>>>,
+    loginuid: Option<Spanned<Vec<u32>>>,
+}
+
+/// Refuse `field = []`: a list condition holds when the exec's value is one of the list's, so an
+/// empty one holds for no exec, and its rule (or except table) would silently never apply.
+fn not_empty<T>(field: &str, v: &Option<Spanned<Vec<T>>>) -> Result<(), Problem> {
+    match v {
+        Some(l) if l.get_ref().is_empty() => Err((
+            l.span().start,
+            format!(
+                "{field} = []: an empty list, which no exec matches (leave {field} out to match any)"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// One checked condition set.
@@ -182,8 +196,25 @@ fn globs(pats: &[Spanned<String>], path_like: bool) -> Result<GlobSet, Problem> 
 }
 
 fn cond(raw: &RawCond, at: usize) -> Result<Cond, Problem> {
-    let set =
-        |v: &Option<Vec<Spanned<String>>>, path| v.as_deref().map(|p| globs(p, path)).transpose();
+    for (field, v) in [
+        ("exe", &raw.exe),
+        ("comm", &raw.comm),
+        ("parent", &raw.parent),
+        ("ancestor", &raw.ancestor),
+        ("flags", &raw.flags),
+    ] {
+        not_empty(field, v)?;
+    }
+    for (field, v) in [
+        ("uid", &raw.uid),
+        ("euid", &raw.euid),
+        ("loginuid", &raw.loginuid),
+    ] {
+        not_empty(field, v)?;
+    }
+    let set = |v: &Option<Spanned<Vec<Spanned<String>>>>, path| {
+        v.as_ref().map(|p| globs(p.get_ref(), path)).transpose()
+    };
     let argv = raw
         .argv
         .as_ref()
@@ -201,7 +232,7 @@ fn cond(raw: &RawCond, at: usize) -> Result<Cond, Problem> {
         .as_ref()
         .map(|names| {
             let mut f = Flags::default();
-            for n in names {
+            for n in names.get_ref() {
                 match n.get_ref().as_str() {
                     "memfd" => f.memfd = true,
                     "deleted" => f.deleted = true,
@@ -230,9 +261,9 @@ fn cond(raw: &RawCond, at: usize) -> Result<Cond, Problem> {
         tty: raw.tty,
         flags,
         setuid: raw.setuid,
-        uid: raw.uid.clone(),
-        euid: raw.euid.clone(),
-        loginuid: raw.loginuid.clone(),
+        uid: raw.uid.as_ref().map(|v| v.get_ref().clone()),
+        euid: raw.euid.as_ref().map(|v| v.get_ref().clone()),
+        loginuid: raw.loginuid.as_ref().map(|v| v.get_ref().clone()),
     };
     if c.is_empty() {
         return Err((at, "a condition table with no conditions".into()));
@@ -717,6 +748,19 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = {}\n",
                 "f.toml:5: a condition table with no conditions",
             ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true,\n  comm = [] }\n",
+                "f.toml:6: comm = []: an empty list, which no exec matches (leave comm out to match any)",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\n[rule.match]\ntty = true\nuid = []\n",
+                "f.toml:7: uid = []: an empty list, which no exec matches (leave uid out to match any)",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\n\
+                 except = [{ flags = [] }]\n",
+                "f.toml:6: flags = []: an empty list, which no exec matches (leave flags out to match any)",
+            ),
             ("[[rule]\n", "f.toml:1: unclosed array table, expected `]`"),
             ("", "f.toml: no [[rule]] tables"),
             (
@@ -725,6 +769,12 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
                 "f.toml:7: a second rule named \"a\"",
             ),
         ];
+        // No except tables is the same as none given.
+        Rules::parse(
+            "f.toml",
+            "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\nexcept = []\n",
+        )
+        .expect("except = [] is accepted");
         for (text, want) in cases {
             let got = Rules::parse("f.toml", text).expect_err(text);
             assert_eq!(&got, want, "{text}");
