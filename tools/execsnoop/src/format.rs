@@ -362,7 +362,8 @@ pub fn rule_view(e: &Event, container: Option<bool>) -> Exec<'_> {
     }
 }
 
-/// The audit fields, `null` where not read (a failed exec, or not asked for).
+/// The audit fields, `null` where not read (a failed exec, or not asked for); `tty` is the
+/// terminal's name or `false` for none.
 fn audit_json(j: &mut JsonLine<'_>, e: &Event) {
     match audit::exe(e) {
         Some(p) => {
@@ -391,11 +392,16 @@ fn audit_json(j: &mut JsonLine<'_>, e: &Event) {
             j.null("cwd").null("cwd_truncated");
         }
     }
+    // `false`, not null, for no terminal: null is "not read" here as in every audit field,
+    // and `jq 'select(.tty)'` keeps exactly the execs with a terminal.
     match audit::tty(e) {
         Some(Some(t)) => {
             j.str("tty", t.as_bytes());
         }
-        _ => {
+        Some(None) => {
+            j.bool("tty", false);
+        }
+        None => {
             j.null("tty");
         }
     }
@@ -645,6 +651,28 @@ mod tests {
              \"cwd\":null,\"cwd_truncated\":null,\"tty\":null,\"euid\":null,\"gid\":null,\
              \"egid\":null,\"loginuid\":null,\"sessionid\":null,\"gpcomm\":null}\n"
         );
+    }
+
+    #[test]
+    fn json_tty_is_a_name_false_for_none_or_null_when_not_read() {
+        use crate::bpf::types::execsnoop_audit as A;
+        let tty_of = |audit: u16| {
+            let mut e = event(b"ls", b"/usr/bin/ls", &[b"ls"]);
+            e.audit.0 = audit;
+            e.tty_name[..3].copy_from_slice(b"pts");
+            e.tty_index = 4;
+            let mut v = Vec::new();
+            json_row(&e, None, "T", &mut v);
+            let v = String::from_utf8(v).expect("utf8");
+            let at = v.find(",\"tty\":").expect("tty field") + 7;
+            v[at..].split(',').next().unwrap_or_default().to_owned()
+        };
+        let (read, has) = (A::EXECSNOOP_AUDIT_TTY.0, A::EXECSNOOP_HAS_TTY.0);
+        assert_eq!(tty_of(read | has), "\"pts/4\"");
+        assert_eq!(tty_of(read), "false");
+        assert_eq!(tty_of(0), "null");
+        // HAS_TTY without the part read is not believed.
+        assert_eq!(tty_of(has), "null");
     }
 
     /// What the caller passed, as syscall entry records it: argc and argv[0] after the block.

@@ -170,8 +170,9 @@ fn root_cwd_and_tty_are_the_execs() {
     let cwd = dir.path().canonicalize().expect("dir");
     let in_pty = unique("in-pty");
     let no_tty = unique("no-tty");
+    let missing = format!("/nonexistent/{}", unique("no-exec"));
     // script's shell and what it runs are not our children: no -P; the markers are unique.
-    let t = Tool::spawn(BIN, &["--json", "-v"]).ready();
+    let t = Tool::spawn(BIN, &["--json", "-x", "-v"]).ready();
     // script(1) runs the command on a new pseudo-terminal, its controlling tty; `tty` prints
     // which one, to compare with what the kernel said.
     let out = Command::new("script")
@@ -190,13 +191,17 @@ fn root_cwd_and_tty_are_the_execs() {
         .status()
         .expect("setsid");
     assert!(st.success());
+    // A failed exec: nothing ran, so nothing of the new process was read.
+    let _ = Command::new(&missing).status();
     let tb = true_bin().display().to_string();
     let l1 = t.wait_line(&format!("\"argv\":[\"{tb}\",\"{in_pty}\"]"));
     let l2 = t.wait_line(&format!("\"argv\":[\"{tb}\",\"{no_tty}\"]"));
+    let l3 = t.wait_line(&format!("\"filename\":\"{missing}\""));
     t.interrupt().success();
-    let (v1, v2): (Value, Value) = (
+    let (v1, v2, v3): (Value, Value, Value) = (
         serde_json::from_str(&l1).expect("JSON"),
         serde_json::from_str(&l2).expect("JSON"),
+        serde_json::from_str(&l3).expect("JSON"),
     );
     let tty = String::from_utf8_lossy(&out.stdout);
     let tty = tty.lines().next().unwrap_or_default().trim();
@@ -205,8 +210,12 @@ fn root_cwd_and_tty_are_the_execs() {
     assert_eq!(v1["tty"], tty, "{v1}");
     assert_eq!(v1["cwd"], cwd.display().to_string(), "{v1}");
     assert_eq!(v1["cwd_truncated"], false, "{v1}");
-    assert_eq!(v2["tty"], Value::Null, "{v2}");
+    // No terminal is false, not null: null is kept for "not read".
+    assert_eq!(v2["tty"], false, "{v2}");
     assert_eq!(v2["cwd"], "/", "{v2}");
+    assert_eq!(v3["ret"], -2, "{v3}");
+    assert_eq!(v3["tty"], Value::Null, "{v3}");
+    assert_eq!(v3["cwd"], Value::Null, "{v3}");
 }
 
 #[test]

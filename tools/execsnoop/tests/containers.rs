@@ -103,6 +103,6 @@ fn root_builtin_rules_see_a_terminal_shell_and_drift_in_the_podman_container() {
     let lower = exec_with_argv(&out, &["/bin/true", &m_lower]);
     assert_eq!(lower["exe"], "/bin/busybox", "{lower}");
     assert_eq!(lower["overlay_upper"], false, "{lower}");
-    assert_eq!(lower["tty"], serde_json::Value::Null, "{lower}");
+    assert_eq!(lower["tty"], false, "no terminal: {lower}");
     assert_eq!(lower["rules"], serde_json::json!([]), "{lower}");
 }
