@@ -234,7 +234,8 @@ pub fn comm_filter(tool: &str, flag: &str, name: &str) -> Result<Vec<u8>, Error>
             format_args!(
                 "{flag} '{name}' is longer than a kernel command name ({max} bytes): \
                  comparing its first {max}, '{}'",
-                String::from_utf8_lossy(kept)
+                // A cut inside a UTF-8 character shows its bytes (`\xc3`), as PCOMM does.
+                crate::error::shown(kept)
             ),
         );
         return Ok(kept.to_vec());
@@ -274,7 +275,8 @@ pub fn parse<T: Parser>(info: &ToolInfo) -> Result<T, Error> {
 /// Parse `args` (the program name first) as `T`, letting every option and positional take a
 /// negative number as its value, so `-p -1` is refused by the option's range (naming `--pid`)
 /// rather than as an unknown flag `-1`. A value that is not UTF-8 where text is expected
-/// is refused naming its option (clap names none). Errors are clap's.
+/// is refused naming its option (clap names none). Errors are clap's, the user's text in them
+/// escaped ([`escape_quoted_input`]).
 fn parse_from<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, clap::Error> {
     let args: Vec<OsString> = args.into_iter().collect();
     let mut cmd = T::command().mut_args(|a| {
@@ -290,9 +292,9 @@ fn parse_from<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, 
         {
             return clap::Error::raw(ErrorKind::InvalidUtf8, msg).with_cmd(&cmd);
         }
-        e
+        escape_quoted_input(e)
     })?;
-    T::from_arg_matches_mut(&mut matches).map_err(|e| e.format(&mut cmd))
+    T::from_arg_matches_mut(&mut matches).map_err(|e| escape_quoted_input(e.format(&mut cmd)))
 }
 
 /// For clap's "invalid UTF-8 was detected": which argument was not UTF-8, and the option it
@@ -323,11 +325,31 @@ fn invalid_utf8_option(args: &[OsString]) -> Option<String> {
     })
 }
 
+/// clap's message as one line: the first of its rendering (tips and usage follow).
 fn one_line_clap_error(e: &clap::Error, tool: &str) -> String {
     let rendered = e.render().to_string();
     let first = rendered.lines().next().unwrap_or("invalid arguments");
     let msg = first.strip_prefix("error: ").unwrap_or(first);
     format!("{msg} (see '{tool} --help')")
+}
+
+/// `e` with the user's text that its message quotes (the bad value, the unknown argument)
+/// escaped as [`crate::error::shown`] shows it: clap's rendering deletes escape sequences and
+/// DEL (so `--container $'ab\e[2Jc'` read as `'abc'`, `--max-args $'1\x7f'` as `'1'`, a value
+/// said to be bad that is not what was typed), and a newline in the value cut the one line.
+fn escape_quoted_input(mut e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue};
+    for kind in [
+        ContextKind::InvalidValue,
+        ContextKind::InvalidArg,
+        ContextKind::InvalidSubcommand,
+    ] {
+        if let Some(ContextValue::String(text)) = e.get(kind) {
+            let shown = crate::error::shown(text.as_bytes());
+            e.insert(kind, ContextValue::String(shown));
+        }
+    }
+    e
 }
 
 #[cfg(test)]
@@ -540,6 +562,51 @@ mod tests {
         assert!(
             !line.contains('\n') && line.ends_with("(see 'demo --help')"),
             "{line}"
+        );
+    }
+
+    #[test]
+    fn clap_errors_escape_what_the_user_typed_golden() {
+        #[derive(Parser, Debug)]
+        struct Ids {
+            #[arg(long = "container", value_name = "ID",
+                  value_parser = crate::container::parse_container)]
+            container: Option<String>,
+            #[arg(long = "ports", value_parser = crate::net::ports)]
+            ports: Option<crate::net::Ports>,
+        }
+        let run = |args: &[&str]| {
+            parse_from::<Ids>(
+                std::iter::once("t")
+                    .chain(args.iter().copied())
+                    .map(OsString::from),
+            )
+            .map_err(|e| crate::error::one_line(&one_line_clap_error(&e, "t")))
+            .unwrap_err()
+        };
+        assert_eq!(
+            run(&["--container", "ab\x1b[2Jc"]),
+            "invalid value 'ab\\e[2Jc' for '--container <ID>': a container id or name has no '/', \
+             spaces or control characters (see 't --help')"
+        );
+        assert_eq!(
+            run(&["--container", "a\x7f"]),
+            "invalid value 'a\\x7f' for '--container <ID>': a container id or name has no '/', \
+             spaces or control characters (see 't --help')"
+        );
+        assert_eq!(
+            run(&["--container", "\n"]),
+            "invalid value '\\n' for '--container <ID>': a container id or name has no '/', \
+             spaces or control characters (see 't --help')"
+        );
+        assert_eq!(
+            run(&["\x1b[2Jx"]),
+            "unexpected argument '\\e[2Jx' found (see 't --help')"
+        );
+        assert_eq!(
+            run(&["--ports", "80,8\x1b1"]),
+            "invalid value '80,8\\e1' for '--ports <PORTS>': invalid port '8\\e1' (1-65535) \
+             (see 't --help')"
         );
     }
 

@@ -57,7 +57,10 @@ pub fn ports(s: &str) -> Result<Ports, String> {
     let ports = s
         .split(',')
         .map(|p| match p.trim().parse::<u16>() {
-            Ok(0) | Err(_) => Err(format!("invalid port '{p}' (1-65535)")),
+            Ok(0) | Err(_) => Err(format!(
+                "invalid port '{}' (1-65535)",
+                crate::error::shown(p.as_bytes())
+            )),
             Ok(n) => Ok(n),
         })
         .collect::<Result<Vec<u16>, String>>()?;

@@ -502,6 +502,23 @@ pub fn assert_usage_errors(bin: &str, tool: &str, cases: &[&[&str]]) {
     }
 }
 
+/// Each argument list (raw bytes: not UTF-8, control characters) must be refused as bad input
+/// with exactly the stderr given (exit status 2, nothing on stdout): the golden messages of
+/// hostile input, whose escaping a summary check cannot see.
+pub fn assert_usage_messages(bin: &str, cases: &[(&[&[u8]], &str)]) {
+    use std::os::unix::ffi::OsStrExt;
+    for (args, want) in cases {
+        let args: Vec<&std::ffi::OsStr> = args
+            .iter()
+            .map(|a| std::ffi::OsStr::from_bytes(a))
+            .collect();
+        let out = run(Command::new(bin).args(&args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out}");
+        assert_eq!(out.stderr, *want, "{args:?}: {out}");
+        assert!(out.stdout.is_empty(), "{args:?}: {out}");
+    }
+}
+
 /// A copy of `bin` that any user can run, in a fresh world-readable directory (removed with the
 /// returned [`TempDir`]): the build's own binary may sit in a checkout another user cannot enter
 /// (a home directory of mode 0700, Debian's default), which would make exec fail with a bare

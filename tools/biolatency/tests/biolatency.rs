@@ -474,6 +474,18 @@ fn root_hook_choice_follows_the_probe() {
     );
 }
 
+/// A path that is not UTF-8 is shown as its bytes (`\\xff`), as every message shows them.
+#[test]
+fn bad_cgroup_path_is_shown_escaped() {
+    testkit::assert_usage_messages(
+        BIN,
+        &[(
+            &[&b"-c"[..], b"/x\xff\x1b"],
+            "biolatency: cgroup /x\\xff\\e: No such file or directory (os error 2)\n",
+        )],
+    );
+}
+
 #[test]
 fn manual_completions_help_and_version() {
     testkit::docs::assert_docs(BIN, "biolatency");

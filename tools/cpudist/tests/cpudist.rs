@@ -486,6 +486,18 @@ fn bad_input_exits_2_with_one_line() {
     );
 }
 
+/// A path that is not UTF-8 is shown as its bytes (`\\xff`), as every message shows them.
+#[test]
+fn bad_cgroup_path_is_shown_escaped() {
+    testkit::assert_usage_messages(
+        BIN,
+        &[(
+            &[&b"-c"[..], b"/x\xff\x1b"],
+            "cpudist: cgroup /x\\xff\\e: No such file or directory (os error 2)\n",
+        )],
+    );
+}
+
 #[test]
 fn manual_completions_help_and_version() {
     testkit::docs::assert_docs(BIN, "cpudist");

@@ -406,6 +406,9 @@ impl Rules {
     pub fn load(sources: &[String]) -> Result<Rules, String> {
         let mut all = Rules::default();
         for src in sources {
+            if src.is_empty() {
+                return Err("--rules '': needs a rules file or builtin".into());
+            }
             let more = if src == "builtin" {
                 Rules::parse("builtin", BUILTIN)?
             } else {
@@ -525,14 +528,25 @@ fn read_rules_file(src: &str) -> Result<String, String> {
     if meta.len() > MAX_RULES_FILE {
         return Err(too_big());
     }
-    let mut text = String::new();
+    let mut bytes = Vec::new();
     f.take(MAX_RULES_FILE + 1)
-        .read_to_string(&mut text)
+        .read_to_end(&mut bytes)
         .map_err(err)?;
-    if text.len() as u64 > MAX_RULES_FILE {
+    if bytes.len() as u64 > MAX_RULES_FILE {
         return Err(too_big());
     }
-    Ok(text)
+    String::from_utf8(bytes).map_err(|e| not_utf8(src, e.as_bytes(), e.utf8_error()))
+}
+
+/// `FILE:LINE: ...` for a rules file that is not UTF-8 (TOML is UTF-8 text): the line and byte
+/// offset of the first bad byte, shown as `\xNN`.
+fn not_utf8(src: &str, bytes: &[u8], e: std::str::Utf8Error) -> String {
+    let at = e.valid_up_to();
+    let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let bad = bytes
+        .get(at)
+        .map_or(String::new(), |b| format!(" \\x{b:02x}"));
+    format!("{src}:{line}: not UTF-8 text (byte{bad} at offset {at}); a rules file is TOML, UTF-8")
 }
 
 #[cfg(test)]
@@ -806,6 +820,24 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
             Rules::load(&[b])
                 .expect_err("big")
                 .contains("too big for a rules file")
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn empty_name_and_non_utf8_files_are_refused_golden() {
+        assert_eq!(
+            Rules::load(&[String::new()]).expect_err("empty"),
+            "--rules '': needs a rules file or builtin"
+        );
+        let dir = std::env::temp_dir().join(format!("execsnoop-utf8-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let f = dir.join("latin1.toml");
+        std::fs::write(&f, b"[[rule]]\nname = \"a\"\ndescription = \"caf\xe9\"\n").expect("write");
+        let f = f.to_str().expect("utf8").to_owned();
+        assert_eq!(
+            Rules::load(std::slice::from_ref(&f)).expect_err("latin1"),
+            format!("{f}:3: not UTF-8 text (byte \\xe9 at offset 38); a rules file is TOML, UTF-8")
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

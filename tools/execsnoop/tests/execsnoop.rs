@@ -570,6 +570,80 @@ fn bad_input_exits_2_with_one_line() {
     );
 }
 
+/// Hostile input is named as typed, escaped as the tools escape output (fresh-user trial F4,
+/// F7): never deleted (clap's rendering drops ESC and DEL), never U+FFFD, never a cut line.
+#[test]
+fn bad_input_messages_escape_what_was_typed_golden() {
+    let dir = TempDir::new("execsnoop-bad-messages");
+    let latin1 = dir.path().join("latin1.toml");
+    std::fs::write(
+        &latin1,
+        b"[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"caf\xe9\"\n",
+    )
+    .expect("write");
+    let latin1 = latin1.to_str().expect("utf8");
+    let empty_list = dir.path().join("empty.toml");
+    std::fs::write(
+        &empty_list,
+        "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { comm = [] }\n",
+    )
+    .expect("write");
+    let empty_list = empty_list.to_str().expect("utf8");
+    let not_container = "a container id or name has no '/', spaces or control characters";
+    testkit::assert_usage_messages(
+        BIN,
+        &[
+            (
+                &[&b"-c"[..], b"\xff"],
+                "execsnoop: cgroup \\xff: No such file or directory (os error 2)\n",
+            ),
+            (
+                &[&b"--container"[..], b"ab\x1b[2Jc"],
+                &format!(
+                    "execsnoop: invalid value 'ab\\e[2Jc' for '--container <ID>': {not_container} \
+                     (see 'execsnoop --help')\n"
+                ),
+            ),
+            (
+                &[&b"--container"[..], b"\xff\x1b"],
+                "execsnoop: invalid value '\\xff\\e' for '--container': it is not valid UTF-8 \
+                 (see 'execsnoop --help')\n",
+            ),
+            (
+                &[&b"--max-args"[..], b"1\x7f"],
+                "execsnoop: invalid value '1\\x7f' for '--max-args <N>': must be an integer from 1 \
+                 to 255 (see 'execsnoop --help')\n",
+            ),
+            (
+                &[&b"--rules"[..], b""],
+                "execsnoop: --rules '': needs a rules file or builtin\n",
+            ),
+            (
+                &[&b"--rules"[..], latin1.as_bytes()],
+                &format!(
+                    "execsnoop: {latin1}:4: not UTF-8 text (byte \\xe9 at offset 55); a rules file \
+                     is TOML, UTF-8\n"
+                ),
+            ),
+            (
+                &[&b"--rules"[..], empty_list.as_bytes()],
+                &format!(
+                    "execsnoop: {empty_list}:5: comm = []: an empty list, which no exec matches \
+                     (leave comm out to match any)\n"
+                ),
+            ),
+            // The warning comes before the (later) cgroup error: a cut UTF-8 character shows its
+            // bytes, as PCOMM shows them.
+            (
+                &["-n", "ééééééééé", "-c", "/nonexistent"].map(str::as_bytes),
+                "execsnoop: -n 'ééééééééé' is longer than a kernel command name (15 bytes): \
+                 comparing its first 15, 'ééééééé\\xc3'\n\
+                 execsnoop: cgroup /nonexistent: No such file or directory (os error 2)\n",
+            ),
+        ],
+    );
+}
+
 #[test]
 fn manual_completions_help_and_version() {
     testkit::docs::assert_docs(BIN, "execsnoop");
