@@ -40,7 +40,8 @@ pub trait EventTool {
     /// (`bpf_get_current_cgroup_id()` for the current task).
     fn cgroup_id(&self, e: &Self::Event) -> u64;
 
-    /// The column header of text output; `None` prints none (a count mode).
+    /// The column header of text output; `None` prints none (a count mode, or rows that are
+    /// sentences, as oomkill's, whose start line is a [`EventTool::banner`]).
     fn header(&self) -> Option<String>;
 
     /// Lines of text output before the header (BCC's `Tracing ...` line), newline included;

@@ -13,7 +13,9 @@ struct Binds;
 
 impl ContainerEvents for Binds {
     const BIN: &'static str = env!("CARGO_BIN_EXE_bindsnoop");
-    const HEADER: &'static str = "PID     COMM             RET PROTO OPTS  IF   PORT  ADDR                                            ";
+    const HEADER: Option<&'static str> = Some(
+        "PID     COMM             RET PROTO OPTS  IF   PORT  ADDR                                            ",
+    );
 
     fn tag() -> String {
         static NEXT: AtomicU16 = AtomicU16::new(5201);

@@ -28,8 +28,8 @@ struct Reads;
 
 impl ContainerEvents for Reads {
     const BIN: &'static str = env!("CARGO_BIN_EXE_biosnoop");
-    const HEADER: &'static str =
-        "TIME(s)     COMM           PID     DISK    T    SECTOR     BYTES   LAT(ms)";
+    const HEADER: Option<&'static str> =
+        Some("TIME(s)     COMM           PID     DISK    T    SECTOR     BYTES   LAT(ms)");
 
     /// Blocks from 100 on: clear of where a probe of a new device (blkid) reads.
     fn tag() -> String {

@@ -16,7 +16,7 @@ struct Execs;
 
 impl ContainerEvents for Execs {
     const BIN: &'static str = BIN;
-    const HEADER: &'static str = "PCOMM            PID    PPID   RET ARGS";
+    const HEADER: Option<&'static str> = Some("PCOMM            PID    PPID   RET ARGS");
     // podman's own command lines run on the host: --container keeps them out too.
     const FILTERED_TOO: &'static [&'static str] = &["podman"];
 

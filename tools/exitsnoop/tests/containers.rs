@@ -13,7 +13,8 @@ struct Exits;
 
 impl ContainerEvents for Exits {
     const BIN: &'static str = env!("CARGO_BIN_EXE_exitsnoop");
-    const HEADER: &'static str = "PCOMM            PID     PPID    TID     AGE(s)  EXIT_CODE";
+    const HEADER: Option<&'static str> =
+        Some("PCOMM            PID     PPID    TID     AGE(s)  EXIT_CODE");
 
     fn tag() -> String {
         static NEXT: AtomicU8 = AtomicU8::new(41);

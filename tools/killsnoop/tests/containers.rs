@@ -13,8 +13,8 @@ struct Kills;
 
 impl ContainerEvents for Kills {
     const BIN: &'static str = env!("CARGO_BIN_EXE_killsnoop");
-    const HEADER: &'static str =
-        "TIME     PID     COMM             SIG          TPID    TCOMM            RESULT";
+    const HEADER: Option<&'static str> =
+        Some("TIME     PID     COMM             SIG          TPID    TCOMM            RESULT");
 
     fn tag() -> String {
         static NEXT: AtomicU32 = AtomicU32::new(4_194_321);

@@ -9,8 +9,9 @@ use common::output::{JsonLine, escaped};
 
 use crate::bpf::types::{oomkill_event as Event, oomkill_hook as Hook};
 
-/// The start line, libbpf-tools' own.
-pub const HEADER: &str = "Tracing OOM kills... Ctrl-C to stop.\n";
+/// The start line, libbpf-tools' own: a banner, not a column header (a row is a sentence), so
+/// `--containers` puts its column before each row but not before this line.
+pub const BANNER: &str = "Tracing OOM kills... Ctrl-C to stop.\n";
 
 /// What the row needs besides the record, read in user space when it is printed.
 pub struct Extra<'a> {

@@ -171,7 +171,11 @@ impl EventTool for Oomkill {
     }
 
     fn header(&self) -> Option<String> {
-        Some(format::HEADER.to_owned())
+        None
+    }
+
+    fn banner(&self) -> Option<String> {
+        Some(format::BANNER.to_owned())
     }
 
     fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {

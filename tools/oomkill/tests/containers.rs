@@ -13,7 +13,9 @@ struct OomKills;
 
 impl ContainerEvents for OomKills {
     const BIN: &'static str = env!("CARGO_BIN_EXE_oomkill");
-    const HEADER: &'static str = "Tracing OOM kills... Ctrl-C to stop.";
+    /// A row is a sentence: no column header, only libbpf-tools' start line.
+    const HEADER: Option<&'static str> = None;
+    const BANNER: &'static [&'static str] = &["Tracing OOM kills... Ctrl-C to stop."];
 
     /// The container's memory cgroup, without swap: its OOM killer, not the machine's.
     fn podman_args() -> Vec<String> {

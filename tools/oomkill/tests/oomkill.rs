@@ -92,6 +92,23 @@ fn root_oom_kill_is_shown() {
     assert_ne!(pid.to_string(), me());
 }
 
+/// `--containers` puts its column before each row, and only there: libbpf-tools' start line is
+/// a banner, not a column header, so it does not gain the column's name.
+#[test]
+fn root_containers_keep_the_start_line_as_it_is() {
+    if !bpf_ready("root_containers_keep_the_start_line_as_it_is") {
+        return;
+    }
+    let out = Tool::spawn(BIN, &["--containers"])
+        .ready()
+        .interrupt()
+        .success();
+    assert_eq!(
+        out.stdout, "Tracing OOM kills... Ctrl-C to stop.\n",
+        "{out}"
+    );
+}
+
 #[test]
 fn root_json_fields() {
     let test = "root_json_fields";

@@ -33,7 +33,7 @@ struct Opens;
 
 impl ContainerEvents for Opens {
     const BIN: &'static str = BIN;
-    const HEADER: &'static str = "PID    COMM              FD ERR PATH";
+    const HEADER: Option<&'static str> = Some("PID    COMM              FD ERR PATH");
 
     fn tag() -> String {
         unique("opensnoop-tag")

@@ -19,7 +19,7 @@ struct Waits;
 
 impl ContainerEvents for Waits {
     const BIN: &'static str = BIN;
-    const HEADER: &'static str = "TIME     COMM             TID           LAT(us)";
+    const HEADER: Option<&'static str> = Some("TIME     COMM             TID           LAT(us)");
     const BANNER: &'static [&'static str] = &["Tracing run queue latency higher than 500 us"];
 
     fn tag() -> String {

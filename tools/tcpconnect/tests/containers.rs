@@ -13,8 +13,8 @@ struct Connects;
 
 impl ContainerEvents for Connects {
     const BIN: &'static str = env!("CARGO_BIN_EXE_tcpconnect");
-    const HEADER: &'static str =
-        "PID    COMM             IP SADDR            DADDR            DPORT";
+    const HEADER: Option<&'static str> =
+        Some("PID    COMM             IP SADDR            DADDR            DPORT");
 
     /// A port nothing listens on, on the host (the container's loopback has nothing at all).
     fn tag() -> String {

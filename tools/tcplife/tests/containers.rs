@@ -15,8 +15,9 @@ struct Sessions;
 
 impl ContainerEvents for Sessions {
     const BIN: &'static str = env!("CARGO_BIN_EXE_tcplife");
-    const HEADER: &'static str =
-        "PID     COMM             LADDR           LPORT RADDR           RPORT TX_KB  RX_KB  MS";
+    const HEADER: Option<&'static str> = Some(
+        "PID     COMM             LADDR           LPORT RADDR           RPORT TX_KB  RX_KB  MS",
+    );
 
     fn tag() -> String {
         static NEXT: AtomicU16 = AtomicU16::new(5101);

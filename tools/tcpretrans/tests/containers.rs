@@ -23,8 +23,8 @@ struct Retransmits;
 
 impl ContainerEvents for Retransmits {
     const BIN: &'static str = env!("CARGO_BIN_EXE_tcpretrans");
-    const HEADER: &'static str =
-        "TIME     PID     IP LADDR:LPORT          T> RADDR:RPORT          STATE";
+    const HEADER: Option<&'static str> =
+        Some("TIME     PID     IP LADDR:LPORT          T> RADDR:RPORT          STATE");
     const BANNER: &'static [&'static str] = &["Tracing retransmits ... Hit Ctrl-C to end"];
 
     fn tag() -> String {
