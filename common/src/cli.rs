@@ -208,6 +208,12 @@ pub fn pid() -> Int<u32> {
     int(1, i32::MAX.into())
 }
 
+/// A CPU number: 0 to 8191 (the kernel's NR_CPUS is at most 8192). A CPU this machine does not
+/// have is for the tool to refuse (see [`crate::irq::cpu_filter`]).
+pub fn cpu() -> Int<u32> {
+    int(0, 8191)
+}
+
 /// A user ID: 0 to 2^32 - 2 (2^32 - 1 is (uid_t)-1, "no user", in the kernel's uid_t).
 pub fn uid() -> Int<u32> {
     int(0, (u32::MAX - 1).into())

@@ -31,6 +31,26 @@ pub trait HistTool {
     /// Lines under the histogram besides the percentiles (BCC's `-e`).
     fn extra_text(&self, _h: &Hist, _unit: &str, _out: &mut Vec<u8>) {}
 
+    /// The histograms' unit and how many of it make a second, where the tool's own options set
+    /// it (hardirqs' `-N`: `("nsecs", 1e9)`); `None`: [`HistArgs`]' `usecs`, or `msecs` with `-m`.
+    fn unit(&self) -> Option<(&'static str, f64)> {
+        None
+    }
+
+    /// One interval's output: by default each histogram with its section ([`render`]); a tool
+    /// whose default output is a table (hardirqs, softirqs) prints that instead.
+    fn interval(
+        &self,
+        hists: &[(Self::Key, Hist)],
+        style: &Style<'_>,
+        time: &str,
+        out: &mut Vec<u8>,
+    ) {
+        for (k, h) in hists {
+            render(self, k, h, style, time, out);
+        }
+    }
+
     /// What `--prometheus` exports the histograms as (`ferroscope_<tool>_latency_seconds`).
     fn metric(&self) -> Metric {
         Metric {
@@ -122,17 +142,14 @@ pub fn run<T: HistTool>(
         );
     }
     let style = Style {
-        unit: args.unit(),
+        unit: tool.unit().map_or(args.unit(), |(unit, _)| unit),
         json,
         percentiles: args.percentiles,
     };
     let mut full = FullMapWarning::default();
     interval::run_intervals(banner, &args.schedule(json), |now, text| {
         let reading = read(tool)?;
-        let time = rfc3339(now);
-        for (k, h) in &reading.hists {
-            render(tool, k, h, &style, &time, text);
-        }
+        tool.interval(&reading.hists, &style, &rfc3339(now), text);
         full.check(tool_name, &reading.dropped, full_hint);
         Ok(())
     })
@@ -162,7 +179,8 @@ fn export<T: HistTool>(
         tool_name,
         env!("CARGO_PKG_VERSION"),
         tool.metric(),
-        args.units_per_second(),
+        tool.unit()
+            .map_or(args.units_per_second(), |(_, per_second)| per_second),
     );
     let mut exporter = Exporter::start(state, targets)?;
     eprintln!("{banner}");

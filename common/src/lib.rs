@@ -14,6 +14,7 @@ pub mod event_tool;
 pub mod hist;
 pub mod hist_tool;
 pub mod interval;
+pub mod irq;
 pub mod lifecycle;
 pub mod log;
 pub mod manual;

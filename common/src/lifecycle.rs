@@ -8,7 +8,7 @@
 use std::mem::MaybeUninit;
 
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{Link, OpenMapMut, OpenObject};
+use libbpf_rs::{Link, OpenMapMut, OpenObject, OpenProgramMut};
 
 use crate::error::{Error, Result};
 use crate::{log, probe, signal};
@@ -93,6 +93,22 @@ pub fn load_tp_btf_or_fallback<'obj, T>(
         return Ok((loaded, true));
     }
     Ok((load(second, false)?, false))
+}
+
+/// Load either the tp_btf programs `btf` or the raw tracepoint programs `raw` (the same hooks,
+/// in the same order), as [`load_tp_btf_or_fallback`] chose: for a tool whose programs are
+/// only the two sets.
+pub fn autoload_tp_btf_or_raw<'a, 'obj: 'a, const N: usize>(
+    btf: [&'a mut OpenProgramMut<'obj>; N],
+    raw: [&'a mut OpenProgramMut<'obj>; N],
+    tp_btf: bool,
+) {
+    for p in btf {
+        p.set_autoload(tp_btf);
+    }
+    for p in raw {
+        p.set_autoload(!tp_btf);
+    }
 }
 
 /// Load the programs whose autoload is on (set through the skeleton's typed handles), and the

@@ -140,7 +140,12 @@ pub fn key_u64(k: &[u8]) -> u64 {
 /// Entry 0 of a per-CPU array, one value per possible CPU (index = CPU number). Histograms
 /// there are never reset: [`Intervals`] turns readings into intervals.
 pub fn read_percpu<T: Plain + Default>(map: &dyn MapCore) -> Result<Vec<T>> {
-    let key = 0u32.to_ne_bytes();
+    read_percpu_at(map, 0)
+}
+
+/// Entry `index` of a per-CPU array (softirqs' one per vector), as [`read_percpu`].
+pub fn read_percpu_at<T: Plain + Default>(map: &dyn MapCore, index: u32) -> Result<Vec<T>> {
+    let key = index.to_ne_bytes();
     let per_cpu = map
         .lookup_percpu(&key, MapFlags::ANY)
         .map_err(|e| Error::from(e).context("reading a histogram"))?

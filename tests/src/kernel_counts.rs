@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! A tool's counts checked against the kernel's own counters (/proc/softirqs,
+//! /proc/interrupts): read the counter before the tools start, once they have attached, after
+//! a workload and after they end. Whatever ran between the second and third readings ran
+//! while every tool traced (within its one interval), so each tool counted at least that;
+//! whatever a tool counted ran between the first and the last, so it counted at most that.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use crate::{Finished, Tool};
+
+/// Counts by name (`net_rx`, `virtio1-req.0`).
+pub type Counts = BTreeMap<String, u64>;
+
+/// What the tools printed and the kernel's counter `S` read around them.
+pub struct Window<S> {
+    pub outs: Vec<Finished>,
+    /// Before the tools started.
+    pub before: S,
+    /// Once every tool had attached, before the workload.
+    pub attached: S,
+    /// After the workload, before the tools' interval ended.
+    pub worked: S,
+    /// After every tool ended.
+    pub after: S,
+}
+
+/// Run `bin` with each argument list at once (each must end by itself: `INTERVAL 1`), run
+/// `work` once all have attached, and read the kernel's counter with `read` around them.
+pub fn run_around<S>(
+    bin: &str,
+    runs: &[&[&str]],
+    read: impl Fn() -> S,
+    work: impl FnOnce(),
+) -> Window<S> {
+    let before = read();
+    let tools: Vec<Tool> = runs.iter().map(|r| Tool::spawn(bin, r).ready()).collect();
+    let attached = read();
+    work();
+    let worked = read();
+    let outs = tools
+        .into_iter()
+        .map(|t| t.finish(Duration::from_secs(30)).success())
+        .collect();
+    let after = read();
+    Window {
+        outs,
+        before,
+        attached,
+        worked,
+        after,
+    }
+}
+
+/// What each name counted from `before` to `after`.
+pub fn diff(before: &Counts, after: &Counts) -> Counts {
+    after
+        .iter()
+        .map(|(k, n)| {
+            (
+                k.clone(),
+                n.saturating_sub(before.get(k).copied().unwrap_or(0)),
+            )
+        })
+        .collect()
+}
+
+/// The rows under the table heading that starts with `heading` (`SOFTIRQ `): each row's last
+/// column as a number, the rest (trimmed) as its name.
+pub fn table(out: &Finished, heading: &str) -> Counts {
+    out.lines()
+        .skip_while(|l| !l.starts_with(heading))
+        .skip(1)
+        .filter_map(|l| {
+            let (name, n) = l.rsplit_once(' ')?;
+            Some((name.trim().to_owned(), n.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Each name of `counts` (a tool's) is one the kernel counted, no more than `most` of it; and
+/// each name of `least` has at least that count.
+pub fn assert_within(counts: &Counts, least: &Counts, most: &Counts, out: &Finished) {
+    for (name, &n) in least {
+        let got = counts.get(name).copied().unwrap_or(0);
+        assert!(
+            got >= n,
+            "{name}: counted {got}, the kernel {n} while every tool traced\n{out}"
+        );
+    }
+    for (name, &got) in counts {
+        let all = most.get(name).copied();
+        assert!(
+            all.is_some_and(|m| got <= m),
+            "{name}: counted {got}, the kernel {all:?} from start to end\n{out}"
+        );
+    }
+}
