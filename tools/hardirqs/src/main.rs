@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! hardirqs: the time hard interrupt handlers take, per handler name (as /proc/interrupts
+//! names them: `virtio1-req.0`, `nvme0q1`): totals, or counts with -C, or histograms with -d,
+//! every interval. Based on hardirqs(8) from BCC by Brendan Gregg and its libbpf-tools port;
+//! options and output follow libbpf-tools (0.26, Debian's: -C counts).
+
+mod args;
+
+use std::mem::MaybeUninit;
+
+use common::cli;
+use common::decode::c_bytes;
+use common::error::{Error, Result};
+use common::hist::Intervals;
+use common::hist_tool::{self, Reading};
+use common::irq::{self, IrqView, Kind};
+use common::lifecycle;
+use common::maps::{end_interval, read_hash_hists};
+use libbpf_rs::skel::Skel;
+
+use crate::args::Args;
+use crate::bpf::{HardirqsSkelBuilder, types};
+
+common::tool_main!();
+
+// SAFETY: plain integers and arrays with explicit padding.
+unsafe impl plain::Plain for types::irq_hist {}
+
+common::irq_hist_source!(types::irq_hist);
+
+/// Open the object and load the programs for these options: tp_btf or raw tracepoints.
+fn load<'obj>(
+    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+    args: &Args,
+    cpu: i32,
+    tp_btf: bool,
+) -> Result<bpf::HardirqsSkel<'obj>> {
+    let mut open = lifecycle::open(HardirqsSkelBuilder::default(), storage)?;
+    let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+    ro.ferro_floor = args.common.floor;
+    ro.targ_unit_ns = args.irq.unit_ns(args.hist.milliseconds);
+    ro.targ_cpu = cpu;
+    ro.filter_cgroup = args.cgroup.is_some();
+    let p = &mut open.progs;
+    lifecycle::autoload_tp_btf_or_raw(
+        [&mut p.btf_irq_handler_entry, &mut p.btf_irq_handler_exit],
+        [&mut p.raw_irq_handler_entry, &mut p.raw_irq_handler_exit],
+        tp_btf,
+    );
+    lifecycle::load(open)
+}
+
+fn run() -> Result<()> {
+    let args: Args = cli::parse(&INFO)?;
+    let cpu = args.irq.check(&args.hist, args.cpu)?;
+    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    lifecycle::start(args.common.verbose)?;
+
+    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let (mut skel, tp_btf) =
+        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
+            load(storage, &args, cpu, tp_btf)
+        })?;
+    common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
+    skel.attach().map_err(|e| {
+        Error::from(e).context("attaching to irq_handler_entry and irq_handler_exit")
+    })?;
+    common::log::verbose(format_args!(
+        "{TOOL}: attached to irq_handler_entry, irq_handler_exit as {}",
+        if tp_btf { "tp_btf" } else { "raw tracepoints" },
+    ));
+
+    let unit_ns = args.irq.unit_ns(args.hist.milliseconds);
+    let mut view = IrqView::new(Kind::Hard, &args.irq);
+    let mut intervals = Intervals::new(args.hist.cumulative);
+    hist_tool::run(
+        TOOL,
+        &irq::banner(Kind::Hard, args.irq.count),
+        &mut view,
+        &args.hist,
+        args.common.json,
+        " (too many interrupt handler names)",
+        |view| {
+            let epoch = end_interval(
+                skel.maps
+                    .bss_data
+                    .as_deref_mut()
+                    .map(|b| &mut b.ferro_hist_epoch),
+            );
+            let read = read_hash_hists::<types::irq_hist>(&skel.maps.hists, &mut intervals, epoch)?;
+            let mut hists: Vec<(Vec<u8>, _)> = read
+                .into_iter()
+                .filter(|(_, h, _)| h.totals.count > 0)
+                .map(|(name, h, _)| (c_bytes(&name).to_vec(), irq::in_unit(h, unit_ns)))
+                .collect();
+            view.sort(&mut hists);
+            let bss = skel.maps.bss_data.as_deref();
+            Ok(Reading {
+                hists,
+                dropped: vec![(bss.map_or(0, |b| b.hists_full), "interrupts")],
+            })
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(argv: &[&str]) -> Option<Args> {
+        Args::try_parse_from(std::iter::once("hardirqs").chain(argv.iter().copied())).ok()
+    }
+
+    #[test]
+    fn options_as_libbpf_tools_takes_them() {
+        let a = parse(&["-NTd", "-c", "/sys/fs/cgroup/unified", "1", "10"]).expect("parses");
+        assert!(a.irq.nanoseconds && a.hist.timestamp && a.irq.distributed);
+        assert!(a.cgroup.is_some());
+        assert_eq!((a.hist.interval, a.hist.count), (Some(1), Some(10)));
+        let a = parse(&["-C", "-s", "1"]).expect("parses");
+        assert!(a.irq.count && a.cpu == Some(1));
+        // libbpf-tools 0.26: "count, distributed cann't be used together".
+        for bad in [&["-C", "-d"][..], &["-N", "-m"], &["-s", "-1"]] {
+            assert!(parse(bad).is_none(), "{bad:?}");
+        }
+    }
+}

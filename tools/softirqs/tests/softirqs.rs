@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
+//! softirqs against the real kernel: loopback TCP traffic runs NET_RX softirqs, the tick runs
+//! TIMER and RCU ones, and the counts the tool prints are checked against the kernel's own
+//! (/proc/softirqs, which counts each handler run just before softirq_entry fires). Tests
+//! named `root_*` need root and BPF.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use testkit::kernel_counts::{self, Counts, assert_within, diff, run_around};
+use testkit::{Finished, Tool, bpf_ready, feature_disabled, hist_row_counts};
+
+const BIN: &str = env!("CARGO_BIN_EXE_softirqs");
+
+/// /proc/softirqs: each vector's runs so far, lower case (`net_rx`), summed over the CPUs, or
+/// only `cpu`'s column.
+fn proc_softirqs(cpu: Option<usize>) -> Counts {
+    let text = std::fs::read_to_string("/proc/softirqs").expect("read /proc/softirqs");
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let (name, counts) = l.split_once(':')?;
+            let counts = counts
+                .split_whitespace()
+                .map(|c| c.parse::<u64>().unwrap_or(0));
+            let n = match cpu {
+                Some(c) => counts.skip(c).take(1).sum(),
+                None => counts.sum(),
+            };
+            Some((name.trim().to_ascii_lowercase(), n))
+        })
+        .collect()
+}
+
+/// `rounds` request-response exchanges over a loopback TCP connection: each segment is
+/// delivered by a NET_RX softirq.
+fn loopback_traffic(rounds: usize) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = thread::spawn(move || {
+        let (mut s, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 64];
+        while s.read_exact(&mut buf).is_ok() {
+            if s.write_all(&buf).is_err() {
+                break;
+            }
+        }
+    });
+    let mut c = TcpStream::connect(addr).expect("connect");
+    c.set_nodelay(true).expect("nodelay");
+    let mut buf = [7u8; 64];
+    for _ in 0..rounds {
+        c.write_all(&buf).expect("send");
+        c.read_exact(&mut buf).expect("receive");
+    }
+    drop(c);
+    server.join().expect("server");
+}
+
+/// The table's rows: vector name and number (`net_rx 42`).
+fn table(out: &Finished) -> Counts {
+    kernel_counts::table(out, "SOFTIRQ ")
+}
+
+/// Run the tool with each argument list at once; once all have attached, make `rounds`
+/// loopback exchanges; return what each printed and what /proc/softirqs counted (all CPUs,
+/// and CPU 0's column) from before the tools started to after they ended (every run the
+/// tools counted is in it) and while the traffic ran (within the tools' one interval: every
+/// such run was counted).
+struct Traced {
+    outs: Vec<Finished>,
+    whole: [Counts; 2],
+    during: [Counts; 2],
+}
+
+fn traced(runs: &[&[&str]], rounds: usize) -> Traced {
+    let snap = || [proc_softirqs(None), proc_softirqs(Some(0))];
+    let w = run_around(BIN, runs, snap, || loopback_traffic(rounds));
+    let ran = |a: &[Counts; 2], b: &[Counts; 2]| [diff(&a[0], &b[0]), diff(&a[1], &b[1])];
+    Traced {
+        whole: ran(&w.before, &w.after),
+        during: ran(&w.attached, &w.worked),
+        outs: w.outs,
+    }
+}
+
+/// The counts with -C (all CPUs, and -c 0 for CPU 0 alone) lie between what the kernel counted
+/// while the traffic ran and what it counted while the tools ran; the default table times the
+/// same vectors, net_rx with a non-zero total.
+#[test]
+fn root_counts_and_times_follow_proc_softirqs() {
+    if !bpf_ready("root_counts_and_times_follow_proc_softirqs") {
+        return;
+    }
+    let w = traced(
+        &[
+            &["-C", "-v", "2", "1"],
+            &["-C", "-c", "0", "2", "1"],
+            &["2", "1"],
+        ],
+        300,
+    );
+    let want_hook = if feature_disabled("tp_btf") {
+        "as raw tracepoints; vector names from "
+    } else {
+        "as tp_btf; vector names from "
+    };
+    assert!(
+        w.outs[0].stderr.contains(want_hook),
+        "{want_hook}: {}",
+        w.outs[0]
+    );
+    assert!(
+        w.outs[0].stderr.contains("events/irq/softirq_entry/format"),
+        "names from the kernel's tracepoint format: {}",
+        w.outs[0]
+    );
+    for (i, cpu) in [(0, 0), (1, 1)] {
+        let out = &w.outs[i];
+        assert!(
+            out.stdout.starts_with(
+                "Tracing soft irq events... Hit Ctrl-C to end.\n\nSOFTIRQ          TOTAL_count\n"
+            ),
+            "{out}"
+        );
+        assert_within(&table(out), &w.during[cpu], &w.whole[cpu], out);
+    }
+    assert!(
+        w.during[0].get("net_rx").is_some_and(|&n| n > 0),
+        "no NET_RX from loopback?"
+    );
+    let out = &w.outs[2];
+    assert!(
+        out.stdout.starts_with(
+            "Tracing soft irq event time... Hit Ctrl-C to end.\n\nSOFTIRQ          TOTAL_usecs\n"
+        ),
+        "{out}"
+    );
+    let rows = table(out);
+    assert!(rows.get("net_rx").is_some_and(|&t| t > 0), "{out}");
+    for (name, &n) in &w.during[0] {
+        assert!(
+            n == 0 || rows.contains_key(name),
+            "{name} ran {n} times\n{out}"
+        );
+    }
+}
+
+/// -d: a histogram per vector (`softirq = net_rx`, then a blank line after each), holding every
+/// run; -N in nanoseconds.
+#[test]
+fn root_distributions_hold_every_run() {
+    if !bpf_ready("root_distributions_hold_every_run") {
+        return;
+    }
+    let w = traced(&[&["-d", "2", "1"], &["-d", "-N", "2", "1"]], 300);
+    for (out, unit) in w.outs.iter().zip(["usecs", "nsecs"]) {
+        let text = &out.stdout;
+        let Some(at) = text.find("\nsoftirq = net_rx\n") else {
+            panic!("no net_rx histogram\n{out}");
+        };
+        let section = &text[at + "\nsoftirq = net_rx\n".len()..];
+        let section = &section[..section.find("\n\n").expect("a blank line after it")];
+        assert!(
+            section.starts_with(&format!(
+                "     {unit}               : count    distribution\n"
+            )),
+            "{out}"
+        );
+        let counted: u64 = hist_row_counts(section).iter().sum();
+        let net_rx = |c: &Counts| {
+            c.iter()
+                .filter(|(k, _)| *k == "net_rx")
+                .map(|(k, n)| (k.clone(), *n))
+                .collect()
+        };
+        let counts = Counts::from([("net_rx".to_owned(), counted)]);
+        assert_within(&counts, &net_rx(&w.during[0]), &w.whole[0], out);
+    }
+}
+
+#[test]
+fn root_json_and_percentiles() {
+    if !bpf_ready("root_json_and_percentiles") {
+        return;
+    }
+    let w = traced(
+        &[
+            &["--json", "-v", "2", "1"],
+            &["-d", "--percentiles", "-T", "2", "1"],
+        ],
+        100,
+    );
+    let lines: Vec<serde_json::Value> = w.outs[0]
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let net_rx = lines
+        .iter()
+        .find(|v| v["softirq"] == "net_rx")
+        .unwrap_or_else(|| panic!("no net_rx object\n{}", w.outs[0]));
+    assert_eq!(net_rx["unit"], "usecs", "{net_rx}");
+    assert!(
+        net_rx["time"].is_string() && net_rx["p50"].is_u64(),
+        "{net_rx}"
+    );
+    let count = net_rx["count"].as_u64().expect("count");
+    let buckets: u64 = net_rx["buckets"]
+        .as_array()
+        .expect("buckets")
+        .iter()
+        .map(|b| b["count"].as_u64().expect("bucket count"))
+        .sum();
+    assert!(count > 0 && buckets == count, "{net_rx}");
+    let text = &w.outs[1];
+    assert!(text.lines().any(testkit::is_hms), "-T: {text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("p50 <= ") && l.ends_with(" (usecs)")),
+        "{text}"
+    );
+}
+
+/// The text libbpf-tools 0.26 (Debian's softirqs) prints for the same options: the banner,
+/// the blank line and the table's heading byte for byte, rows of the same widths; with -d the
+/// same section lines, histogram heading and blank lines.
+#[test]
+fn root_output_has_the_shape_of_libbpf_tools() {
+    let test = "root_output_has_the_shape_of_libbpf_tools";
+    if !bpf_ready(test) {
+        return;
+    }
+    let Some(path) = testkit::reference_tool(test, "softirqs") else {
+        return;
+    };
+    for opts in [&[][..], &["-N"], &["-d"]] {
+        let mut args: Vec<&str> = opts.to_vec();
+        args.extend(["2", "1"]);
+        let reference = testkit::spawn_reference(&path, &args);
+        let ours = Tool::spawn(BIN, &args).ready();
+        loopback_traffic(100);
+        let theirs = reference.finish(Duration::from_secs(30)).success();
+        let ours = ours.finish(Duration::from_secs(30)).success();
+        let head = |t: &str| t.lines().take(3).map(str::to_owned).collect::<Vec<_>>();
+        if opts.contains(&"-d") {
+            for out in [&ours, &theirs] {
+                let section = out
+                    .stdout
+                    .find("\nsoftirq = net_rx\n     usecs               : count    distribution\n");
+                assert!(section.is_some(), "{args:?}\n{ours}\n{theirs}");
+                assert!(out.stdout.ends_with("|\n\n"), "{args:?}: {out}");
+            }
+            assert_eq!(head(&ours.stdout)[..2], head(&theirs.stdout)[..2]);
+            continue;
+        }
+        assert_eq!(
+            head(&ours.stdout),
+            head(&theirs.stdout),
+            "{args:?}\n{ours}\n{theirs}"
+        );
+        for out in [&ours, &theirs] {
+            for row in out.lines().skip(3) {
+                assert!(
+                    row.len() == 28
+                        && row.as_bytes()[16] == b' '
+                        && row[17..].trim().parse::<u64>().is_ok(),
+                    "{args:?}: {row:?}\n{out}"
+                );
+            }
+        }
+    }
+}
+
+/// --textfile with -N: the runs and time of every vector, in seconds, the buckets' bounds in
+/// nanoseconds; the file passes promtool.
+#[test]
+fn root_textfile_exports_runs_and_time() {
+    let test = "root_textfile_exports_runs_and_time";
+    if !bpf_ready(test) || !testkit::prometheus::available(test) {
+        return;
+    }
+    let dir = testkit::TempDir::new("softirqs-textfile");
+    let file = dir.path().join("softirqs.prom");
+    let path = file.to_str().expect("utf-8 path");
+    let w = traced(&[&["-v", "-N", "--textfile", path, "1", "2"]], 300);
+    let text = std::fs::read_to_string(&file).expect("the text file");
+    testkit::prometheus::check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let metric = "ferroscope_softirqs_duration_seconds";
+    let value = |series: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {series}\n{text}"))
+    };
+    let runs = value(&format!("{metric}_count{{softirq=\"net_rx\"}} "));
+    let (during, whole) = (w.during[0]["net_rx"], w.whole[0]["net_rx"]);
+    assert!(
+        runs >= during as f64 && runs <= whole as f64,
+        "{runs} runs exported, {during}..{whole} by the kernel\n{text}"
+    );
+    // Each run takes at least a nanosecond and less than the two seconds traced.
+    let seconds = value(&format!("{metric}_sum{{softirq=\"net_rx\"}} "));
+    assert!(
+        seconds * 1e9 >= runs && seconds < 2.0 * 2.0,
+        "{seconds}\n{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{metric}_bucket{{softirq=\"net_rx\",le=\"1e-9\"}}"
+        )) || text.contains(&format!(
+            "{metric}_bucket{{softirq=\"net_rx\",le=\"1e-09\"}}"
+        )),
+        "the first bucket is 1 ns\n{text}"
+    );
+    assert!(w.outs[0].stdout.is_empty(), "{}", w.outs[0]);
+}
+
+#[test]
+fn root_signals_pipes_and_privileges() {
+    if !bpf_ready("root_signals_pipes_and_privileges") {
+        return;
+    }
+    for out in
+        testkit::assert_signals_pipes_and_privileges(BIN, &["-v"], &["1"], || loopback_traffic(10))
+    {
+        assert!(
+            out.stdout.contains("\nSOFTIRQ          TOTAL_usecs\n"),
+            "final table: {out}"
+        );
+    }
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    testkit::assert_usage_errors(
+        BIN,
+        "softirqs",
+        &[
+            &["-C", "-d"][..],
+            &["-N", "-m"],
+            &["--percentiles"],
+            &["-c", "4096"],
+            &["-c", "x"],
+            &["0"],
+            &["1", "0"],
+            &["-1"],
+            &["1", "2", "3"],
+            &["--bogus"],
+        ],
+    );
+}
+
+#[test]
+fn manual_completions_help_and_version() {
+    testkit::docs::assert_docs(BIN, "softirqs");
+}
+
+#[test]
+fn numeric_options_are_bounded() {
+    testkit::bounds::assert_numeric_options_bounded(BIN, "softirqs");
+}
