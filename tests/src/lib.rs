@@ -608,10 +608,7 @@ pub fn perf_events_restricted() -> bool {
 /// CAP_SYS_RESOURCE cannot load a tool whose maps outgrow that limit
 /// (common::probe::memlock_refusal_error says so).
 pub fn memlock_charged() -> bool {
-    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let mut parts = release.trim().split(['.', '-']);
-    let mut number = || parts.next().and_then(|p| p.parse::<u32>().ok());
-    matches!((number(), number()), (Some(major), Some(minor)) if (major, minor) < (5, 11))
+    !kernel_at_least(5, 11)
 }
 
 /// What the README promises of capabilities: run by user [`CAPS_USER`] with only CAP_BPF and
