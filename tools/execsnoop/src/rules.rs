@@ -8,12 +8,9 @@
 //! every condition of any one of them. The format is documented in docs/execsnoop-rules.md.
 //! Any error refuses the whole file, naming its line.
 
-use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
-
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use regex::bytes::Regex;
+use globset::GlobBuilder;
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -122,11 +119,11 @@ fn not_empty<T>(field: &str, v: &Option<Spanned<Vec<T>>>) -> Result<(), Problem>
 #[derive(Debug, Default)]
 struct Cond {
     container: Option<bool>,
-    exe: Option<GlobSet>,
-    comm: Option<GlobSet>,
+    exe: Option<Regex>,
+    comm: Option<Regex>,
     argv: Option<Regex>,
-    parent: Option<GlobSet>,
-    ancestor: Option<GlobSet>,
+    parent: Option<Regex>,
+    ancestor: Option<Regex>,
     tty: Option<bool>,
     /// Any of these: memfd, deleted, upper (fileless = memfd or deleted).
     flags: Option<Flags>,
@@ -177,9 +174,90 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// A problem at a place in the file: `(byte offset, message)`.
 type Problem = (usize, String);
 
-fn globs(pats: &[Spanned<String>], path_like: bool) -> Result<GlobSet, Problem> {
-    let mut b = GlobSetBuilder::new();
-    for p in pats {
+/// The most one condition (an `argv` regex, or one field's glob list) may take when compiled:
+/// the regex crate's `size_limit`, applied to its NFA. `argv = '\\w{200}'` (200 Unicode word
+/// classes) needs about 12 MiB and is refused; ordinary patterns take a few KiB.
+pub const PATTERN_LIMIT: usize = 1 << 20;
+
+/// The lazy DFA's cache of one condition at most (the regex crate's `dfa_size_limit`): states
+/// are built while matching, and a pattern that needs more runs on a slower engine instead.
+pub const CACHE_LIMIT: usize = 128 << 10;
+
+/// The most all rules loaded (every `--rules`) may take compiled, each condition counted as its
+/// compiled size plus [`CACHE_LIMIT`]: many conditions each under [`PATTERN_LIMIT`] are refused
+/// here instead of exhausting memory.
+pub const RULES_BUDGET: usize = 32 << 20;
+
+/// Memory left for the rules' compiled patterns, counted down from [`RULES_BUDGET`].
+#[derive(Debug)]
+struct Budget(usize);
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget(RULES_BUDGET)
+    }
+}
+
+fn mib(n: usize) -> String {
+    if n.is_multiple_of(1 << 20) {
+        format!("{} MiB", n >> 20)
+    } else {
+        format!("{} KiB", n >> 10)
+    }
+}
+
+/// Compile `pats` (regexes, one automaton for all) within [`PATTERN_LIMIT`], charged to
+/// `budget`. `what` names the condition in errors (`argv regex`, `exe globs`). The build stops as
+/// soon as it passes the limit, so a huge pattern costs no more than the limit to refuse.
+fn compile(pats: &[&str], what: &str, at: usize, budget: &mut Budget) -> Result<Regex, Problem> {
+    // As regex::bytes::Regex: matched on bytes, a Unicode class matches UTF-8 text.
+    let syntax = syntax::Config::new().utf8(false);
+    let config = meta::Config::new()
+        .utf8_empty(false)
+        .nfa_size_limit(Some(PATTERN_LIMIT))
+        .hybrid_cache_capacity(CACHE_LIMIT);
+    let re = Regex::builder()
+        .syntax(syntax)
+        .configure(config)
+        .build_many(pats)
+        .map_err(|e| {
+            let msg = if let Some(s) = e.syntax_error() {
+                format!("bad {what}: {}", one_line(&s.to_string()))
+            } else if e.size_limit().is_some() {
+                format!(
+                    "{what} too large: compiled, it passes the limit of {} for one condition \
+                     (fewer or smaller repetitions, or ASCII classes such as (?-u:\\w) or [0-9])",
+                    mib(PATTERN_LIMIT)
+                )
+            } else {
+                format!("bad {what}: {e}")
+            };
+            (at, msg)
+        })?;
+    let cost = re.memory_usage() + CACHE_LIMIT;
+    budget.0 = budget.0.checked_sub(cost).ok_or_else(|| {
+        (
+            at,
+            format!(
+                "{what}: the rules loaded take more than {} compiled in all, the limit",
+                mib(RULES_BUDGET)
+            ),
+        )
+    })?;
+    Ok(re)
+}
+
+/// One field's glob list as one automaton. globset turns each glob into a regex; they are
+/// compiled here, within the same limits as `argv`, rather than by globset (whose limits are its
+/// own, 10 MiB a set).
+fn globs(
+    field: &str,
+    list: &Spanned<Vec<Spanned<String>>>,
+    path_like: bool,
+    budget: &mut Budget,
+) -> Result<Regex, Problem> {
+    let mut res = Vec::new();
+    for p in list.get_ref() {
         // In paths `*` stays within one name and `**` crosses directories, as in .gitignore.
         let g = GlobBuilder::new(p.get_ref())
             .literal_separator(path_like)
@@ -190,12 +268,13 @@ fn globs(pats: &[Spanned<String>], path_like: bool) -> Result<GlobSet, Problem> 
                     format!("bad glob {:?}: {}", p.get_ref(), e.kind()),
                 )
             })?;
-        b.add(g);
+        res.push(g.regex().to_owned());
     }
-    b.build().map_err(|e| (0, e.to_string()))
+    let pats: Vec<&str> = res.iter().map(String::as_str).collect();
+    compile(&pats, &format!("{field} globs"), list.span().start, budget)
 }
 
-fn cond(raw: &RawCond, at: usize) -> Result<Cond, Problem> {
+fn cond(raw: &RawCond, at: usize, budget: &mut Budget) -> Result<Cond, Problem> {
     for (field, v) in [
         ("exe", &raw.exe),
         ("comm", &raw.comm),
@@ -212,21 +291,16 @@ fn cond(raw: &RawCond, at: usize) -> Result<Cond, Problem> {
     ] {
         not_empty(field, v)?;
     }
-    let set = |v: &Option<Spanned<Vec<Spanned<String>>>>, path| {
-        v.as_ref().map(|p| globs(p.get_ref(), path)).transpose()
-    };
     let argv = raw
         .argv
         .as_ref()
-        .map(|r| {
-            Regex::new(r.get_ref()).map_err(|e| {
-                (
-                    r.span().start,
-                    format!("bad argv regex: {}", one_line(&e.to_string())),
-                )
-            })
-        })
+        .map(|r| compile(&[r.get_ref()], "argv regex", r.span().start, budget))
         .transpose()?;
+    let mut set = |field, v: &Option<Spanned<Vec<Spanned<String>>>>, path| {
+        v.as_ref()
+            .map(|l| globs(field, l, path, budget))
+            .transpose()
+    };
     let flags = raw
         .flags
         .as_ref()
@@ -253,11 +327,11 @@ fn cond(raw: &RawCond, at: usize) -> Result<Cond, Problem> {
         .transpose()?;
     let c = Cond {
         container: raw.container,
-        exe: set(&raw.exe, true)?,
-        comm: set(&raw.comm, false)?,
+        exe: set("exe", &raw.exe, true)?,
+        comm: set("comm", &raw.comm, false)?,
         argv,
-        parent: set(&raw.parent, false)?,
-        ancestor: set(&raw.ancestor, false)?,
+        parent: set("parent", &raw.parent, false)?,
+        ancestor: set("ancestor", &raw.ancestor, false)?,
         tty: raw.tty,
         flags,
         setuid: raw.setuid,
@@ -300,23 +374,18 @@ impl Cond {
 
     /// Do all conditions hold? A condition on a field that was not read does not hold.
     fn holds(&self, x: &Exec<'_>) -> bool {
-        let glob = |g: &Option<GlobSet>, v: &[u8]| {
-            g.as_ref()
-                .is_none_or(|g| g.is_match(Path::new(OsStr::from_bytes(v))))
-        };
+        let glob = |g: &Option<Regex>, v: &[u8]| g.as_ref().is_none_or(|g| g.is_match(v));
         let ids = x.ids;
         self.container.is_none_or(|want| x.container == Some(want))
-            && self.exe.as_ref().is_none_or(|g| {
-                x.exe
-                    .as_deref()
-                    .is_some_and(|p| g.is_match(Path::new(OsStr::from_bytes(p))))
-            })
+            && self
+                .exe
+                .as_ref()
+                .is_none_or(|g| x.exe.as_deref().is_some_and(|p| g.is_match(p)))
             && glob(&self.comm, x.comm)
             && self.argv.as_ref().is_none_or(|r| r.is_match(&x.argv))
             && glob(&self.parent, x.parent)
             && self.ancestor.as_ref().is_none_or(|g| {
-                let m = |v: &[u8]| g.is_match(Path::new(OsStr::from_bytes(v)));
-                m(x.parent) || x.grandparent.is_some_and(m)
+                g.is_match(x.parent) || x.grandparent.is_some_and(|v| g.is_match(v))
             })
             && self.tty.is_none_or(|want| x.tty == Some(want))
             && self.flags.is_none_or(|f| {
@@ -357,7 +426,13 @@ impl Cond {
 
 impl Rules {
     /// Parse one rules file; `name` is how errors name it (`FILE:LINE: problem`).
+    #[cfg(test)]
     pub fn parse(name: &str, text: &str) -> Result<Rules, String> {
+        Rules::parse_within(name, text, &mut Budget::default())
+    }
+
+    /// [`Rules::parse`], the compiled patterns charged to `budget` (shared by every file loaded).
+    fn parse_within(name: &str, text: &str, budget: &mut Budget) -> Result<Rules, String> {
         let at = |off: usize, msg: &str| format!("{name}:{}: {msg}", line_of(text, off));
         let file: File = toml::from_str(text).map_err(|e| {
             let off = e.span().map_or(0, |s| s.start);
@@ -381,11 +456,12 @@ impl Rules {
                     &format!("a second rule named {n:?}"),
                 ));
             }
-            let when = cond(r.when.get_ref(), r.when.span().start).map_err(|(o, m)| at(o, &m))?;
+            let when =
+                cond(r.when.get_ref(), r.when.span().start, budget).map_err(|(o, m)| at(o, &m))?;
             let except = r
                 .except
                 .iter()
-                .map(|c| cond(c.get_ref(), c.span().start))
+                .map(|c| cond(c.get_ref(), c.span().start, budget))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|(o, m)| at(o, &m))?;
             rules.push(Rule {
@@ -405,14 +481,15 @@ impl Rules {
     /// Load `--rules` values in order: `builtin` or a file path. A name used twice is refused.
     pub fn load(sources: &[String]) -> Result<Rules, String> {
         let mut all = Rules::default();
+        let mut budget = Budget::default();
         for src in sources {
             if src.is_empty() {
                 return Err("--rules '': needs a rules file or builtin".into());
             }
             let more = if src == "builtin" {
-                Rules::parse("builtin", BUILTIN)?
+                Rules::parse_within("builtin", BUILTIN, &mut budget)?
             } else {
-                Rules::parse(src, &read_rules_file(src)?)?
+                Rules::parse_within(src, &read_rules_file(src)?, &mut budget)?
             };
             for r in more.rules {
                 if all.rules.iter().any(|x| x.name == r.name) {
@@ -794,6 +871,71 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
             assert_eq!(&got, want, "{text}");
             assert!(!got.contains('\n'), "one line: {got}");
         }
+    }
+
+    fn rule_file(n: usize, cond: &str) -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "[[rule]]\nname = \"r{i}\"\nseverity = \"low\"\ndescription = \"d\"\n\
+                     match = {{ {cond} }}\n"
+                )
+            })
+            .collect()
+    }
+
+    /// A pattern that compiles huge is refused at once, naming its line and field: 60 rules of
+    /// `\w{200}` (5 KB of text) took ~12 MiB each and ran a 600 MB address space out of memory.
+    #[test]
+    fn oversized_patterns_are_refused_quickly_golden() {
+        let t = std::time::Instant::now();
+        let text = rule_file(60, r"argv = '\w{200}'");
+        assert_eq!(
+            Rules::parse("f.toml", &text).expect_err("too large"),
+            "f.toml:5: argv regex too large: compiled, it passes the limit of 1 MiB for one \
+             condition (fewer or smaller repetitions, or ASCII classes such as (?-u:\\w) or [0-9])"
+        );
+        // Globs compile to regexes too, under the same limit.
+        let class = "[!a]".repeat(40_000);
+        assert_eq!(
+            Rules::parse("f.toml", &rule_file(1, &format!("comm = ['{class}']")))
+                .expect_err("too large"),
+            "f.toml:5: comm globs too large: compiled, it passes the limit of 1 MiB for one \
+             condition (fewer or smaller repetitions, or ASCII classes such as (?-u:\\w) or [0-9])"
+        );
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
+    /// Many patterns each under the limit are refused once they pass the budget of all rules.
+    #[test]
+    fn rules_past_the_total_budget_are_refused_golden() {
+        let text = rule_file(200, r"argv = '\w{20}'");
+        let e = Rules::parse("f.toml", &text).expect_err("over budget");
+        let line: usize = e
+            .strip_prefix("f.toml:")
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.parse().ok())
+            .expect("a line");
+        assert!(line > 5, "{e}");
+        assert_eq!(
+            e,
+            format!(
+                "f.toml:{line}: argv regex: the rules loaded take more than 32 MiB compiled in \
+                 all, the limit"
+            )
+        );
+        // The budget is shared by every --rules: builtin fits, and counts.
+        let mut b = Budget::default();
+        Rules::parse_within("builtin", BUILTIN, &mut b).expect("builtin");
+        assert!(
+            b.0 < RULES_BUDGET && b.0 > RULES_BUDGET - (4 << 20),
+            "{}",
+            b.0
+        );
     }
 
     #[test]

@@ -653,3 +653,48 @@ fn manual_completions_help_and_version() {
 fn numeric_options_are_bounded() {
     testkit::bounds::assert_numeric_options_bounded(BIN, "execsnoop");
 }
+
+/// 60 rules of `argv = '\w{200}'` (5 KB of text) once compiled to ~12 MiB each and aborted on
+/// allocation failure (exit 134) in a 600 MB address space: the first is refused at once, with
+/// its line, exit 2.
+#[test]
+fn huge_patterns_are_refused_within_a_small_address_space() {
+    let dir = TempDir::new("execsnoop-huge-rules");
+    let f = dir.path().join("huge.toml");
+    let text: String = (0..60)
+        .map(|i| {
+            format!(
+                "[[rule]]\nname = \"r{i}\"\nseverity = \"low\"\ndescription = \"d\"\n\
+                 match = {{ argv = '\\w{{200}}' }}\n"
+            )
+        })
+        .collect();
+    std::fs::write(&f, text).expect("write");
+    let f = f.to_str().expect("utf8");
+    let start = std::time::Instant::now();
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 600000 && exec \"$0\" --rules \"$1\" --list-rules",
+        ])
+        .args([BIN, f])
+        .output()
+        .expect("run");
+    assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).as_ref()
+        ),
+        (
+            Some(2),
+            format!(
+                "execsnoop: {f}:5: argv regex too large: compiled, it passes the limit of 1 MiB \
+                 for one condition (fewer or smaller repetitions, or ASCII classes such as \
+                 (?-u:\\w) or [0-9])\n"
+            )
+            .as_str()
+        )
+    );
+    assert!(out.stdout.is_empty());
+}
