@@ -28,9 +28,14 @@ const volatile __u16 targ_family = 0;
 const volatile int n_ports = 0;
 const volatile __u16 targ_ports[FERRO_MAX_PORTS] = {};
 /*
- * Tracepoint path: CLOSE->SYN_SENT registers the connect. With fexit or
- * kretprobe on tcp_v{4,6}_connect the function's return registers it instead,
- * with the source port already known, and the tracepoint only gives outcomes.
+ * Tracepoint and kprobe paths: CLOSE->SYN_SENT registers the connect. With
+ * fexit on tcp_v{4,6}_connect the function's return registers it instead, with
+ * the source port already known, and the tracepoint only gives outcomes.
+ * kretprobes can miss returns without a trace (register_kretprobe() in older
+ * kernels built without CONFIG_PREEMPTION, such as Debian 11's 5.10, keeps one
+ * instance per possible CPU: a connect that sleeps inside tcp_v4_connect()
+ * while another thread enters it loses its return), so on the kprobe path the
+ * return only reports sooner what the tracepoints would report anyway.
  */
 const volatile bool register_at_syn_sent = true;
 /* Which records user space prints (TCPCONNECT_ATTEMPT, _OUTCOME): the others are not sent. */
@@ -175,7 +180,7 @@ int syn_retransmit(struct ferro_tcp_retransmit_rec *ctx)
 }
 
 /*
- * fexit and kretprobe paths: tcp_v{4,6}_connect() returned 0, so the SYN is
+ * fexit path: tcp_v{4,6}_connect() returned 0, so the SYN is
  * queued and the socket has its source port: register and report at once.
  */
 static __always_inline void connected(void *ctx, struct sock *sk, int ret)
@@ -245,15 +250,24 @@ static __always_inline int kprobe_entry(struct sock *sk)
 	return 0;
 }
 
+/* The connect was registered at SYN_SENT: report it now that its port is known. */
 static __always_inline int kprobe_return(void *ctx, int ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u64 *skp = bpf_map_lookup_elem(&entry_sk, &tid);
+	struct tcpconnect_event *e;
+	__u64 sk;
 
 	if (!skp)
 		return 0;
-	connected(ctx, (struct sock *)*skp, ret);
+	sk = *skp;
 	bpf_map_delete_elem(&entry_sk, &tid);
+	/* A failed tcp_v4_connect() set CLOSE again: the state change reported it. */
+	if (ret)
+		return 0;
+	e = bpf_map_lookup_elem(&conns, &sk);
+	if (e)
+		report_attempt(ctx, e, BPF_CORE_READ((struct sock *)sk, __sk_common.skc_num));
 	return 0;
 }
 

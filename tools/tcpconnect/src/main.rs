@@ -82,7 +82,7 @@ fn open_and_load<'obj>(
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
         ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.register_at_syn_sent = hooks == Hooks::Tracepoints;
+        ro.register_at_syn_sent = hooks != Hooks::Fentry;
         ro.emit_phases = wanted_phase(args).0;
         ro.targ_tgid = args.pid.unwrap_or(0);
         if let Some(uid) = args.uid {
@@ -106,14 +106,16 @@ fn open_and_load<'obj>(
     ] {
         prog.set_autoload(hooks == Hooks::Kprobes);
     }
-    p.exit_connect.set_autoload(hooks == Hooks::Tracepoints);
-    p.syn_retransmit.set_autoload(hooks == Hooks::Tracepoints);
-    // Each path's per-thread map is a preallocated 16k-entry LRU hash (about 1 MiB of kernel
-    // memory) that the other paths never touch; libbpf poisons the references left in code the
+    // The kprobe path registers at SYN_SENT like the tracepoint path and keeps its reporting
+    // points, so a kretprobe that misses a return delays a row instead of losing it.
+    p.exit_connect.set_autoload(hooks != Hooks::Fentry);
+    p.syn_retransmit.set_autoload(hooks != Hooks::Fentry);
+    // Each per-thread map is a preallocated 16k-entry LRU hash (about 1 MiB of kernel memory),
+    // created only for the paths that use it; libbpf poisons the references left in code the
     // verifier prunes, as it prunes syn_sent() without register_at_syn_sent.
     let m = &mut open.maps;
     lifecycle::create_maps([
-        (&mut m.by_tid, hooks == Hooks::Tracepoints),
+        (&mut m.by_tid, hooks != Hooks::Fentry),
         (&mut m.entry_sk, hooks == Hooks::Kprobes),
     ])?;
     let skel =
@@ -175,7 +177,7 @@ fn run() -> Result<()> {
             Hooks::Fentry => "fexit:tcp_v4_connect, fexit:tcp_v6_connect",
             Hooks::Kprobes => {
                 "kprobe:tcp_v4_connect, kretprobe:tcp_v4_connect, kprobe:tcp_v6_connect, \
-                 kretprobe:tcp_v6_connect"
+                 kretprobe:tcp_v6_connect, syscalls:sys_exit_connect, tcp:tcp_retransmit_skb"
             }
             Hooks::Tracepoints => "syscalls:sys_exit_connect, tcp:tcp_retransmit_skb",
         };
