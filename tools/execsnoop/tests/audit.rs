@@ -351,6 +351,68 @@ fn root_builtin_rules_flag_dev_shm_memfd_and_deleted_execs() {
     );
 }
 
+/// The built-in rules against the evasions a fresh-user trial found: nc's exec option with its
+/// value attached or as --exec=, and a set-user-ID program run through a link named sudo (the
+/// exception keys on the file, not the name it was run by).
+#[test]
+fn root_builtin_rules_see_attached_nc_options_and_a_fake_sudo() {
+    if !bpf_ready("root_builtin_rules_see_attached_nc_options_and_a_fake_sudo") {
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    let dir = TempDir::new("execsnoop-evasions");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    // Links named as the network tools: the command name is the link's, the file true.
+    for name in ["nc", "ncat"] {
+        std::os::unix::fs::symlink(true_bin(), dir.path().join(name)).expect("symlink");
+    }
+    let sudo = dir.path().join("sudo");
+    std::fs::copy(true_bin(), &sudo).expect("copy");
+    std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o4755)).expect("chmod");
+    let m = unique("evade");
+    let t = Tool::spawn(BIN, &["--rules", "builtin", "--json", "-v", "-P", &me()]).ready();
+    let runs: [(&str, &[&str]); 5] = [
+        ("nc", &["-e/bin/sh", "127.0.0.1", "1"]),
+        ("ncat", &["-cbash -i", "127.0.0.1", "1"]),
+        ("ncat", &["--exec=/bin/sh", "127.0.0.1", "1"]),
+        ("nc", &["-zv", "127.0.0.1", "1"]),
+        ("sudo", &[]),
+    ];
+    for (i, (name, args)) in runs.iter().enumerate() {
+        let mut c = Command::new(dir.path().join(name));
+        c.args(*args).arg(format!("{m}-{i}"));
+        if *name == "sudo" {
+            c.uid(NOBODY).gid(NOBODY);
+        }
+        assert!(c.status().expect(name).success(), "{name}");
+    }
+    let last = format!("\"{m}-{}\"]", runs.len() - 1);
+    t.wait_line(&last);
+    let out = t.interrupt().success();
+    let rules = |i: usize| {
+        let end = format!("\"{m}-{i}\"]");
+        let line = out
+            .lines()
+            .find(|l| l.contains(&end))
+            .unwrap_or_else(|| panic!("no exec {i}\n{out}"));
+        let v: Value = serde_json::from_str(line).expect("JSON");
+        (v["rules"].clone(), v)
+    };
+    for i in 0..3 {
+        let (r, v) = rules(i);
+        assert_eq!(r, serde_json::json!(["netcat-exec"]), "{v}");
+    }
+    assert_eq!(rules(3).0, serde_json::json!([]), "{}", rules(3).1);
+    let (r, v) = rules(4);
+    assert_eq!(v["comm"], "sudo", "{v}");
+    assert_eq!(v["euid"], 0, "{v}");
+    assert!(
+        r.as_array()
+            .is_some_and(|a| a.contains(&Value::from("setuid-gain"))),
+        "{v}"
+    );
+}
+
 #[test]
 fn root_custom_rule_with_argv_regex_and_except_matches_exactly() {
     if !bpf_ready("root_custom_rule_with_argv_regex_and_except_matches_exactly") {

@@ -56,7 +56,12 @@ fn root_builtin_rules_see_a_terminal_shell_and_drift_in_the_podman_container() {
     if !bpf_ready(test) || !podman_ready(test) {
         return;
     }
-    let (m_tty, m_drift, m_lower) = (unique("tty"), unique("drift"), unique("lower"));
+    let (m_tty, m_alias, m_drift, m_lower) = (
+        unique("tty"),
+        unique("alias"),
+        unique("drift"),
+        unique("lower"),
+    );
     let c = PodmanContainer::run(&["sleep", "600"]);
     let t = Tool::spawn(BIN, &["--rules", "builtin", "--json", "-v"]).ready();
     // `podman exec -it` needs a terminal of its own: script(1) gives it one; inside, the shell
@@ -68,6 +73,18 @@ fn root_builtin_rules_see_a_terminal_shell_and_drift_in_the_podman_container() {
         .status()
         .expect("script");
     assert!(st.success(), "podman exec -it");
+    // A shell under another name: busybox through a link named x, run as `sh` by its argv[0];
+    // its command name is x (fresh-user trial: the rule keyed on the command name alone).
+    let st = Command::new("script")
+        .args(["-q", "-c"])
+        .arg(format!(
+            "podman exec -it {} sh -c 'ln -s /bin/busybox /tmp/x && exec -a sh /tmp/x -c \"true {m_alias}\"'",
+            c.id
+        ))
+        .arg("/dev/null")
+        .status()
+        .expect("script");
+    assert!(st.success(), "podman exec -it (alias)");
     let script = format!(
         "cp /bin/busybox /busybox-drift && /busybox-drift true {m_drift}; /bin/true {m_lower}"
     );
@@ -89,6 +106,15 @@ fn root_builtin_rules_see_a_terminal_shell_and_drift_in_the_podman_container() {
         "{shell}"
     );
     assert_eq!(shell["severity"], "high", "{shell}");
+
+    let alias = exec_with_argv(&out, &["sh", "-c", &format!("true {m_alias}")]);
+    assert_eq!(alias["comm"], "x", "{alias}");
+    assert_eq!(alias["exe"], "/bin/busybox", "{alias}");
+    assert_eq!(
+        alias["rules"],
+        serde_json::json!(["terminal-shell-in-container"]),
+        "{alias}"
+    );
 
     let drift = exec_with_argv(&out, &["/busybox-drift", "true", &m_drift]);
     // The container's own path, not the host's overlay directory.
