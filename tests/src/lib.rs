@@ -312,6 +312,29 @@ impl Tool {
         }
     }
 
+    /// Before a timeout panic: interrupt the tool and give it a moment to end, so the panic
+    /// shows what it says on the way out (with -v, how many events were lost) and whether the
+    /// awaited line was only late.
+    fn stop_for_diagnosis(&self) {
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child, which is not reaped before `self` drops.
+            unsafe { libc::kill(pid, libc::SIGINT) };
+        }
+        let (m, cv) = &*self.cap;
+        let end = Instant::now() + Duration::from_secs(3);
+        let mut g = m.lock().expect("lock");
+        while !g.stdout_closed {
+            let now = Instant::now();
+            if now >= end {
+                break;
+            }
+            g = cv.wait_timeout(g, end - now).expect("lock").0;
+        }
+        drop(g);
+        // stderr's reader may still hold the last lines.
+        thread::sleep(Duration::from_millis(100));
+    }
+
     fn snapshot(&self) -> String {
         let g = self.cap.0.lock().expect("lock");
         format!(
@@ -333,6 +356,7 @@ impl Tool {
                 if pred(&m.lock().expect("lock")) {
                     return;
                 }
+                self.stop_for_diagnosis();
                 panic!("timed out waiting for {what}\n{}", self.snapshot());
             }
             g = cv.wait_timeout(g, end - now).expect("lock").0;
