@@ -346,9 +346,11 @@ pub fn json_row(e: &Event, rules: Option<&Tagged>, time: &str, out: &mut Vec<u8>
 /// What the rules see of an exec; `container` from its cgroup (`None`: unknown or not asked).
 pub fn rule_view(e: &Event, container: Option<bool>) -> Exec<'_> {
     let argv = argvs(e).caller.join(&b' ');
+    let exe = audit::exe_path(e);
     Exec {
         container,
-        exe: audit::exe_path(e),
+        exe_truncated: exe.is_some() && audit::exe_cut(e),
+        exe,
         comm: c_bytes(&e.comm),
         argv,
         parent: c_bytes(&e.pcomm),

@@ -49,6 +49,8 @@ pub struct Exec<'a> {
     pub container: Option<bool>,
     /// The executable's path (`/proc/PID/exe` without ` (deleted)`); `None`: not known.
     pub exe: Option<Vec<u8>>,
+    /// The executable's path was cut (deeper than the BPF side reads): `exe` holds its end only.
+    pub exe_truncated: bool,
     pub comm: &'a [u8],
     /// The caller's argv joined by single spaces.
     pub argv: Vec<u8>,
@@ -169,6 +171,7 @@ struct Flags {
     memfd: bool,
     deleted: bool,
     upper: bool,
+    truncated: bool,
 }
 
 /// A rule ready to match.
@@ -344,11 +347,13 @@ fn cond(raw: &RawCond, at: usize, budget: &mut Budget) -> Result<Cond, Problem> 
                     "deleted" => f.deleted = true,
                     "fileless" => (f.memfd, f.deleted) = (true, true),
                     "upper" => f.upper = true,
+                    "truncated" => f.truncated = true,
                     other => {
                         return Err((
                             n.span().start,
                             format!(
-                                "unknown flag {other:?} (known: memfd, deleted, fileless, upper)"
+                                "unknown flag {other:?} (known: memfd, deleted, fileless, upper, \
+                                 truncated)"
                             ),
                         ));
                     }
@@ -421,7 +426,10 @@ impl Cond {
             })
             && self.tty.is_none_or(|want| x.tty == Some(want))
             && self.flags.is_none_or(|f| {
-                (f.memfd && x.memfd) || (f.deleted && x.deleted) || (f.upper && x.upper)
+                (f.memfd && x.memfd)
+                    || (f.deleted && x.deleted)
+                    || (f.upper && x.upper)
+                    || (f.truncated && x.exe_truncated)
             })
             && self.setuid.is_none_or(|want| {
                 ids.is_some_and(|(euid, gid, egid, _)| (euid != x.uid || egid != gid) == want)
@@ -708,6 +716,7 @@ mod tests {
             "NAME                        SEVERITY DESCRIPTION\n\
              terminal-shell-in-container high     A shell started with a terminal inside a container (someone is typing in it)\n\
              exec-from-temp-dir          medium   An executable run from /tmp, /dev/shm, /run/shm or /var/tmp\n\
+             exe-path-truncated          medium   An executable whose path is too deep to read whole: where it lives (/tmp or not) is unknown\n\
              fileless-exec               high     An executable with no name on disk: a memfd, or a file deleted before it ran\n\
              container-drift             high     A binary written into a container's upper layer after it started, then run\n\
              netcat-exec                 critical A network tool started with an option that runs a program (nc -e and the like)\n\
@@ -734,6 +743,13 @@ mod tests {
             ..exec()
         };
         assert_eq!(names(&r, &deep), ["exec-from-temp-dir"]);
+        // Deeper than the BPF side reads: the start, /tmp or not, is lost; flagged instead.
+        let cut = Exec {
+            exe: Some(b".../b/c".to_vec()),
+            exe_truncated: true,
+            ..exec()
+        };
+        assert_eq!(names(&r, &cut), ["exe-path-truncated"]);
         let near = Exec {
             exe: Some(b"/tmpfoo/x".to_vec()),
             ..exec()
@@ -929,7 +945,7 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
             ),
             (
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { flags = [\"bad\"] }\n",
-                "f.toml:5: unknown flag \"bad\" (known: memfd, deleted, fileless, upper)",
+                "f.toml:5: unknown flag \"bad\" (known: memfd, deleted, fileless, upper, truncated)",
             ),
             (
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { ttty = true }\n",

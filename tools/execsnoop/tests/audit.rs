@@ -352,8 +352,9 @@ fn root_builtin_rules_flag_dev_shm_memfd_and_deleted_execs() {
 }
 
 /// The built-in rules against the evasions a fresh-user trial found: nc's exec option with its
-/// value attached or as --exec=, and a set-user-ID program run through a link named sudo (the
-/// exception keys on the file, not the name it was run by).
+/// value attached or as --exec=, a set-user-ID program run through a link named sudo (the
+/// exception keys on the file, not the name it was run by), and a /tmp path too deep for its
+/// start to be read (flagged as such).
 #[test]
 fn root_builtin_rules_see_attached_nc_options_and_a_fake_sudo() {
     if !bpf_ready("root_builtin_rules_see_attached_nc_options_and_a_fake_sudo") {
@@ -369,14 +370,26 @@ fn root_builtin_rules_see_attached_nc_options_and_a_fake_sudo() {
     let sudo = dir.path().join("sudo");
     std::fs::copy(true_bin(), &sudo).expect("copy");
     std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o4755)).expect("chmod");
+    // A copy of true 50 directories down the temp dir: deeper than the 48 names execsnoop reads.
+    let deep_dir = (0..50).fold(dir.path().to_path_buf(), |p, _| p.join("d"));
+    std::fs::create_dir_all(&deep_dir).expect("mkdir -p");
+    std::fs::copy(true_bin(), deep_dir.join("deep")).expect("copy");
+    let deep = deep_dir
+        .join("deep")
+        .strip_prefix(dir.path())
+        .expect("under")
+        .to_str()
+        .expect("utf8")
+        .to_owned();
     let m = unique("evade");
     let t = Tool::spawn(BIN, &["--rules", "builtin", "--json", "-v", "-P", &me()]).ready();
-    let runs: [(&str, &[&str]); 5] = [
+    let runs: [(&str, &[&str]); 6] = [
         ("nc", &["-e/bin/sh", "127.0.0.1", "1"]),
         ("ncat", &["-cbash -i", "127.0.0.1", "1"]),
         ("ncat", &["--exec=/bin/sh", "127.0.0.1", "1"]),
         ("nc", &["-zv", "127.0.0.1", "1"]),
         ("sudo", &[]),
+        (&deep, &[]),
     ];
     for (i, (name, args)) in runs.iter().enumerate() {
         let mut c = Command::new(dir.path().join(name));
@@ -403,6 +416,13 @@ fn root_builtin_rules_see_attached_nc_options_and_a_fake_sudo() {
         assert_eq!(r, serde_json::json!(["netcat-exec"]), "{v}");
     }
     assert_eq!(rules(3).0, serde_json::json!([]), "{}", rules(3).1);
+    let (r, v) = rules(5);
+    assert_eq!(r, serde_json::json!(["exe-path-truncated"]), "{v}");
+    assert_eq!(v["exe_truncated"], true, "{v}");
+    assert!(
+        v["exe"].as_str().is_some_and(|e| e.starts_with(".../d/d/")),
+        "{v}"
+    );
     let (r, v) = rules(4);
     assert_eq!(v["comm"], "sudo", "{v}");
     assert_eq!(v["euid"], 0, "{v}");
@@ -512,6 +532,7 @@ fn list_rules_prints_the_builtin_set() {
         [
             "terminal-shell-in-container",
             "exec-from-temp-dir",
+            "exe-path-truncated",
             "fileless-exec",
             "container-drift",
             "netcat-exec",
