@@ -504,6 +504,43 @@ mod tests {
         assert_eq!(h.find("PCOMM"), r.find("ls "), "header and row misaligned");
     }
 
+    /// A value longer than its column (a command name of control bytes, escaped; 10-digit ids;
+    /// pts/1000) is printed whole and pushes the rest of its row, one space after it, as
+    /// libbpf-tools' printf does: never cut, never run into the next value.
+    #[test]
+    fn oversized_values_push_the_rest_of_their_row_golden() {
+        use crate::bpf::types::execsnoop_audit as A;
+        let c = Columns {
+            uid: true,
+            tty: true,
+            ids: true,
+            ..cols()
+        };
+        let mut e = event(&[1; 8], b"/x", &[b"x"]);
+        e.uid = 4_000_000_000;
+        e.audit.0 = A::EXECSNOOP_AUDIT_TTY.0 | A::EXECSNOOP_HAS_TTY.0 | A::EXECSNOOP_AUDIT_IDS.0;
+        e.tty_name[..3].copy_from_slice(b"pts");
+        e.tty_index = 1000;
+        (e.euid, e.gid, e.egid, e.loginuid, e.sessionid) = (
+            4_294_967_294,
+            1_000_000_000,
+            123_456,
+            audit::UNSET,
+            4_294_967_294,
+        );
+        assert_eq!(
+            c.header(),
+            "UID    PCOMM            PID    PPID   TTY     EUID   GID    EGID   LOGINUID SESSION \
+             RET ARGS\n"
+        );
+        assert_eq!(
+            row(c, &e),
+            "4000000000 \\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01 14056  13969  pts/1000 \
+             4294967294 1000000000 123456 unset    4294967294   0 /x\n"
+        );
+        // Ordinary values keep libbpf-tools' columns exactly (header_and_row_golden).
+    }
+
     #[test]
     fn parent_column() {
         let c = Columns {
