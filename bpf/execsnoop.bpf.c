@@ -211,6 +211,12 @@ static __always_inline bool overlay_upper(struct inode *inode)
 	return BPF_CORE_READ(oi, __upperdentry) != NULL;
 }
 
+/* d_unlinked() (include/linux/dcache.h): unhashed and not its own parent (a root). */
+static __always_inline bool unlinked(struct dentry *d)
+{
+	return !BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d;
+}
+
 /* The audit parts user space asked for (audit_want), after argv[0] in the area. */
 static __always_inline void fill_audit(struct task_struct *task, struct execsnoop_event *e)
 {
@@ -235,12 +241,18 @@ static __always_inline void fill_audit(struct task_struct *task, struct execsnoo
 			if (BPF_CORE_READ(m, mnt_flags) & FERRO_MNT_INTERNAL)
 				e->audit |= EXECSNOOP_EXE_MEMFD;
 			inode = BPF_CORE_READ(exe, f_inode);
-			/* d_unlinked(): unhashed and not a root; i_nlink 0 once the last name is gone. */
-			/* A memfd never had a name on disk: deleted is for one that lost its name. */
-			if (!(e->audit & EXECSNOOP_EXE_MEMFD) &&
-			    (BPF_CORE_READ(inode, i_nlink) == 0 ||
-			     (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d)))
-				e->audit |= EXECSNOOP_EXE_DELETED;
+			/*
+			 * A memfd never had a name on disk: these are for a file that lost one. Deleted:
+			 * the inode's link count (i_nlink, include/linux/fs.h) fell to 0, no name is
+			 * left. Unlinked: the name it was opened by is gone (d_unlinked(), dcache.h), which
+			 * d_path() (fs/d_path.c) marks " (deleted)" even when another hard link remains.
+			 */
+			if (!(e->audit & EXECSNOOP_EXE_MEMFD)) {
+				if (BPF_CORE_READ(inode, i_nlink) == 0)
+					e->audit |= EXECSNOOP_EXE_DELETED;
+				if (unlinked(d))
+					e->audit |= EXECSNOOP_EXE_UNLINKED;
+			}
 			if (overlay_upper(inode))
 				e->audit |= EXECSNOOP_EXE_UPPER;
 		}
@@ -252,6 +264,8 @@ static __always_inline void fill_audit(struct task_struct *task, struct execsnoo
 		r = walk_path(p, (__u64)d, (__u64)m);
 		if (r & WALK_CUT)
 			e->audit |= EXECSNOOP_CWD_CUT;
+		if (d && unlinked(d))
+			e->audit |= EXECSNOOP_CWD_DELETED;
 		e->cwd_len = (r & (EXECSNOOP_PATHS_MAX - 1)) - p;
 	}
 	if (audit_want & EXECSNOOP_AUDIT_TTY) {

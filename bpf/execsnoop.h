@@ -60,9 +60,15 @@ enum execsnoop_audit : __u16 {
 	EXECSNOOP_EXE_CUT = 1 << 8, /* the exe walk stopped before the root */
 	EXECSNOOP_CWD_CUT = 1 << 9, /* the cwd walk stopped before the root */
 	EXECSNOOP_EXE_MEMFD = 1 << 10, /* on a kernel-internal mount: memfd (shmem, hugetlbfs) */
-	EXECSNOOP_EXE_DELETED = 1 << 11, /* unlinked: no name on disk (i_nlink 0 or unhashed) */
+	EXECSNOOP_EXE_DELETED = 1 << 11, /* no name on disk left: inode i_nlink 0 */
 	EXECSNOOP_EXE_UPPER = 1 << 12, /* on overlayfs, its real inode in the upper layer */
 	EXECSNOOP_HAS_TTY = 1 << 13, /* signal->tty set */
+	/*
+	 * The name the executable was opened by was removed (d_unlinked(): unhashed, not a root),
+	 * so /proc/PID/exe ends in " (deleted)"; another hard link may still name the file.
+	 */
+	EXECSNOOP_EXE_UNLINKED = 1 << 14,
+	EXECSNOOP_CWD_DELETED = 1 << 15, /* the working directory was removed (d_unlinked()) */
 };
 
 struct execsnoop_event {

@@ -20,6 +20,8 @@ const EXE_MEMFD: u16 = Audit::EXECSNOOP_EXE_MEMFD.0;
 const EXE_DELETED: u16 = Audit::EXECSNOOP_EXE_DELETED.0;
 const EXE_UPPER: u16 = Audit::EXECSNOOP_EXE_UPPER.0;
 const HAS_TTY: u16 = Audit::EXECSNOOP_HAS_TTY.0;
+const EXE_UNLINKED: u16 = Audit::EXECSNOOP_EXE_UNLINKED.0;
+const CWD_DELETED: u16 = Audit::EXECSNOOP_CWD_DELETED.0;
 
 /// The audit subsystem's "unset" login uid and session id (`AUDIT_UID_UNSET`,
 /// `AUDIT_SID_UNSET`), also what they read as without CONFIG_AUDIT.
@@ -60,7 +62,9 @@ pub fn memfd(e: &Event) -> bool {
     read(e, AUDIT_EXE) && e.audit.0 & EXE_MEMFD != 0
 }
 
-/// Was the executable unlinked before the exec (no name on disk)?
+/// Had the executable no name on disk left at the exec (its last link removed: i_nlink 0)? A
+/// file whose name was removed while another hard link remains is not deleted, though its path
+/// reads ` (deleted)` as /proc shows it.
 pub fn deleted(e: &Event) -> bool {
     read(e, AUDIT_EXE) && e.audit.0 & EXE_DELETED != 0
 }
@@ -77,14 +81,15 @@ pub fn overlay_upper(e: &Event) -> bool {
 }
 
 /// The executable's path as `/proc/PID/exe` shows it: within the task's root (a container's
-/// path, not the host's), ` (deleted)` after one with no name on disk (a memfd reads as
-/// `/memfd:NAME (deleted)`). `None`: not read (not asked for, or a failed exec).
+/// path, not the host's), ` (deleted)` after one whose name was removed (d_path() in
+/// fs/d_path.c; a memfd reads as `/memfd:NAME (deleted)`). `None`: not read (not asked for, or a
+/// failed exec).
 pub fn exe(e: &Event) -> Option<Vec<u8>> {
     if !read(e, AUDIT_EXE) || e.exe_len == 0 {
         return None;
     }
     let mut p = join_reversed(components(e, 0, e.exe_len), e.audit.0 & EXE_CUT != 0);
-    if fileless(e) {
+    if fileless(e) || e.audit.0 & EXE_UNLINKED != 0 {
         p.extend_from_slice(b" (deleted)");
     }
     Some(p)
@@ -101,13 +106,18 @@ pub fn exe_cut(e: &Event) -> bool {
     e.audit.0 & EXE_CUT != 0
 }
 
-/// The working directory at the exec, within the task's root.
+/// The working directory at the exec, within the task's root, ` (deleted)` after one that was
+/// removed, as `/proc/PID/cwd` shows it.
 pub fn cwd(e: &Event) -> Option<Vec<u8>> {
     read(e, AUDIT_CWD).then(|| {
-        join_reversed(
+        let mut p = join_reversed(
             components(e, usize::from(e.exe_len), e.cwd_len),
             e.audit.0 & CWD_CUT != 0,
-        )
+        );
+        if e.audit.0 & CWD_DELETED != 0 {
+            p.extend_from_slice(b" (deleted)");
+        }
+        p
     })
 }
 
@@ -216,6 +226,17 @@ mod tests {
         assert!(fileless(&e));
         let e = with(AUDIT_EXE | EXE_DELETED | EXE_UPPER, b"a\0", b"");
         assert_eq!(flags_text(&e), "deleted,upper");
+        // A name removed while another hard link remains: /proc's " (deleted)", not deleted.
+        let e = with(
+            AUDIT_EXE | AUDIT_CWD | EXE_UNLINKED | CWD_DELETED,
+            b"a\0",
+            b"d\0",
+        );
+        assert_eq!(exe(&e).expect("exe"), b"/a (deleted)");
+        assert_eq!(exe_path(&e).expect("exe"), b"/a");
+        assert_eq!(cwd(&e).expect("cwd"), b"/d (deleted)");
+        assert!(!fileless(&e));
+        assert_eq!(flags_text(&e), "-");
         // Flags are not believed without the part that carries them.
         assert!(!fileless(&with(EXE_MEMFD, b"", b"")));
     }

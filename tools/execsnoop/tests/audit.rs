@@ -50,8 +50,9 @@ static int copy(const char *src, int fd) {
     close(in);
     return n < 0 ? -1 : 0;
 }
-/* helper MODE MARKER [PATH]: exec TRUE_BIN's program, with MARKER as its argument, by fd
- * (fexecve), from a memfd (memfd), or from PATH after deleting it (deleted). */
+/* helper MODE MARKER [PATH [LINK]]: exec TRUE_BIN's program, with MARKER as its argument, by
+ * fd (fexecve), from a memfd (memfd), from PATH after deleting it (deleted), or from PATH after
+ * removing that name while the hard link LINK remains (linked). */
 int main(int argc, char **argv) {
     char *args[] = { "true", argv[2], NULL };
     int fd;
@@ -65,6 +66,14 @@ int main(int argc, char **argv) {
         int w = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0755);
         if (w < 0 || copy(TRUE_BIN, w)) return 3;
         close(w); /* a writer left open would make the exec fail with ETXTBSY */
+        fd = open(argv[3], O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || unlink(argv[3])) return 3;
+    } else if (!strcmp(argv[1], "linked") && argc > 4) {
+        /* PATH with a second hard link argv[4]: opened by PATH, that name then removed. */
+        int w = open(argv[3], O_WRONLY | O_CREAT | O_TRUNC, 0755);
+        if (w < 0 || copy(TRUE_BIN, w)) return 3;
+        close(w);
+        if (link(argv[3], argv[4])) return 3;
         fd = open(argv[3], O_RDONLY | O_CLOEXEC);
         if (fd < 0 || unlink(argv[3])) return 3;
     } else {
@@ -159,6 +168,64 @@ fn root_memfd_and_deleted_executables_are_fileless() {
         (&Value::Bool(true), &Value::Bool(false), &Value::Bool(true)),
         "{v2}"
     );
+}
+
+/// A file whose name was removed while another hard link remains still has a name on disk: not
+/// deleted, not fileless, though its path reads ` (deleted)` as /proc shows it; a removed working
+/// directory reads ` (deleted)` too (fresh-user trial).
+#[test]
+fn root_removed_names_read_deleted_as_proc_shows_them() {
+    if !bpf_ready("root_removed_names_read_deleted_as_proc_shows_them") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-linked");
+    let bin = helper(&dir);
+    let base = dir.path().canonicalize().expect("dir");
+    let (first, second) = (base.join("first"), base.join("second"));
+    let gone_dir = base.join("gone-dir");
+    std::fs::create_dir(&gone_dir).expect("mkdir");
+    let (m1, m2) = (unique("linked"), unique("gone-cwd"));
+    let t = Tool::spawn(BIN, &["--json", "-v", "-P", &me()]).ready();
+    run_helper(
+        &bin,
+        &[
+            "linked",
+            &m1,
+            first.to_str().expect("utf8"),
+            second.to_str().expect("utf8"),
+        ],
+    );
+    // The shell removes its own working directory, then runs true in it.
+    let st = Command::new("sh")
+        .args([
+            "-c",
+            "cd \"$1\" && rmdir \"$1\" && exec \"$2\" \"$3\"",
+            "sh",
+        ])
+        .args([gone_dir.as_os_str(), true_bin().as_os_str(), m2.as_ref()])
+        .status()
+        .expect("sh");
+    assert!(st.success());
+    let l1 = t.wait_line(&format!("\"argv\":[\"true\",\"{m1}\"]"));
+    // sh's own argv names the marker too: wait for the argv of the program it ran.
+    let l2 = t.wait_line(&format!("\"argv\":[\"{}\",\"{m2}\"]", true_bin().display()));
+    t.interrupt().success();
+    let (v1, v2): (Value, Value) = (
+        serde_json::from_str(&l1).expect("JSON"),
+        serde_json::from_str(&l2).expect("JSON"),
+    );
+    assert_eq!(v1["exe"], format!("{} (deleted)", first.display()), "{v1}");
+    assert_eq!(
+        (&v1["fileless"], &v1["deleted"]),
+        (&Value::Bool(false), &Value::Bool(false)),
+        "{v1}"
+    );
+    assert_eq!(
+        v2["cwd"],
+        format!("{} (deleted)", gone_dir.display()),
+        "{v2}"
+    );
+    assert_eq!(v2["deleted"], false, "{v2}");
 }
 
 #[test]
