@@ -121,7 +121,7 @@ pub struct Args {
     /// Tag each exec with the rules it matches (RULE column; rules and severity in JSON):
     /// `builtin` or a TOML rules file (see execsnoop(8)); may be given more than once
     #[arg(long = "rules", value_name = "FILE|builtin", action = clap::ArgAction::Append)]
-    pub rules: Vec<String>,
+    pub rules: Vec<std::ffi::OsString>,
 
     /// Print only the execs that match a rule
     #[arg(long = "alerts")]

@@ -44,9 +44,7 @@ fn run() -> Result<()> {
     if args.list_rules {
         let listed = match &rules {
             Some(r) => r.listing(),
-            None => Rules::load(&["builtin".into()])
-                .map_err(Error::fatal)?
-                .listing(),
+            None => Rules::load(&["builtin"]).map_err(Error::fatal)?.listing(),
         };
         print!("{listed}");
         return Ok(());

@@ -8,6 +8,10 @@
 //! every condition of any one of them. The format is documented in docs/execsnoop-rules.md.
 //! Any error refuses the whole file, naming its line.
 
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::Path;
+
 use globset::GlobBuilder;
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
@@ -532,22 +536,26 @@ impl Rules {
         Ok(Rules { rules })
     }
 
-    /// Load `--rules` values in order: `builtin` or a file path. A name used twice is refused.
-    pub fn load(sources: &[String]) -> Result<Rules, String> {
+    /// Load `--rules` values in order: `builtin` or a file path (any bytes: a path need not be
+    /// UTF-8). A name used twice is refused. Errors name a file as typed, escaped as the tools
+    /// escape output (`a\\nb`, `\\xff`), on one line.
+    pub fn load<S: AsRef<OsStr>>(sources: &[S]) -> Result<Rules, String> {
         let mut all = Rules::default();
         let mut budget = Budget::default();
         for src in sources {
+            let src = src.as_ref();
             if src.is_empty() {
                 return Err("--rules '': needs a rules file or builtin".into());
             }
+            let name = common::output::escaped(src.as_bytes());
             let more = if src == "builtin" {
                 Rules::parse_within("builtin", BUILTIN, &mut budget)?
             } else {
-                Rules::parse_within(src, &read_rules_file(src)?, &mut budget)?
+                Rules::parse_within(&name, &read_rules_file(Path::new(src), &name)?, &mut budget)?
             };
             for r in more.rules {
                 if all.rules.iter().any(|x| x.name == r.name) {
-                    return Err(format!("{src}: rule {:?} is already defined", r.name));
+                    return Err(format!("{name}: rule {:?} is already defined", r.name));
                 }
                 all.rules.push(r);
             }
@@ -642,16 +650,17 @@ impl Rules {
 /// such as /dev/zero or a huge file from taking the machine's memory.
 const MAX_RULES_FILE: u64 = 1 << 20;
 
-/// The text of the rules file `src`: a regular file of at most [`MAX_RULES_FILE`] bytes. Opened
-/// without blocking, so a FIFO is refused instead of waiting for a writer.
-fn read_rules_file(src: &str) -> Result<String, String> {
+/// The text of the rules file at `path` (`src` in messages): a regular file of at most
+/// [`MAX_RULES_FILE`] bytes. Opened without blocking, so a FIFO is refused instead of waiting
+/// for a writer.
+fn read_rules_file(path: &Path, src: &str) -> Result<String, String> {
     use std::io::Read as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let err = |e: std::io::Error| format!("{src}: {e}");
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open(src)
+        .open(path)
         .map_err(err)?;
     let meta = f.metadata().map_err(err)?;
     if !meta.is_file() {
@@ -710,7 +719,7 @@ mod tests {
 
     #[test]
     fn builtin_parses_and_lists() {
-        let r = Rules::load(&["builtin".into()]).expect("builtin");
+        let r = Rules::load(&["builtin"]).expect("builtin");
         assert_eq!(
             r.listing(),
             "NAME                        SEVERITY DESCRIPTION\n\
@@ -730,7 +739,7 @@ mod tests {
 
     #[test]
     fn builtin_matches_what_it_says() {
-        let r = Rules::load(&["builtin".into()]).expect("builtin");
+        let r = Rules::load(&["builtin"]).expect("builtin");
         assert!(names(&r, &exec()).is_empty());
         let shm = Exec {
             exe: Some(b"/dev/shm/x".to_vec()),
@@ -886,7 +895,7 @@ mod tests {
 
     #[test]
     fn unread_fields_do_not_match() {
-        let r = Rules::load(&["builtin".into()]).expect("builtin");
+        let r = Rules::load(&["builtin"]).expect("builtin");
         let x = Exec {
             exe: None,
             tty: None,
@@ -1074,7 +1083,7 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
     #[test]
     fn only_regular_files_of_sane_size_are_read() {
         for dev in ["/dev/zero", "/dev/null", "/"] {
-            let e = Rules::load(&[dev.into()]).expect_err(dev);
+            let e = Rules::load(&[dev]).expect_err(dev);
             assert_eq!(e, format!("{dev}: not a regular file"));
         }
         let dir = std::env::temp_dir().join(format!("execsnoop-rules-{}", std::process::id()));
@@ -1114,6 +1123,36 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
             Rules::load(std::slice::from_ref(&f)).expect_err("latin1"),
             format!("{f}:3: not UTF-8 text (byte \\xe9 at offset 38); a rules file is TOML, UTF-8")
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A rules file's path need not be UTF-8; it is named escaped.
+    #[test]
+    fn a_path_that_is_not_utf8_is_read() {
+        use std::os::unix::ffi::OsStringExt as _;
+        let dir = std::env::temp_dir().join(format!("execsnoop-path-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let mut f = dir.clone().into_os_string().into_vec();
+        f.extend_from_slice(b"/r\xff.toml");
+        let f = std::ffi::OsString::from_vec(f);
+        std::fs::write(
+            &f,
+            "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = {}\n",
+        )
+        .expect("write");
+        assert_eq!(
+            Rules::load(std::slice::from_ref(&f)).expect_err("empty match"),
+            format!(
+                "{}/r\\xff.toml:5: a condition table with no conditions",
+                dir.display()
+            )
+        );
+        std::fs::write(
+            &f,
+            "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\n",
+        )
+        .expect("write");
+        assert_eq!(Rules::load(&[f]).expect("loads").rules.len(), 1);
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -618,6 +618,16 @@ fn bad_input_messages_escape_what_was_typed_golden() {
                 &[&b"--rules"[..], b""],
                 "execsnoop: --rules '': needs a rules file or builtin\n",
             ),
+            // A path is any bytes: named as typed, a newline as \n (not a space), a byte that
+            // is not UTF-8 as \xff (not refused before the file is looked for).
+            (
+                &[&b"--rules"[..], b"a\nb"],
+                "execsnoop: a\\nb: No such file or directory (os error 2)\n",
+            ),
+            (
+                &[&b"--rules"[..], b"/nonexistent/\xff.toml"],
+                "execsnoop: /nonexistent/\\xff.toml: No such file or directory (os error 2)\n",
+            ),
             (
                 &[&b"--rules"[..], latin1.as_bytes()],
                 &format!(
