@@ -13,7 +13,7 @@ EXAMPLES:
     execsnoop -u 1000      # only trace UID 1000
     execsnoop -t           # include timestamps
     execsnoop -q           # add \"quotemarks\" around arguments
-    execsnoop -n main      # only print command lines containing \"main\"
+    execsnoop -n main      # only print commands whose name contains \"main\"
     execsnoop -l tpkg      # only print command where arguments contain \"tpkg\"
     execsnoop -P 1234      # only trace children of PID 1234
     execsnoop -M           # show the parent's command name
@@ -26,14 +26,20 @@ EXAMPLES:
     execsnoop --audit      # all of the audit columns above
     execsnoop --rules builtin --alerts  # only execs that match a built-in rule
     execsnoop --rules my.toml --json    # tag each exec with the rules it matches
-    execsnoop --list-rules # the built-in rules";
+    execsnoop --list-rules # the built-in rules
+    execsnoop --list-rules --json  # the rules as JSON, one object a line";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "execsnoop",
     version,
     about = "Trace exec syscalls",
-    after_help = EXAMPLES
+    after_help = EXAMPLES,
+    // The shared help speaks of histograms too; execsnoop prints events only.
+    mut_arg("containers", |a| a.help(
+        "Show the container of each exec (CONTAINER column: short id, nspawn/LXC name, - for \
+         host tasks)"
+    ))
 )]
 pub struct Args {
     /// Include time column on output (HH:MM:SS)
@@ -127,7 +133,8 @@ pub struct Args {
     #[arg(long = "alerts")]
     pub alerts: bool,
 
-    /// List the rules (those of --rules, else the built-in ones) and exit
+    /// List the rules (those of --rules, else the built-in ones) and exit; with --json, one
+    /// object a line: name, severity, description
     #[arg(long = "list-rules")]
     pub list_rules: bool,
 

@@ -42,9 +42,18 @@ fn run() -> Result<()> {
         Some(Rules::load(&args.rules).map_err(Error::usage)?)
     };
     if args.list_rules {
-        let listed = match &rules {
-            Some(r) => r.listing(),
-            None => Rules::load(&["builtin"]).map_err(Error::fatal)?.listing(),
+        let builtin;
+        let r = match &rules {
+            Some(r) => r,
+            None => {
+                builtin = Rules::load(&["builtin"]).map_err(Error::fatal)?;
+                &builtin
+            }
+        };
+        let listed = if args.common.json {
+            r.listing_json()
+        } else {
+            r.listing()
         };
         print!("{listed}");
         return Ok(());

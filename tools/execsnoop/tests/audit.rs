@@ -607,6 +607,20 @@ fn list_rules_prints_the_builtin_set() {
             "setuid-gain"
         ]
     );
+    // --json: one object a line, the same rules (fresh-user trial: it printed the text).
+    let json = testkit::run(Command::new(BIN).args(["--list-rules", "--json"]));
+    assert!(json.status.success(), "{json}");
+    let objs: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(
+        objs.iter().map(|o| o["name"].as_str()).collect::<Vec<_>>(),
+        names.iter().map(|n| Some(*n)).collect::<Vec<_>>(),
+        "{json}"
+    );
+    assert_eq!(objs[0]["severity"], "high", "{json}");
+    assert!(objs.iter().all(|o| o["description"].is_string()), "{json}");
 }
 
 /// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf: prove which exec hook
