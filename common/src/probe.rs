@@ -377,6 +377,22 @@ pub fn fentry(func: &str) -> bool {
     true
 }
 
+/// Can this kernel create task-local storage maps (BPF_MAP_TYPE_TASK_STORAGE, 5.11+)?
+/// FERROSCOPE_DISABLE=task_storage answers no. Scheduler hooks need more: see
+/// [`lockless_task_storage`].
+pub fn task_storage() -> bool {
+    if disabled("task_storage") {
+        return false;
+    }
+    // SAFETY: plain FFI call with a valid enum value and no options.
+    unsafe {
+        libbpf_sys::libbpf_probe_bpf_map_type(
+            libbpf_sys::BPF_MAP_TYPE_TASK_STORAGE,
+            std::ptr::null(),
+        ) == 1
+    }
+}
+
 /// May programs on scheduler hooks keep data in task-local storage? The first use for a task
 /// allocates it, and those hooks run with a runqueue lock held. Since 6.4 the kernel takes that
 /// memory from bpf_mem_alloc's per-CPU caches (marked by `bpf_local_storage_map.bpf_ma`);

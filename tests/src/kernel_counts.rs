@@ -2,11 +2,10 @@
 //! A tool's counts checked against the kernel's own counters (/proc/softirqs,
 //! /proc/interrupts): read the counter before the tools start, once they have attached, after
 //! a workload and after they end. Whatever ran between the second and third readings ran
-//! while every tool traced (within its one interval), so each tool counted at least that;
-//! whatever a tool counted ran between the first and the last, so it counted at most that.
+//! while every tool traced, so each tool counted at least that; whatever a tool counted ran
+//! between the first and the last, so it counted at most that.
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use crate::{Finished, Tool};
 
@@ -26,8 +25,11 @@ pub struct Window<S> {
     pub after: S,
 }
 
-/// Run `bin` with each argument list at once (each must end by itself: `INTERVAL 1`), run
-/// `work` once all have attached, and read the kernel's counter with `read` around them.
+/// Run `bin` with each argument list at once, run `work` once all have attached, interrupt
+/// them (Ctrl-C: each prints its report then) and read the kernel's counter with `read`
+/// around them. Give no interval where the counts are compared: a tool whose interval ended
+/// before the workload did (it takes several times longer in the kernel matrix's emulated
+/// guests) would count only part of it.
 pub fn run_around<S>(
     bin: &str,
     runs: &[&[&str]],
@@ -39,10 +41,7 @@ pub fn run_around<S>(
     let attached = read();
     work();
     let worked = read();
-    let outs = tools
-        .into_iter()
-        .map(|t| t.finish(Duration::from_secs(30)).success())
-        .collect();
+    let outs = tools.into_iter().map(|t| t.interrupt().success()).collect();
     let after = read();
     Window {
         outs,

@@ -125,14 +125,7 @@ fn root_counts_and_times_follow_proc_interrupts() {
     if !bpf_ready("root_counts_and_times_follow_proc_interrupts") {
         return;
     }
-    let w = traced(
-        &[
-            &["-C", "-v", "2", "1"],
-            &["-C", "-s", "0", "2", "1"],
-            &["2", "1"],
-        ],
-        20,
-    );
+    let w = traced(&[&["-C", "-v"], &["-C", "-s", "0"], &[]], 20);
     let want_hook = if feature_disabled("tp_btf") {
         "attached to irq_handler_entry, irq_handler_exit as raw tracepoints"
     } else {
@@ -188,7 +181,7 @@ fn root_distributions_hold_every_interrupt() {
     if !bpf_ready("root_distributions_hold_every_interrupt") {
         return;
     }
-    let w = traced(&[&["-d", "2", "1"], &["-d", "-N", "2", "1"]], 20);
+    let w = traced(&[&["-d"], &["-d", "-N"]], 20);
     for (out, unit) in w.outs.iter().zip(["usecs", "nsecs"]) {
         let text = &out.stdout;
         let mut counts = Counts::new();
@@ -217,7 +210,7 @@ fn root_cgroup_filter_tests_the_interrupted_task() {
     let cg = testkit::Cgroup::new("ferroscope-hardirqs");
     let mut child = cg.shell("sh", "sleep 60").spawn().expect("sh");
     cg.wait_for(child.id());
-    let w = traced(&[&["-C", "-c", cg.path(), "2", "1"]], 20);
+    let w = traced(&[&["-C", "-c", cg.path()]], 20);
     let _ = child.kill();
     let _ = child.wait();
     assert!(w.during[0].least.values().sum::<u64>() > 0, "no interrupt");
@@ -229,13 +222,7 @@ fn root_json_and_percentiles() {
     if !bpf_ready("root_json_and_percentiles") {
         return;
     }
-    let w = traced(
-        &[
-            &["--json", "-v", "2", "1"],
-            &["-d", "--percentiles", "-T", "2", "1"],
-        ],
-        10,
-    );
+    let w = traced(&[&["--json", "-v"], &["-d", "--percentiles", "-T"]], 10);
     let lines: Vec<serde_json::Value> = w.outs[0]
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))

@@ -94,14 +94,7 @@ fn root_counts_and_times_follow_proc_softirqs() {
     if !bpf_ready("root_counts_and_times_follow_proc_softirqs") {
         return;
     }
-    let w = traced(
-        &[
-            &["-C", "-v", "2", "1"],
-            &["-C", "-c", "0", "2", "1"],
-            &["2", "1"],
-        ],
-        300,
-    );
+    let w = traced(&[&["-C", "-v"], &["-C", "-c", "0"], &[]], 300);
     let want_hook = if feature_disabled("tp_btf") {
         "as raw tracepoints; vector names from "
     } else {
@@ -155,7 +148,7 @@ fn root_distributions_hold_every_run() {
     if !bpf_ready("root_distributions_hold_every_run") {
         return;
     }
-    let w = traced(&[&["-d", "2", "1"], &["-d", "-N", "2", "1"]], 300);
+    let w = traced(&[&["-d"], &["-d", "-N"]], 300);
     for (out, unit) in w.outs.iter().zip(["usecs", "nsecs"]) {
         let text = &out.stdout;
         let Some(at) = text.find("\nsoftirq = net_rx\n") else {
@@ -186,13 +179,7 @@ fn root_json_and_percentiles() {
     if !bpf_ready("root_json_and_percentiles") {
         return;
     }
-    let w = traced(
-        &[
-            &["--json", "-v", "2", "1"],
-            &["-d", "--percentiles", "-T", "2", "1"],
-        ],
-        100,
-    );
+    let w = traced(&[&["--json", "-v"], &["-d", "--percentiles", "-T"]], 100);
     let lines: Vec<serde_json::Value> = w.outs[0]
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON line"))

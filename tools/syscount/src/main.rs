@@ -81,7 +81,7 @@ fn run() -> Result<()> {
         } else {
             "a per-CPU array by syscall"
         },
-        match (args.latency, tp_btf && !probe::disabled("task_storage")) {
+        match (args.latency, tp_btf && probe::task_storage()) {
             (false, _) => "",
             (true, true) => ", entry times in task storage",
             (true, false) => ", entry times in a hash map",
@@ -106,9 +106,9 @@ fn load<'obj>(
     cgroup: bool,
     tp_btf: bool,
 ) -> Result<SyscountSkel<'obj>> {
-    // -L on tp_btf keeps entry times in task storage (FERROSCOPE_DISABLE=task_storage: the
-    // hash map, as on raw tracepoints).
-    let task_storage = args.latency && tp_btf && !probe::disabled("task_storage");
+    // -L on tp_btf keeps entry times in task storage where the kernel has it (5.11+;
+    // FERROSCOPE_DISABLE=task_storage: the hash map, as on raw tracepoints).
+    let task_storage = args.latency && tp_btf && probe::task_storage();
     let mut open = lifecycle::open(SyscountSkelBuilder::default(), storage)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
