@@ -7,7 +7,7 @@ mod helper;
 
 use std::time::Duration;
 
-use helper::{COMM, READ_FN, SPIN_FN, Spinner, entries, profile_until, share};
+use helper::{COMM, JIT_FN, READ_FN, SPIN_FN, Spinner, entries, profile_until, share};
 use testkit::{Tool, bpf_ready};
 
 const BIN: &str = env!("CARGO_BIN_EXE_profile");
@@ -59,6 +59,36 @@ fn root_user_function_carries_most_samples() {
         Some("main"),
         "{out}"
     );
+}
+
+/// Code a JIT generated (anonymous executable memory, no file behind it) is named from the
+/// process's /tmp/perf-PID.map, as perf names it.
+#[test]
+fn root_jit_code_named_from_the_perf_map() {
+    if !bpf_ready("root_jit_code_named_from_the_perf_map") {
+        return;
+    }
+    if !cfg!(target_arch = "x86_64") {
+        eprintln!("skipped root_jit_code_named_from_the_perf_map: the helper's JIT code is x86-64");
+        return;
+    }
+    let spin = Spinner::start("jit");
+    let pid: u32 = spin.pid().parse().unwrap();
+    let map = std::path::PathBuf::from(format!("/tmp/perf-{pid}.map"));
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while !map.exists() {
+        assert!(
+            std::time::Instant::now() < end,
+            "the helper wrote no {}",
+            map.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = sample(&[], &spin);
+    let e = entries(&out.stdout);
+    let (with, all) = share(&e, pid, JIT_FN);
+    assert!(all >= 5, "too few samples of the helper: {out}");
+    assert!(with * 2 > all, "{JIT_FN} in {with} of {all} samples: {out}");
 }
 
 #[test]

@@ -14,12 +14,16 @@ use testkit::{TempDir, Tool, run};
 pub const SPIN_FN: &str = "ferro_profile_spin";
 /// The function the helper calls read(2) of /dev/zero in (mostly kernel time), with `reads`.
 pub const READ_FN: &str = "ferro_profile_reads";
+/// The name the helper's JIT mode gives its generated code in /tmp/perf-PID.map.
+pub const JIT_FN: &str = "ferro_jit_spin";
 /// The helper's command name.
 pub const COMM: &str = "profspin";
 
 const SOURCE: &str = r#"
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 volatile unsigned long ferro_sink;
@@ -40,12 +44,44 @@ __attribute__((noinline)) void ferro_profile_reads(void)
 			return;
 }
 
+/*
+ * What a JIT runtime does: generate code into anonymous executable memory, name it in
+ * /tmp/perf-PID.map (perf's convention: "START SIZE NAME", hexadecimal), run it.
+ */
+__attribute__((noinline)) void ferro_profile_jit(void)
+{
+#if defined(__x86_64__)
+	/* push %rbp; mov %rsp,%rbp; 1: jmp 1b (a frame, so the walk goes on to main) */
+	static const unsigned char code[] = { 0x55, 0x48, 0x89, 0xe5, 0xeb, 0xfe };
+	char path[64], tmp[80];
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	FILE *f;
+
+	if (p == MAP_FAILED)
+		return;
+	memcpy(p, code, sizeof(code));
+	if (mprotect(p, 4096, PROT_READ | PROT_EXEC))
+		return;
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", getpid());
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return;
+	fprintf(f, "%lx %zx ferro_jit_spin\n", (unsigned long)p, sizeof(code));
+	if (fclose(f) || rename(tmp, path))
+		return;
+	((void (*)(void))p)();
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	/* Never outlive a test that forgot to stop it. */
 	alarm(120);
 	if (argc > 1 && strcmp(argv[1], "reads") == 0)
 		ferro_profile_reads();
+	else if (argc > 1 && strcmp(argv[1], "jit") == 0)
+		ferro_profile_jit();
 	else
 		ferro_profile_spin();
 	return 0;
@@ -92,6 +128,8 @@ impl Drop for Spinner {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The JIT mode's perf map (absent otherwise).
+        let _ = std::fs::remove_file(format!("/tmp/perf-{}.map", self.child.id()));
     }
 }
 
