@@ -14,6 +14,8 @@ pub const EXIT_FAILURE: u8 = 1;
 pub struct Error {
     msg: String,
     code: u8,
+    /// The kernel refused this user (see [`Error::refused`]).
+    refused: bool,
 }
 
 impl Error {
@@ -22,6 +24,7 @@ impl Error {
         Self {
             msg: msg.into(),
             code: EXIT_USAGE,
+            refused: false,
         }
     }
 
@@ -30,14 +33,31 @@ impl Error {
         Self {
             msg: msg.into(),
             code: EXIT_FAILURE,
+            refused: false,
         }
+    }
+
+    /// The kernel refused this user (missing privileges, a locked-memory limit, lockdown):
+    /// exit status 1. Another hook path would be refused the same way, so a tool that falls
+    /// back from one path to another when a load fails does not for this (see
+    /// [`Error::is_refusal`]); the message says how to fix it instead.
+    pub fn refused(msg: impl Into<String>) -> Self {
+        Self {
+            refused: true,
+            ..Self::fatal(msg)
+        }
+    }
+
+    /// Made by [`Error::refused`] (kept through [`Error::context`]).
+    pub fn is_refusal(&self) -> bool {
+        self.refused
     }
 
     /// Prefix the message with what was being done when it happened.
     pub fn context(self, what: impl fmt::Display) -> Self {
         Self {
             msg: format!("{what}: {}", self.msg),
-            code: self.code,
+            ..self
         }
     }
 
@@ -131,6 +151,18 @@ mod tests {
         assert_eq!((e.code(), e.to_string().as_str()), (EXIT_FAILURE, "no BTF"));
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
         assert_eq!(Error::from(io).code(), EXIT_FAILURE);
+    }
+
+    #[test]
+    fn a_refusal_stays_one_through_context() {
+        let e = Error::refused("run as root").context("the kprobes path");
+        assert!(e.is_refusal());
+        assert_eq!(
+            (e.code(), e.message()),
+            (EXIT_FAILURE, "the kprobes path: run as root")
+        );
+        assert!(!Error::fatal("no BTF").is_refusal());
+        assert!(!Error::usage("bad -p").is_refusal());
     }
 
     #[test]

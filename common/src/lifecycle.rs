@@ -122,7 +122,7 @@ fn load_error(e: libbpf_rs::Error) -> Error {
         if let Some(memlock) = crate::probe::memlock_refusal_error() {
             return memlock;
         }
-        return Error::fatal(format!(
+        return Error::refused(format!(
             "the kernel refused to load the BPF programs ({e}); run as root, and check \
              kernel.unprivileged_bpf_disabled and lockdown"
         ));

@@ -212,7 +212,7 @@ pub fn memlock_refusal_error() -> Option<Error> {
     {
         return None;
     }
-    Some(Error::fatal(format!(
+    Some(Error::refused(format!(
         "the kernel refused to create the BPF maps: kernel {} charges them to the locked-memory \
          limit (RLIMIT_MEMLOCK, {} KiB here; kernels before 5.11), which only root or \
          CAP_SYS_RESOURCE may raise; run as root, add CAP_SYS_RESOURCE, or raise the limit \

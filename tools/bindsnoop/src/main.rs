@@ -113,13 +113,9 @@ fn run() -> Result<()> {
     let mut fallback = MaybeUninit::uninit();
     let ((skel, kind), hooks) = match load(&args, first, &mut storage) {
         Ok(loaded) => (loaded, first),
-        // Not when the kernel charges maps to a locked-memory limit this user cannot raise:
-        // the tracepoints path creates the same maps and is refused the same way.
-        Err(e)
-            if first == Hooks::Kprobes
-                && tracepoints
-                && probe::memlock_refusal_error().is_none() =>
-        {
+        // Not when the kernel refused this user (privileges, a locked-memory limit): the
+        // tracepoints path creates the same maps and is refused the same way.
+        Err(e) if first == Hooks::Kprobes && tracepoints && !e.is_refusal() => {
             common::log::verbose(format_args!(
                 "{TOOL}: the kprobes path failed to load ({e}); using tracepoints"
             ));

@@ -121,6 +121,8 @@ fn run() -> Result<()> {
                 loaded = Some((l, hooks));
                 break;
             }
+            // The next path would be refused this user the same way.
+            Err(e) if e.is_refusal() => return Err(e),
             Err(e) => {
                 common::log::verbose(format_args!(
                     "{TOOL}: the {} path failed to load ({e})",

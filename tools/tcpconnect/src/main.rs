@@ -147,7 +147,8 @@ fn run() -> Result<()> {
     let mut fallback_storage = MaybeUninit::uninit();
     let (skel, hooks, kind) = match open_and_load(&args, first, &mut storage) {
         Ok(loaded) => loaded,
-        Err(e) if first != Hooks::Tracepoints => {
+        // Not when the kernel refused this user: the tracepoints path would be refused too.
+        Err(e) if first != Hooks::Tracepoints && !e.is_refusal() => {
             common::log::verbose(format_args!(
                 "{TOOL}: the {} path failed to load ({e}); using tracepoints",
                 first.name()
