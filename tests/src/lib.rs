@@ -501,11 +501,18 @@ pub fn cgroup2_mount() -> Option<PathBuf> {
 
 /// Compile a small C program with frame pointers (for stack-walking tests); returns its path.
 pub fn compile_c(dir: &Path, name: &str, source: &str) -> PathBuf {
+    compile_c_with(dir, name, source, &[])
+}
+
+/// [`compile_c`] with more compiler options (`-static` for a container without a C library).
+pub fn compile_c_with(dir: &Path, name: &str, source: &str, extra: &[&str]) -> PathBuf {
     let src = dir.join(format!("{name}.c"));
     let bin = dir.join(name);
     std::fs::write(&src, source).expect("write C source");
     let out = run(Command::new("cc")
-        .args(["-O0", "-g", "-fno-omit-frame-pointer", "-o"])
+        .args(["-O0", "-g", "-fno-omit-frame-pointer"])
+        .args(extra)
+        .arg("-o")
         .arg(&bin)
         .arg(&src));
     assert!(out.status.success(), "cc failed: {out}");
