@@ -222,11 +222,12 @@ fn run() -> Result<()> {
     if !wait(args.duration) {
         return Ok(());
     }
-    // Detach first: what is read is then what was counted until the stop.
+    // Detach first: what is read is then what was counted until the stop, and the info map
+    // no longer changes under the walk of its keys.
+    drop(skel.links);
     let entries = read_info(&skel.maps.info)?;
     let bss = skel.maps.bss_data.as_deref();
     let lost = bss.map_or((0, 0), |b| (b.starts_full, b.info_full));
-    drop(skel.links);
     let stacks = StackMap::new(&skel.maps.stackmap);
     let mut syms = Symbols::new();
     let style = Style {
