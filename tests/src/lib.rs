@@ -338,10 +338,37 @@ impl Tool {
     fn snapshot(&self) -> String {
         let g = self.cap.0.lock().expect("lock");
         format!(
-            "--- stdout so far ---\n{}\n--- stderr so far ---\n{}",
+            "--- {} ---\n--- stdout so far ---\n{}\n--- stderr so far ---\n{}",
+            self.peek_status(),
             g.stdout.join("\n"),
             g.stderr
         )
+    }
+
+    /// Whether the tool has ended and how, without reaping it (a tool that vanished without a
+    /// word was most likely killed: SIGKILL from an OOM killer shows here).
+    fn peek_status(&self) -> String {
+        // SAFETY: zeroed siginfo_t is a valid out-parameter for waitid.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: our own child's pid; WNOWAIT leaves it to be reaped by Child::wait.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                self.child.id(),
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+            )
+        };
+        if r != 0 {
+            return format!("tool status unknown: {}", std::io::Error::last_os_error());
+        }
+        // SAFETY: waitid filled in si_pid (0 while the child runs), si_code and si_status.
+        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+        match (pid, info.si_code) {
+            (0, _) => "tool still running".into(),
+            (_, libc::CLD_EXITED) => format!("tool exited with status {status}"),
+            _ => format!("tool killed by signal {status}"),
+        }
     }
 
     /// Wait until `pred` holds for what has been captured; panic with the output on timeout.
@@ -951,4 +978,19 @@ fn map_ids_of(pid: u32) -> Vec<u32> {
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A wait that fails says how the tool ended: here killed by SIGKILL before printing.
+    #[test]
+    fn a_failed_wait_shows_how_the_tool_ended() {
+        let t = Tool::spawn("sh", &["-c", "kill -9 $$"]);
+        let e = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.wait_line("never")))
+            .expect_err("no such line");
+        let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("--- tool killed by signal 9 ---"), "{msg}");
+    }
 }
