@@ -348,26 +348,11 @@ impl Tool {
     /// Whether the tool has ended and how, without reaping it (a tool that vanished without a
     /// word was most likely killed: SIGKILL from an OOM killer shows here).
     fn peek_status(&self) -> String {
-        // SAFETY: zeroed siginfo_t is a valid out-parameter for waitid.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: our own child's pid; WNOWAIT leaves it to be reaped by Child::wait.
-        let r = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                self.child.id(),
-                &mut info,
-                libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
-            )
-        };
-        if r != 0 {
-            return format!("tool status unknown: {}", std::io::Error::last_os_error());
-        }
-        // SAFETY: waitid filled in si_pid (0 while the child runs), si_code and si_status.
-        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
-        match (pid, info.si_code) {
-            (0, _) => "tool still running".into(),
-            (_, libc::CLD_EXITED) => format!("tool exited with status {status}"),
-            _ => format!("tool killed by signal {status}"),
+        match peek_exit(self.child.id()) {
+            Err(e) => format!("tool status unknown: {e}"),
+            Ok(None) => "tool still running".into(),
+            Ok(Some(Ended::Exited(status))) => format!("tool exited with status {status}"),
+            Ok(Some(Ended::Killed(signal))) => format!("tool killed by signal {signal}"),
         }
     }
 
@@ -978,6 +963,41 @@ fn map_ids_of(pid: u32) -> Vec<u32> {
     ids.sort_unstable();
     ids.dedup();
     ids
+}
+
+/// How a child process ended (see [`peek_exit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// exit(2) with this status.
+    Exited(i32),
+    /// Killed (or dumped) by this signal.
+    Killed(i32),
+}
+
+/// Whether our child `pid` has ended, and how, without reaping it (waitid with WNOWAIT): its
+/// /proc entry stays until the owner of its `Child` waits for it.
+pub fn peek_exit(pid: u32) -> std::io::Result<Option<Ended>> {
+    // SAFETY: zeroed siginfo_t is a valid out-parameter for waitid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on a pid with WNOWAIT reaps nothing; `info` is ours to fill.
+    let r = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+        )
+    };
+    if r != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: waitid filled in si_pid (0 while the child runs), si_code and si_status.
+    let (ended, status) = unsafe { (info.si_pid(), info.si_status()) };
+    Ok(match (ended, info.si_code) {
+        (0, _) => None,
+        (_, libc::CLD_EXITED) => Some(Ended::Exited(status)),
+        _ => Some(Ended::Killed(status)),
+    })
 }
 
 #[cfg(test)]

@@ -137,27 +137,10 @@ impl Victim {
     fn wait_killed(&mut self) {
         let end = Instant::now() + Duration::from_secs(20);
         loop {
-            // SAFETY: zeroed siginfo_t is a valid out-parameter for waitid.
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            // SAFETY: our own child's pid; WNOWAIT leaves it to be reaped by Child::wait.
-            let r = unsafe {
-                libc::waitid(
-                    libc::P_PID,
-                    self.child.id(),
-                    &mut info,
-                    libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
-                )
-            };
-            assert_eq!(r, 0, "waitid: {}", std::io::Error::last_os_error());
-            // SAFETY: waitid filled in si_pid (0 while the child runs) and si_status.
-            let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
-            if pid != 0 {
-                assert!(
-                    info.si_code == libc::CLD_KILLED && status == libc::SIGKILL,
-                    "the hog ended without the OOM killer (code {}, status {status})",
-                    info.si_code
-                );
-                return;
+            match crate::peek_exit(self.child.id()).expect("waitid") {
+                Some(crate::Ended::Killed(libc::SIGKILL)) => return,
+                Some(how) => panic!("the hog ended without the OOM killer: {how:?}"),
+                None => {}
             }
             if Instant::now() > end {
                 let _ = self.child.kill();
