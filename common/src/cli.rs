@@ -53,6 +53,34 @@ pub struct BufferArgs {
     #[arg(long = "buffer-size", value_name = "KIB", default_value_t = 1024,
           value_parser = parse_buffer_kib)]
     pub buffer_kib: u32,
+
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+/// `--prometheus ADDR` and `--textfile PATH` of the event tools (part of [`BufferArgs`]): count
+/// the events instead of printing them (see [`crate::event_tool::run`]).
+#[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportArgs {
+    /// Count events as Prometheus metrics served at http://ADDR/metrics (ADDR: IP:PORT)
+    /// instead of printing them
+    #[arg(long, value_name = "ADDR", conflicts_with = "json")]
+    pub prometheus: Option<std::net::SocketAddr>,
+
+    /// Count events as Prometheus metrics written to PATH every second (node_exporter
+    /// textfile) instead of printing them
+    #[arg(long, value_name = "PATH", conflicts_with = "json")]
+    pub textfile: Option<std::path::PathBuf>,
+}
+
+impl ExportArgs {
+    /// Where the metrics go; `None` when neither option is given (events are printed).
+    pub fn targets(&self) -> Option<crate::metrics::Targets> {
+        (self.prometheus.is_some() || self.textfile.is_some()).then(|| crate::metrics::Targets {
+            listen: self.prometheus,
+            textfile: self.textfile.clone(),
+        })
+    }
 }
 
 /// Options every histogram tool shares: libbpf-tools' `[interval] [count] -T -m`, and ours.
@@ -543,6 +571,13 @@ mod tests {
     struct Demo {
         #[command(flatten)]
         hist: HistArgs,
+    }
+
+    #[derive(Parser, Debug)]
+    #[command(name = "snoop")]
+    struct Snoop {
+        #[command(flatten)]
+        common: CommonArgs,
         #[command(flatten)]
         buffer: BufferArgs,
     }
@@ -627,9 +662,32 @@ mod tests {
         );
         let d = Demo::try_parse_from(["demo"]).expect("parses");
         assert_eq!(d.hist.unit(), "usecs");
+    }
+
+    #[test]
+    fn event_tool_options() {
+        let d = Snoop::try_parse_from(["snoop"]).expect("parses");
         assert_eq!(
             (d.buffer.buffer, d.buffer.buffer_kib),
             (BufferChoice::Auto, 1024)
         );
+        assert!(d.buffer.export.targets().is_none());
+        let d = Snoop::try_parse_from(["snoop", "--prometheus", "127.0.0.1:9435"]).expect("ok");
+        let t = d.buffer.export.targets().expect("targets");
+        assert_eq!(t.listen, Some("127.0.0.1:9435".parse().expect("addr")));
+        assert_eq!(t.textfile, None);
+        let d = Snoop::try_parse_from(["snoop", "--textfile", "/x/a.prom"]).expect("ok");
+        let t = d.buffer.export.targets().expect("targets");
+        assert_eq!(
+            t.textfile.as_deref(),
+            Some(std::path::Path::new("/x/a.prom"))
+        );
+        for bad in [
+            &["snoop", "--prometheus", "9435"][..],
+            &["snoop", "--prometheus", "127.0.0.1:1", "--json"],
+            &["snoop", "--textfile", "a", "--json"],
+        ] {
+            assert!(Snoop::try_parse_from(bad).is_err(), "{bad:?}");
+        }
     }
 }

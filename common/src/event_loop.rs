@@ -113,12 +113,15 @@ pub enum Ended {
 }
 
 /// Poll until a signal, the deadline, a handler's stop or a closed pipe; flush after every
-/// batch and report lost events as they happen and in a final summary.
+/// batch and report lost events as they happen and in a final summary. `tick` is called
+/// after every batch (at least every [`POLL_INTERVAL`]), and once more, with `true`, after
+/// the last one of a run that ended normally.
 pub fn run(
     tool: &str,
     stream: &EventStream<'_>,
     printer: &Printer,
     stop: &StopCheck,
+    tick: &mut dyn FnMut(&EventStream<'_>, bool),
 ) -> Result<Ended> {
     let mut reported = 0u64;
     let mut last_check = Instant::now();
@@ -150,6 +153,7 @@ pub fn run(
             }
             return Err(Error::fatal(format!("writing output: {e}")));
         }
+        tick(stream, false);
         if last_check.elapsed() >= LOST_REPORT_INTERVAL {
             last_check = Instant::now();
             reported = report_lost(tool, stream, reported);
@@ -159,6 +163,7 @@ pub fn run(
         return Ok(Ended::BrokenPipe);
     }
     let total = report_lost(tool, stream, reported);
+    tick(stream, true);
     // Said once: the total when there were losses, and with -v that there were none.
     if total > 0 {
         let _ = writeln!(io::stderr(), "{tool}: {total} events lost in total");

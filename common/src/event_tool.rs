@@ -9,9 +9,18 @@
 //! [`crate::container`]): each record's cgroup v2 id ([`EventTool::cgroup_id`]) keeps or drops
 //! it, puts a CONTAINER column first in text rows, and adds `cgroup_id`, `cgroup`,
 //! `container_id`, `container_runtime` and `pod_uid` at the end of every JSON object.
+//!
+//! So is Prometheus export (`--prometheus ADDR`, `--textfile PATH`, see [`crate::metrics`]):
+//! instead of printed, each event that would have been printed is counted in
+//! `ferroscope_<tool>_events_total`, by the labels the tool gives it ([`EventTool::labels`])
+//! and, with `--containers`, by `container` (the full container id, its name for nspawn and
+//! LXC, `-` for host tasks, `?` when the cgroup cannot be resolved: the values the histogram
+//! tools' `container` label takes). The kernel's count of events the full buffer dropped is
+//! `ferroscope_lost_events_total{what="events"}`. The metrics are rendered every second
+//! ([`PUBLISH_INTERVAL`]) and once more when the tool stops.
 
 use std::cell::RefCell;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use libbpf_rs::{Link, MapMut};
 use plain::Plain;
@@ -22,6 +31,7 @@ use crate::decode::copy_prefix;
 use crate::error::Result;
 use crate::event_loop::{self, Ended, StopCheck};
 use crate::log;
+use crate::metrics::{Exporter, Labels, Metric, State, Targets};
 use crate::output::{JsonLine, Printer};
 use crate::time::EventTimes;
 
@@ -63,10 +73,34 @@ pub trait EventTool {
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>);
 
     /// Text printed after a run that ended normally (not on a closed pipe): a count table.
+    /// Not called when exporting.
     fn finish(&mut self) -> Option<String> {
         None
     }
+
+    /// What `--prometheus` counts: `ferroscope_<tool>_<name>_total`, with its help text.
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Events traced",
+        }
+    }
+
+    /// The names of the labels [`Self::labels`] gives every event, in order. None: the
+    /// counter is one series, there (at 0) from the start.
+    fn label_names(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// The event's labels for `--prometheus` and `--textfile`, named as
+    /// [`Self::label_names`] says. Their values must be few (an errno name, a port, a disk,
+    /// never a PID or a path): past [`crate::metrics::MAX_SERIES`] label sets, events are
+    /// counted in one series labelled `other`.
+    fn labels(&mut self, _e: &Self::Event, _out: &mut Labels) {}
 }
+
+/// How often the exported metrics are rendered for `/metrics` and the text file.
+pub const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The loaded skeleton's event maps (`bpf/events.bpf.h`); see [`event_maps!`](crate::event_maps).
 pub struct EventMaps<'a, 'obj> {
@@ -112,11 +146,13 @@ pub struct Run {
     pub deadline: Option<Instant>,
     /// `--containers`, `--container ID`.
     pub containers: ContainerArgs,
+    /// `--prometheus`, `--textfile`: count the events instead of printing them.
+    pub export: Option<Targets>,
 }
 
 impl Run {
-    /// From the shared options: `--buffer-size`, `--json`, and `-d` seconds where the tool
-    /// has it.
+    /// From the shared options: `--buffer-size`, `--prometheus`, `--textfile`, `--json`, and
+    /// `-d` seconds where the tool has it.
     pub fn new(
         kind: BufferKind,
         buffer: &crate::cli::BufferArgs,
@@ -132,6 +168,7 @@ impl Run {
             deadline: duration
                 .and_then(|s| Instant::now().checked_add(std::time::Duration::from_secs(s))),
             containers: ContainerArgs::default(),
+            export: buffer.export.targets(),
         }
     }
 
@@ -156,12 +193,15 @@ fn with_container(column: &str, row: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Stream, render and print until stopped. `attach` runs once the stream exists (a perf
-/// buffer drops, uncounted, what is emitted before its per-CPU buffers are in place) and
-/// returns the links and what it attached (`to sched:sched_process_exec`, `via fexit (..)`),
-/// for the `-v` line, which says `TOOL: attached ..; events through the ring buffer`.
+/// Stream, render and print until stopped (or count, see the module's documentation).
+/// `attach` runs once the stream exists (a perf buffer drops, uncounted, what is emitted
+/// before its per-CPU buffers are in place) and returns the links and what it attached
+/// (`to sched:sched_process_exec`, `via fexit (..)`), for the `-v` line, which says
+/// `TOOL: attached ..; events through the ring buffer`. Errors: besides the stream's and
+/// `attach`'s, a `--prometheus` address that cannot be bound or a `--textfile` that cannot be
+/// written (exit 2).
 pub fn run<T: EventTool>(
-    tool_name: &str,
+    tool_name: &'static str,
     tool: T,
     maps: EventMaps<'_, '_>,
     run: Run,
@@ -173,6 +213,10 @@ pub fn run<T: EventTool>(
         crate::error::warn(tool_name, w);
     }
     let show = containers.show && !run.json;
+    let exporter = match &run.export {
+        Some(targets) => Some(start_export(tool_name, &*tool.borrow(), show, targets)?),
+        None => None,
+    };
     let mut row = Vec::with_capacity(512);
     let printer = Printer::new();
     let times = EventTimes::new();
@@ -190,6 +234,15 @@ pub fn run<T: EventTool>(
         let mut t = tool.borrow_mut();
         let cgroup = t.cgroup_id(&e);
         if !containers.keep(cgroup) || !t.wanted(&e) {
+            return crate::buffer::Flow::Continue;
+        }
+        if let Some(x) = &exporter {
+            let mut labels = Labels::new();
+            t.labels(&e, &mut labels);
+            if containers.show {
+                labels.push(("container", containers.group(cgroup).label_value()));
+            }
+            x.state().count(labels, 1);
             return crate::buffer::Flow::Continue;
         }
         line.clear();
@@ -214,7 +267,23 @@ pub fn run<T: EventTool>(
         "{tool_name}: attached {hooks}; events through the {}",
         run.kind.name()
     ));
-    if !run.json {
+    if let Some(x) = &exporter {
+        if let Some(b) = tool.borrow().banner() {
+            eprint!("{b}");
+        }
+        if let Some(addr) = run.export.as_ref().and_then(|t| t.listen) {
+            eprintln!(
+                "{tool_name}: counting events as Prometheus metrics at http://{addr}/metrics"
+            );
+        }
+        if let Some(path) = run.export.as_ref().and_then(|t| t.textfile.as_ref()) {
+            eprintln!(
+                "{tool_name}: counting events as Prometheus metrics in {}",
+                path.display()
+            );
+        }
+        x.publish();
+    } else if !run.json {
         let t = tool.borrow();
         let mut text = t.banner().unwrap_or_default().into_bytes();
         match t.header() {
@@ -226,15 +295,42 @@ pub fn run<T: EventTool>(
             return Ok(());
         }
     }
-    let ended = event_loop::run(tool_name, &stream, &printer, &stop)?;
+    let mut published = Instant::now();
+    let ended = event_loop::run(tool_name, &stream, &printer, &stop, &mut |stream, last| {
+        let Some(x) = &exporter else {
+            return;
+        };
+        if last || published.elapsed() >= PUBLISH_INTERVAL {
+            published = Instant::now();
+            x.state().set_lost(&[(stream.lost(), "events")]);
+            x.publish();
+        }
+    })?;
     drop(links);
     drop(stream);
     if ended == Ended::Normally
+        && exporter.is_none()
         && let Some(text) = tool.borrow_mut().finish()
     {
         let _ = printer.emit_now(text.as_bytes());
     }
     Ok(())
+}
+
+/// The exporter of an event tool: its counter, with the one series of an unlabelled tool and
+/// the lost counter there from the start.
+fn start_export<T: EventTool>(
+    tool_name: &'static str,
+    tool: &T,
+    containers: bool,
+    targets: &Targets,
+) -> Result<Exporter> {
+    let mut state = State::counter(tool_name, env!("CARGO_PKG_VERSION"), tool.metric());
+    if tool.label_names().is_empty() && !containers {
+        state.count(Labels::new(), 0);
+    }
+    state.set_lost(&[(0, "events")]);
+    Exporter::start(state, targets)
 }
 
 #[cfg(test)]

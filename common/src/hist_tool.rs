@@ -182,7 +182,7 @@ fn export<T: HistTool>(
         tool.unit()
             .map_or(args.units_per_second(), |(_, per_second)| per_second),
     );
-    let mut exporter = Exporter::start(state, targets)?;
+    let exporter = Exporter::start(state, targets)?;
     eprintln!("{banner}");
     if let Some(addr) = targets.listen {
         eprintln!("{tool_name}: Prometheus metrics at http://{addr}/metrics");

@@ -13,6 +13,7 @@ pub mod event_loop;
 pub mod event_tool;
 pub mod hist;
 pub mod hist_tool;
+pub mod http;
 pub mod interval;
 pub mod irq;
 pub mod lifecycle;

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
-//! Prometheus export of the histogram tools (`--prometheus ADDR`, `--textfile PATH`): every
-//! interval's histograms are added to counters that never reset while the tool runs, and the
-//! whole state is rendered once per interval, in both exposition formats, by
-//! `prometheus-client`; `/metrics` (served by `tiny_http` on its own thread) and the text file
-//! hand out that rendering, so a scrape costs one copy and never waits for, or slows, the
-//! tool's reading of its maps.
+//! Prometheus export (`--prometheus ADDR`, `--textfile PATH`): what the tools measured is
+//! added to counters that never reset while the tool runs, and the whole state is rendered
+//! once per interval, in both exposition formats, by `prometheus-client`; `/metrics` (served
+//! by [`crate::http`] on its own thread) and the text file hand out that rendering, so a
+//! scrape costs one copy and never waits for, or slows, the tool's reading of its maps or
+//! events.
 //!
-//! What is exported, per tool (`runqlat` below):
+//! What a histogram tool exports (`runqlat` below):
 //! - `ferroscope_runqlat_latency_seconds`: a Prometheus histogram in seconds. BPF log2 slot `i`
 //!   counts integer values `2^i ..= 2^(i+1) - 1` of the tool's unit (microseconds, or
 //!   milliseconds with `-m`; slot 0 also holds 0), so its bucket bound is
@@ -14,11 +14,18 @@
 //!   holds every larger value (the BPF side clamps the slot), so its bound is `+Inf`.
 //!   `_bucket` is cumulative, `_count` is the `+Inf` bucket (the sum of the slots), `_sum` is
 //!   the sum of the values in seconds. Sections become labels ([`crate::hist_tool::HistTool::labels`]).
-//! - At most [`MAX_SERIES`] label sets per histogram: the measurements of any further label
+//!
+//! What an event tool exports (`opensnoop` below):
+//! - `ferroscope_opensnoop_events_total`: a counter of the events the tool would have
+//!   printed, by the tool's labels ([`crate::event_tool::EventTool::labels`]).
+//!
+//! Every tool:
+//! - At most [`MAX_SERIES`] label sets per metric: the measurements of any further label
 //!   set go to one series whose labels all read `other`, and
 //!   `ferroscope_folded_series_total{tool}` counts the distinct label sets folded there.
-//! - `ferroscope_lost_events_total{tool,what}`: measurements the BPF side could not count
-//!   because a map was full (the tool's `wakeups`, `requests`, `latencies` counters).
+//! - `ferroscope_lost_events_total{tool,what}`: what the BPF side could not count or deliver:
+//!   a histogram tool's full maps (its `wakeups`, `requests`, `latencies` counters), an event
+//!   tool's full event buffer (`events`).
 //! - `ferroscope_build_info{tool,version}`: 1.
 //!
 //! Formats: `/metrics` answers in OpenMetrics 1.0 text when the request's `Accept` header
@@ -52,15 +59,33 @@ pub const OTHER: &str = "other";
 /// Labels of one series, in a fixed order: `[("disk", "vda"), ("flags", "Read")]`.
 pub type Labels = Vec<(&'static str, String)>;
 
-/// What a histogram metric is: its name without the `ferroscope_<tool>_` prefix and the
-/// `_seconds` unit (`latency`), and its help text.
+/// What a tool's metric is: its name without the `ferroscope_<tool>_` prefix and without
+/// the unit or `_total` suffix the encoder adds (`latency`, `events`), and its help text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Metric {
     pub name: &'static str,
     pub help: &'static str,
 }
 
-/// One series: slot counts and the sum of values (in the tool's unit), since the start.
+/// The value of an `errno` label for a syscall's return value `ret`: `0` for success (0 or
+/// more), else the errno's name (`ENOENT` for -2) as Linux's headers spell it (through
+/// `nix`), or its number where it has none.
+pub fn errno_label(ret: i32) -> String {
+    errno_name(ret.min(0).saturating_neg())
+}
+
+/// The name of a positive errno (`ENOENT` for 2); `0` for 0, the number for one without a
+/// name.
+pub fn errno_name(errno: i32) -> String {
+    use nix::errno::Errno;
+    match Errno::from_raw(errno) {
+        Errno::UnknownErrno => errno.to_string(),
+        e => format!("{e:?}"),
+    }
+}
+
+/// One histogram series: slot counts and the sum of values (in the tool's unit), since the
+/// start.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 struct Series {
     slots: Vec<u64>,
@@ -79,20 +104,70 @@ impl Series {
     }
 }
 
+/// Values by label set, at most [`MAX_SERIES`] of them; the values of further label sets go
+/// to one series labelled [`OTHER`], and the distinct label sets folded there are counted.
+#[derive(Debug)]
+struct Bounded<V> {
+    series: BTreeMap<Labels, V>,
+    other: Option<(Labels, V)>,
+    /// Hashes of the label sets folded into `other`, to count each once.
+    folded: HashSet<u64>,
+}
+
+impl<V: Default> Bounded<V> {
+    fn new() -> Self {
+        Self {
+            series: BTreeMap::new(),
+            other: None,
+            folded: HashSet::new(),
+        }
+    }
+
+    /// The value of `labels`' series: its own while fewer than [`MAX_SERIES`] exist, else
+    /// the `other` series.
+    fn get(&mut self, labels: Labels) -> &mut V {
+        if self.series.contains_key(&labels) || self.series.len() < MAX_SERIES {
+            return self.series.entry(labels).or_default();
+        }
+        let mut hasher = DefaultHasher::new();
+        labels.hash(&mut hasher);
+        self.folded.insert(hasher.finish());
+        let (_, other) = self.other.get_or_insert_with(|| {
+            let names = labels.iter().map(|(k, _)| (*k, OTHER.to_string()));
+            (names.collect(), V::default())
+        });
+        other
+    }
+
+    /// Every series in label order, then `other`.
+    fn iter(&self) -> impl Iterator<Item = (&Labels, &V)> {
+        self.series
+            .iter()
+            .chain(self.other.iter().map(|(l, v)| (l, v)))
+    }
+}
+
+/// What a tool's metric counts.
+#[derive(Debug)]
+enum Family {
+    /// A histogram; the tool's unit per second: 1e6 for microseconds, 1e3 for milliseconds.
+    Histogram {
+        per_second: f64,
+        series: Bounded<Series>,
+    },
+    /// A counter of events.
+    Counter { series: Bounded<u64> },
+}
+
 /// Everything exported, as counted since the tool started.
 #[derive(Debug)]
 pub struct State {
     tool: &'static str,
     version: &'static str,
-    /// `ferroscope_<tool>_<metric.name>`, without the unit (the encoder adds `_seconds`).
+    /// `ferroscope_<tool>_<metric.name>`, without the unit or `_total` (the encoder adds it).
     name: String,
     help: &'static str,
-    /// The tool's unit per second: 1e6 for microseconds, 1e3 for milliseconds.
-    per_second: f64,
-    series: BTreeMap<Labels, Series>,
-    other: Option<(Labels, Series)>,
-    /// Hashes of the label sets folded into `other`, to count each once.
-    folded: HashSet<u64>,
+    family: Family,
     /// The BPF side's counters of what it could not count, by what they count.
     lost: BTreeMap<&'static str, u64>,
 }
@@ -100,37 +175,48 @@ pub struct State {
 impl State {
     /// `tool`'s histogram `metric` in a unit of which `per_second` make a second.
     pub fn new(tool: &'static str, version: &'static str, metric: Metric, per_second: f64) -> Self {
+        let family = Family::Histogram {
+            per_second,
+            series: Bounded::new(),
+        };
+        Self::with(tool, version, metric, family)
+    }
+
+    /// `tool`'s counter `metric` (`events` is exported as `ferroscope_<tool>_events_total`).
+    pub fn counter(tool: &'static str, version: &'static str, metric: Metric) -> Self {
+        let family = Family::Counter {
+            series: Bounded::new(),
+        };
+        Self::with(tool, version, metric, family)
+    }
+
+    fn with(tool: &'static str, version: &'static str, metric: Metric, family: Family) -> Self {
         Self {
             tool,
             version,
             name: format!("ferroscope_{tool}_{}", metric.name),
             help: metric.help,
-            per_second,
-            series: BTreeMap::new(),
-            other: None,
-            folded: HashSet::new(),
+            family,
             lost: BTreeMap::new(),
         }
     }
 
-    /// Add one interval's histogram of the section `labels`.
+    /// Add one interval's histogram of the section `labels` (a histogram state; a counter
+    /// state has no histogram to add to and ignores it).
     pub fn add(&mut self, labels: Labels, h: &Hist) {
-        if let Some(s) = self.series.get_mut(&labels) {
-            s.add(h);
-            return;
+        if let Family::Histogram { series, .. } = &mut self.family {
+            series.get(labels).add(h);
         }
-        if self.series.len() < MAX_SERIES {
-            self.series.entry(labels).or_default().add(h);
-            return;
+    }
+
+    /// Count `n` events of the label set `labels` (a counter state; a histogram state
+    /// ignores it). `n` = 0 makes the series exist at 0, so that a rate over it starts at
+    /// the tool's start rather than at its first event.
+    pub fn count(&mut self, labels: Labels, n: u64) {
+        if let Family::Counter { series } = &mut self.family {
+            let v = series.get(labels);
+            *v = v.saturating_add(n);
         }
-        let mut hasher = DefaultHasher::new();
-        labels.hash(&mut hasher);
-        self.folded.insert(hasher.finish());
-        let (_, other) = self.other.get_or_insert_with(|| {
-            let names = labels.iter().map(|(k, _)| (*k, OTHER.to_string()));
-            (names.collect(), Series::default())
-        });
-        other.add(h);
     }
 
     /// The BPF side's counts of measurements it dropped (totals since the start, as
@@ -141,20 +227,12 @@ impl State {
         }
     }
 
-    /// The bucket bounds of `n` slots, in seconds: `(2^(i+1) - 1) / per_second`, and `+Inf`
-    /// for the last slot, which the BPF side clamps every larger value into.
-    fn bounds(&self, n: usize) -> Vec<f64> {
-        (0..n)
-            .map(|i| {
-                if i + 1 == n {
-                    f64::INFINITY
-                } else {
-                    // Divided, not multiplied by 1e-6: the quotient of two exact values is
-                    // the double nearest the bound, printed as 3e-06, not 2.9999999999999997e-06.
-                    crate::hist::slot_range(i).1 as f64 / self.per_second
-                }
-            })
-            .collect()
+    fn folded(&self) -> u64 {
+        let n = match &self.family {
+            Family::Histogram { series, .. } => series.folded.len(),
+            Family::Counter { series } => series.folded.len(),
+        };
+        n as u64
     }
 
     fn encode(&self, mut enc: DescriptorEncoder) -> std::result::Result<(), std::fmt::Error> {
@@ -166,7 +244,8 @@ impl State {
             m.encode_info(&info)?;
         }
         {
-            let help = "Measurements the BPF side could not count because a map was full";
+            let help = "Measurements the BPF side could not count or deliver because a map or \
+                        the event buffer was full";
             let mut m =
                 enc.encode_descriptor("ferroscope_lost_events", help, None, MetricType::Counter)?;
             for (what, n) in &self.lost {
@@ -180,43 +259,67 @@ impl State {
                         series labelled \"other\"";
             let mut m =
                 enc.encode_descriptor("ferroscope_folded_series", help, None, MetricType::Counter)?;
-            let n = self.folded.len() as u64;
+            let n = self.folded();
             m.encode_family(&tool)?
                 .encode_counter::<NoLabelSet, u64, f64>(&n, None)?;
         }
-        let mut m = enc.encode_descriptor(
-            &self.name,
-            self.help,
-            Some(&Unit::Seconds),
-            MetricType::Histogram,
-        )?;
-        let all = self
-            .series
-            .iter()
-            .chain(self.other.iter().map(|(l, s)| (l, s)));
-        let n = self
-            .series
-            .values()
-            .chain(self.other.iter().map(|(_, s)| s))
-            .map(|s| s.slots.len())
-            .max()
-            .unwrap_or(0);
-        let bounds = self.bounds(n);
-        for (labels, s) in all {
-            let buckets: Vec<(f64, u64)> = bounds
-                .iter()
-                .enumerate()
-                .map(|(i, &le)| (le, s.slots.get(i).copied().unwrap_or(0)))
-                .collect();
-            // _count is the +Inf bucket: the slots' sum, not the BPF count field, which a
-            // reading may catch one update apart from the slots.
-            let count = s.slots.iter().fold(0u64, |a, &b| a.saturating_add(b));
-            let sum = s.sum as f64 / self.per_second;
-            m.encode_family(labels)?
-                .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+        match &self.family {
+            Family::Histogram { per_second, series } => {
+                encode_histogram(&mut enc, &self.name, self.help, *per_second, series)
+            }
+            Family::Counter { series } => {
+                let mut m =
+                    enc.encode_descriptor(&self.name, self.help, None, MetricType::Counter)?;
+                for (labels, n) in series.iter() {
+                    m.encode_family(labels)?
+                        .encode_counter::<NoLabelSet, u64, f64>(n, None)?;
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
+}
+
+/// The bucket bounds of `n` slots, in seconds: `(2^(i+1) - 1) / per_second`, and `+Inf`
+/// for the last slot, which the BPF side clamps every larger value into.
+fn bounds(per_second: f64, n: usize) -> Vec<f64> {
+    (0..n)
+        .map(|i| {
+            if i + 1 == n {
+                f64::INFINITY
+            } else {
+                // Divided, not multiplied by 1e-6: the quotient of two exact values is
+                // the double nearest the bound, printed as 3e-06, not 2.9999999999999997e-06.
+                crate::hist::slot_range(i).1 as f64 / per_second
+            }
+        })
+        .collect()
+}
+
+fn encode_histogram(
+    enc: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    per_second: f64,
+    series: &Bounded<Series>,
+) -> std::result::Result<(), std::fmt::Error> {
+    let mut m = enc.encode_descriptor(name, help, Some(&Unit::Seconds), MetricType::Histogram)?;
+    let n = series.iter().map(|(_, s)| s.slots.len()).max().unwrap_or(0);
+    let bounds = bounds(per_second, n);
+    for (labels, s) in series.iter() {
+        let buckets: Vec<(f64, u64)> = bounds
+            .iter()
+            .enumerate()
+            .map(|(i, &le)| (le, s.slots.get(i).copied().unwrap_or(0)))
+            .collect();
+        // _count is the +Inf bucket: the slots' sum, not the BPF count field, which a
+        // reading may catch one update apart from the slots.
+        let count = s.slots.iter().fold(0u64, |a, &b| a.saturating_add(b));
+        let sum = s.sum as f64 / per_second;
+        m.encode_family(labels)?
+            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+    }
+    Ok(())
 }
 
 /// The [`State`] as `prometheus-client` encodes it (shared with the registry).
@@ -296,7 +399,7 @@ pub struct Exporter {
     registry: Registry,
     latest: Arc<Mutex<Arc<Exposition>>>,
     textfile: Option<PathBuf>,
-    textfile_failed: bool,
+    textfile_failed: std::cell::Cell<bool>,
     tool: &'static str,
 }
 
@@ -320,12 +423,10 @@ impl Exporter {
         registry.register_collector(Box::new(state.clone()));
         let latest = Arc::new(Mutex::new(Arc::new(expose(&registry))));
         if let Some(addr) = targets.listen {
-            let server = tiny_http::Server::http(addr)
+            let listener = std::net::TcpListener::bind(addr)
                 .map_err(|e| Error::usage(format!("--prometheus {addr}: cannot listen: {e}")))?;
             let latest = Arc::clone(&latest);
-            std::thread::Builder::new()
-                .name("metrics".into())
-                .spawn(move || serve(&server, &latest))
+            crate::http::spawn(listener, move |req| respond(req, &latest))
                 .map_err(|e| Error::fatal(format!("starting the metrics listener: {e}")))?;
         }
         let me = Self {
@@ -333,7 +434,7 @@ impl Exporter {
             registry,
             latest,
             textfile: targets.textfile.clone(),
-            textfile_failed: false,
+            textfile_failed: std::cell::Cell::new(false),
             tool,
         };
         if let Some(path) = &me.textfile {
@@ -344,7 +445,7 @@ impl Exporter {
         Ok(me)
     }
 
-    /// The state, to add an interval's histograms to.
+    /// The state, to add an interval's histograms or events to.
     pub fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock()
     }
@@ -356,16 +457,16 @@ impl Exporter {
 
     /// Render the state and hand it to the listener and the text file. A text file that
     /// cannot be written is said once on stderr (until a write works again); the tool goes on.
-    pub fn publish(&mut self) {
+    pub fn publish(&self) {
         let e = Arc::new(expose(&self.registry));
         *self.latest.lock().unwrap_or_else(|e| e.into_inner()) = Arc::clone(&e);
         let Some(path) = &self.textfile else {
             return;
         };
         match write_atomically(path, e.text.as_bytes()) {
-            Ok(()) => self.textfile_failed = false,
-            Err(err) if !self.textfile_failed => {
-                self.textfile_failed = true;
+            Ok(()) => self.textfile_failed.set(false),
+            Err(err) if !self.textfile_failed.get() => {
+                self.textfile_failed.set(true);
                 eprintln!("{}: --textfile {}: {err}", self.tool, path.display());
             }
             Err(_) => {}
@@ -373,53 +474,45 @@ impl Exporter {
     }
 }
 
-/// Answer requests until the process ends: `GET /metrics` (and `HEAD`) with the latest
-/// rendering in the format the client prefers, `/` with a pointer to it, 404 elsewhere.
-fn serve(server: &tiny_http::Server, latest: &Mutex<Arc<Exposition>>) {
-    for req in server.incoming_requests() {
-        let path = req.url().split('?').next().unwrap_or("");
-        let get = matches!(
-            req.method(),
-            tiny_http::Method::Get | tiny_http::Method::Head
-        );
-        let (status, ctype, body): (u16, &str, Vec<u8>) = match (get, path) {
-            (false, _) => (405, "text/plain", b"only GET and HEAD\n".to_vec()),
-            (true, "/metrics") => {
-                let accept = req
-                    .headers()
-                    .iter()
-                    .filter(|h| h.field.equiv("Accept"))
-                    .map(|h| h.value.as_str())
-                    .collect::<Vec<_>>()
-                    .join(",");
-                let e = Arc::clone(&latest.lock().unwrap_or_else(|e| e.into_inner()));
-                if prefers_openmetrics(&accept) {
-                    (
-                        200,
-                        OPENMETRICS_CONTENT_TYPE,
-                        e.openmetrics.as_bytes().to_vec(),
-                    )
-                } else {
-                    (200, TEXT_CONTENT_TYPE, e.text.as_bytes().to_vec())
-                }
-            }
-            (true, "/") => (
-                200,
-                "text/plain",
-                b"ferroscope: metrics at /metrics\n".to_vec(),
-            ),
-            (true, _) => (
-                404,
-                "text/plain",
-                b"not found: metrics at /metrics\n".to_vec(),
-            ),
-        };
-        let mut resp = tiny_http::Response::from_data(body).with_status_code(status);
-        if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], ctype.as_bytes()) {
-            resp.add_header(h);
+/// One format of one rendering, as a response body (no copy).
+struct Body(Arc<Exposition>, bool);
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        if self.1 {
+            self.0.openmetrics.as_bytes()
+        } else {
+            self.0.text.as_bytes()
         }
-        // A client that hung up is its own problem.
-        let _ = req.respond(resp);
+    }
+}
+
+/// `GET /metrics` (and `HEAD`): the latest rendering in the format the client prefers; `/`
+/// a pointer to it; 404 elsewhere; 405 for other methods.
+fn respond(
+    req: &crate::http::Request<'_>,
+    latest: &Mutex<Arc<Exposition>>,
+) -> crate::http::Response {
+    use crate::http::Response;
+    if req.method != "GET" && req.method != "HEAD" {
+        return Response::text(405, "only GET and HEAD\n");
+    }
+    match req.path {
+        "/metrics" => {
+            let e = Arc::clone(&latest.lock().unwrap_or_else(|e| e.into_inner()));
+            let om = prefers_openmetrics(&req.accept);
+            Response {
+                status: 200,
+                content_type: if om {
+                    OPENMETRICS_CONTENT_TYPE
+                } else {
+                    TEXT_CONTENT_TYPE
+                },
+                body: Box::new(Body(e, om)),
+            }
+        }
+        "/" => Response::text(200, "ferroscope: metrics at /metrics\n"),
+        _ => Response::text(404, "not found: metrics at /metrics\n"),
     }
 }
 
@@ -487,7 +580,7 @@ mod tests {
             "# HELP ferroscope_build_info ferroscope's version, as a label (value 1)
 # TYPE ferroscope_build_info gauge
 ferroscope_build_info{tool=\"runqlat\",version=\"0.1.0\"} 1
-# HELP ferroscope_lost_events_total Measurements the BPF side could not count because a map was full
+# HELP ferroscope_lost_events_total Measurements the BPF side could not count or deliver because a map or the event buffer was full
 # TYPE ferroscope_lost_events_total counter
 ferroscope_lost_events_total{tool=\"runqlat\",what=\"latencies\"} 3
 ferroscope_lost_events_total{tool=\"runqlat\",what=\"wakeups\"} 0
@@ -515,14 +608,13 @@ ferroscope_runqlat_latency_seconds_count 4
 
     #[test]
     fn bounds_are_slot_upper_values_in_seconds() {
-        let s = State::new("t", "0", LATENCY, 1e6);
-        let b = s.bounds(27);
+        let b = bounds(1e6, 27);
         assert_eq!(b[0], 1e-6);
         assert_eq!(b[1], 3e-6);
         assert_eq!(b[9], 1023e-6);
         assert_eq!(b[25], ((1u64 << 26) - 1) as f64 / 1e6);
         assert_eq!(b[26], f64::INFINITY);
-        let ms = State::new("t", "0", LATENCY, 1e3).bounds(3);
+        let ms = bounds(1e3, 3);
         assert_eq!(ms, [0.001, 0.003, f64::INFINITY]);
     }
 
@@ -568,6 +660,91 @@ ferroscope_runqlat_latency_seconds_count 4
             text.contains("_count{comm=\"a\\\"b\\\\c\\nd\"} 1\n"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn errno_labels() {
+        assert_eq!(errno_label(0), "0");
+        assert_eq!(errno_label(7), "0");
+        assert_eq!(errno_label(-2), "ENOENT");
+        assert_eq!(errno_label(-13), "EACCES");
+        assert_eq!(errno_label(i32::MIN), "2147483647");
+        assert_eq!(errno_name(libc::ECONNREFUSED), "ECONNREFUSED");
+        assert_eq!(errno_name(4000), "4000");
+    }
+
+    const EVENTS: Metric = Metric {
+        name: "events",
+        help: "Opens traced",
+    };
+
+    #[test]
+    fn golden_text_of_event_counters() {
+        let mut s = State::counter("opensnoop", "0.1.0", EVENTS);
+        s.set_lost(&[(0, "events")]);
+        let l = |errno: &str, c: &str| vec![("errno", errno.to_string()), ("container", c.into())];
+        s.count(l("ENOENT", "-"), 1);
+        s.count(l("0", "-"), 0);
+        s.count(l("ENOENT", "-"), 2);
+        s.count(l("0", "46441cff64eb"), 1);
+        s.set_lost(&[(5, "events")]);
+        let e = exposition(s);
+        assert_eq!(
+            e.text,
+            "# HELP ferroscope_build_info ferroscope's version, as a label (value 1)
+# TYPE ferroscope_build_info gauge
+ferroscope_build_info{tool=\"opensnoop\",version=\"0.1.0\"} 1
+# HELP ferroscope_lost_events_total Measurements the BPF side could not count or deliver because a map or the event buffer was full
+# TYPE ferroscope_lost_events_total counter
+ferroscope_lost_events_total{tool=\"opensnoop\",what=\"events\"} 5
+# HELP ferroscope_folded_series_total Label sets over the series limit whose measurements went to the series labelled \"other\"
+# TYPE ferroscope_folded_series_total counter
+ferroscope_folded_series_total{tool=\"opensnoop\"} 0
+# HELP ferroscope_opensnoop_events_total Opens traced
+# TYPE ferroscope_opensnoop_events_total counter
+ferroscope_opensnoop_events_total{errno=\"0\",container=\"-\"} 0
+ferroscope_opensnoop_events_total{errno=\"0\",container=\"46441cff64eb\"} 1
+ferroscope_opensnoop_events_total{errno=\"ENOENT\",container=\"-\"} 3
+"
+        );
+        assert!(e.openmetrics.ends_with("# EOF\n"), "{}", e.openmetrics);
+        assert!(
+            e.openmetrics.contains(
+                "ferroscope_opensnoop_events_total{errno=\"ENOENT\",container=\"-\"} 3\n"
+            ),
+            "{}",
+            e.openmetrics
+        );
+    }
+
+    #[test]
+    fn an_unlabelled_counter_and_the_series_limit() {
+        let mut s = State::counter("oomkill", "0", EVENTS);
+        s.count(Labels::new(), 0);
+        let text = exposition(s).text;
+        assert!(
+            text.ends_with("\nferroscope_oomkill_events_total 0\n"),
+            "{text}"
+        );
+        let mut s = State::counter("tcpconnect", "0", EVENTS);
+        for port in 0..MAX_SERIES + 5 {
+            s.count(vec![("port", port.to_string())], 1);
+        }
+        s.count(vec![("port", MAX_SERIES.to_string())], 1);
+        let text = exposition(s).text;
+        assert!(
+            text.contains("ferroscope_tcpconnect_events_total{port=\"other\"} 6\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ferroscope_folded_series_total{tool=\"tcpconnect\"} 5\n"),
+            "{text}"
+        );
+        let series = text
+            .lines()
+            .filter(|l| l.starts_with("ferroscope_tcpconnect_events_total{"))
+            .count();
+        assert_eq!(series, MAX_SERIES + 1);
     }
 
     #[test]

@@ -145,6 +145,17 @@ impl Group {
 }
 
 impl Group {
+    /// The value of a Prometheus `container` label: the full id (or nspawn/LXC name, escaped
+    /// as in text output), `-` for host tasks, `?` when not resolved; the same as
+    /// [`Self::json_fields`]' `container_id`, which the histogram tools export.
+    pub fn label_value(&self) -> String {
+        match self {
+            Self::Host => "-".into(),
+            Self::Unknown => "?".into(),
+            Self::Container { id, .. } => escaped(id),
+        }
+    }
+
     /// The section's JSON fields: `container_id` (the full id or name; `-` for host tasks,
     /// `?` when not resolved) and, for a container, `container_runtime`.
     pub fn json_fields<'a>(&'a self, out: &mut Vec<(&'static str, SectionValue<'a>)>) {

@@ -14,6 +14,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
+use common::metrics::{Labels, Metric};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -160,5 +161,22 @@ impl EventTool for Bindsnoop {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Binds traced, by protocol, port (0: any) and errno (0: success)",
+        }
+    }
+
+    fn label_names(&self) -> &'static [&'static str] {
+        &["protocol", "port", "errno"]
+    }
+
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        out.push(("protocol", format::protocol(e.protocol).to_owned()));
+        out.push(("port", e.port.to_string()));
+        out.push(("errno", common::metrics::errno_label(e.ret)));
     }
 }

@@ -15,6 +15,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
+use common::metrics::{Labels, Metric};
 use common::names::NameTable;
 use common::time::EventTimes;
 use common::{lifecycle, probe};
@@ -312,6 +313,22 @@ impl EventTool for Biosnoop {
             queued_ms: queued.map_or(-1.0, |ns| ns as f64 / 1e6),
         };
         format::text_row(self.columns, e, &r, out);
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Block I/O requests completed, by disk and RWBS",
+        }
+    }
+
+    fn label_names(&self) -> &'static [&'static str] {
+        &["disk", "rwbs"]
+    }
+
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        out.push(("disk", common::output::escaped(self.disk(e.dev).as_bytes())));
+        out.push(("rwbs", self.rwbs(e)));
     }
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {

@@ -15,6 +15,7 @@ use common::decode::c_bytes;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
+use common::metrics::{self, Labels, Metric};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -206,6 +207,21 @@ impl EventTool for Execsnoop {
 
     fn header(&self) -> Option<String> {
         Some(self.cols.header())
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Execs traced, by errno (0: success; failed ones with -x)",
+        }
+    }
+
+    fn label_names(&self) -> &'static [&'static str] {
+        &["errno"]
+    }
+
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        out.push(("errno", metrics::errno_label(e.retval)));
     }
 
     fn wanted(&mut self, e: &Self::Event) -> bool {

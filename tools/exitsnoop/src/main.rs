@@ -13,6 +13,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
+use common::metrics::{Labels, Metric};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -82,6 +83,28 @@ impl EventTool for Exitsnoop {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Exits traced, by exit status or killing signal",
+        }
+    }
+
+    fn label_names(&self) -> &'static [&'static str] {
+        &["code", "signal"]
+    }
+
+    /// An exit has `code` (0 to 255) and an empty `signal`; a kill the signal's name
+    /// (`SIGKILL`) and an empty `code`. Empty values are absent labels to PromQL.
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        let (code, signal) = match format::Exit::of(e.exit_code) {
+            format::Exit::Code(c) => (c.to_string(), String::new()),
+            format::Exit::Signal { sig, .. } => (String::new(), format::signal_name(sig)),
+        };
+        out.push(("code", code));
+        out.push(("signal", signal));
     }
 }
 

@@ -13,6 +13,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
+use common::metrics::{Labels, Metric};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -126,6 +127,22 @@ impl EventTool for Killsnoop {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Signals sent, by signal and errno (0: delivered)",
+        }
+    }
+
+    fn label_names(&self) -> &'static [&'static str] {
+        &["signal", "errno"]
+    }
+
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        out.push(("signal", format::signal_name(e.sig)));
+        out.push(("errno", common::metrics::errno_label(e.ret)));
     }
 }
 

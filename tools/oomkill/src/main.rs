@@ -189,6 +189,13 @@ impl EventTool for Oomkill {
         format::text_row(&times.hms(e.ts_ns), e, &x, out);
     }
 
+    fn metric(&self) -> common::metrics::Metric {
+        common::metrics::Metric {
+            name: "events",
+            help: "OOM kills",
+        }
+    }
+
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         let (comm, load) = (victim_comm(e), loadavg());
         let x = Extra {

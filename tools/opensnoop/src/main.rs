@@ -15,6 +15,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
+use common::metrics::{self, Labels, Metric};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -197,6 +198,21 @@ impl EventTool for Opensnoop {
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         let callers = self.callers(e);
         format::json_row(&self.cols, e, &times.rfc3339(e.ts_ns), &callers, out);
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Opens traced, by errno (0: success)",
+        }
+    }
+
+    fn label_names(&self) -> &'static [&'static str] {
+        &["errno"]
+    }
+
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        out.push(("errno", metrics::errno_label(e.ret)));
     }
 }
 

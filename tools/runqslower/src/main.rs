@@ -13,6 +13,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::Result;
 use common::event_tool::{self, EventTool, Run};
+use common::metrics::Metric;
 use common::time::EventTimes;
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
@@ -129,6 +130,13 @@ impl EventTool for Runqslower {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Run queue waits longer than the threshold",
+        }
     }
 }
 

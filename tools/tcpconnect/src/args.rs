@@ -54,7 +54,8 @@ pub struct Args {
     pub uid: Option<u32>,
 
     /// Count connects per source address, destination address and port, until Ctrl-C
-    #[arg(short = 'c', long = "count", conflicts_with_all = ["outcome", "json"])]
+    #[arg(short = 'c', long = "count",
+          conflicts_with_all = ["outcome", "json", "prometheus", "textfile"])]
     pub count: bool,
 
     /// Consider source port when counting; show it (SPORT column)

@@ -14,6 +14,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
+use common::metrics::{Labels, Metric};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -123,10 +124,11 @@ fn open_and_load<'obj>(
     Ok((skel, hooks, kind))
 }
 
-/// JSON and the outcome column report a connect when its handshake ends; plain rows and
-/// counts when the SYN goes out, as libbpf-tools does. Only that record is sent.
+/// JSON, the outcome column and the exported counts (by outcome) report a connect when its
+/// handshake ends; plain rows and counts when the SYN goes out, as libbpf-tools does. Only
+/// that record is sent.
 fn wanted_phase(args: &Args) -> Phase {
-    if args.common.json || args.outcome {
+    if args.common.json || args.outcome || args.buffer.export.targets().is_some() {
         Phase::TCPCONNECT_OUTCOME
     } else {
         Phase::TCPCONNECT_ATTEMPT
@@ -243,5 +245,22 @@ impl EventTool for Tcpconnect {
     fn finish(&mut self) -> Option<String> {
         let counts = self.counts.as_ref()?;
         Some(format::count_table(counts, self.cols.sport))
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "Connects traced, by outcome and destination port",
+        }
+    }
+
+    fn label_names(&self) -> &'static [&'static str] {
+        &["outcome", "port"]
+    }
+
+    /// The outcome as the OUTCOME column says it (exporting, the tool waits for it).
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        out.push(("outcome", format::outcome(e)));
+        out.push(("port", e.dport.to_string()));
     }
 }

@@ -14,6 +14,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
+use common::metrics::{Labels, Metric};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -120,5 +121,23 @@ impl EventTool for Tcplife {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "TCP sessions closed, by address family",
+        }
+    }
+
+    /// Not by port: one side of nearly every session is an ephemeral port, which would
+    /// make a series per connection.
+    fn label_names(&self) -> &'static [&'static str] {
+        &["family"]
+    }
+
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        let v = common::net::ip_version(e.family);
+        out.push(("family", format!("ipv{v}")));
     }
 }

@@ -33,7 +33,8 @@ pub struct Args {
 
     /// Count retransmits per flow; print the counts at Ctrl-C (not with --containers: the
     /// table has no CONTAINER column)
-    #[arg(short = 'c', long = "count", conflicts_with_all = ["json", "sequence", "containers"])]
+    #[arg(short = 'c', long = "count",
+          conflicts_with_all = ["json", "sequence", "containers", "prometheus", "textfile"])]
     pub count: bool,
 
     /// Trace IPv4 family only

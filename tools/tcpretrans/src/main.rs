@@ -14,6 +14,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
+use common::metrics::{Labels, Metric};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -117,5 +118,26 @@ impl EventTool for Tcpretrans {
 
     fn finish(&mut self) -> Option<String> {
         self.counts.as_ref().map(format::count_table)
+    }
+
+    fn metric(&self) -> Metric {
+        Metric {
+            name: "events",
+            help: "TCP retransmits (and tail loss probes), by type and socket state",
+        }
+    }
+
+    fn label_names(&self) -> &'static [&'static str] {
+        &["type", "state"]
+    }
+
+    fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
+        let t = if e.r#type == types::tcpretrans_type::TCPRETRANS_LOSS_PROBE {
+            "loss_probe"
+        } else {
+            "retransmit"
+        };
+        out.push(("type", t.to_owned()));
+        out.push(("state", format::state_name(e.state)));
     }
 }
