@@ -326,7 +326,7 @@ fn parse_from<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, 
         {
             return clap::Error::raw(ErrorKind::InvalidUtf8, msg).with_cmd(&cmd);
         }
-        escape_quoted_input(e)
+        escape_quoted_input_of(e, &args)
     })?;
     T::from_arg_matches_mut(&mut matches).map_err(|e| escape_quoted_input(e.format(&mut cmd)))
 }
@@ -371,7 +371,10 @@ fn one_line_clap_error(e: &clap::Error, tool: &str) -> String {
 /// escaped as [`crate::error::shown`] shows it: clap's rendering deletes escape sequences and
 /// DEL (so `--container $'ab\e[2Jc'` read as `'abc'`, `--max-args $'1\x7f'` as `'1'`, a value
 /// said to be bad that is not what was typed), and a newline in the value cut the one line.
-fn escape_quoted_input(mut e: clap::Error) -> clap::Error {
+/// An argument clap quotes after a lossy conversion (U+FFFD for each byte that is not UTF-8,
+/// as in `unexpected argument '\u{fffd}'`) is shown from the bytes typed instead (`'\xff'`),
+/// found among `args`.
+fn escape_quoted_input_of(mut e: clap::Error, args: &[OsString]) -> clap::Error {
     use clap::error::{ContextKind, ContextValue};
     for kind in [
         ContextKind::InvalidValue,
@@ -379,11 +382,19 @@ fn escape_quoted_input(mut e: clap::Error) -> clap::Error {
         ContextKind::InvalidSubcommand,
     ] {
         if let Some(ContextValue::String(text)) = e.get(kind) {
-            let shown = crate::error::shown(text.as_bytes());
+            let typed = text
+                .contains('\u{fffd}')
+                .then(|| args.iter().find(|a| a.to_string_lossy() == text.as_str()))
+                .flatten();
+            let shown = crate::error::shown(typed.map_or(text.as_bytes(), |a| a.as_bytes()));
             e.insert(kind, ContextValue::String(shown));
         }
     }
     e
+}
+
+fn escape_quoted_input(e: clap::Error) -> clap::Error {
+    escape_quoted_input_of(e, &[])
 }
 
 #[cfg(test)]
@@ -563,6 +574,26 @@ mod tests {
         assert_eq!(
             run(&[b"\xff"]),
             "argument '\\xff' is not valid UTF-8 (see 't --help')"
+        );
+        // Where nothing takes it, clap calls it unexpected, quoting it from a lossy copy.
+        #[derive(Parser, Debug)]
+        struct Flags {
+            #[arg(short = 'x')]
+            x: bool,
+        }
+        let run = |arg: &[u8]| {
+            let arg = OsString::from_vec(arg.to_vec());
+            parse_from::<Flags>(["t".into(), arg])
+                .map_err(|e| one_line_clap_error(&e, "t"))
+                .unwrap_err()
+        };
+        assert_eq!(
+            run(b"\xff"),
+            "unexpected argument '\\xff' found (see 't --help')"
+        );
+        assert_eq!(
+            run(b"--\xffa"),
+            "unexpected argument '--\\xffa' found (see 't --help')"
         );
     }
 

@@ -9,6 +9,7 @@
 //! with boundary values (see [`options`]).
 
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 
 use clap::CommandFactory;
 use clap_complete::Shell;
@@ -53,32 +54,60 @@ impl Kind {
     }
 }
 
+/// A name a shell can take as a command and a completion function's suffix unquoted.
+fn is_command_name(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '+'))
+}
+
 /// Handle `--generate` if it is the first argument: Some(result) when it was, None otherwise.
 pub(crate) fn intercept<T: CommandFactory>(info: &ToolInfo) -> Option<Result<(), Error>> {
     let tool = info.name;
-    let mut args = std::env::args().skip(1);
-    if args.next().as_deref() != Some(FLAG) {
+    // args_os: any argument may be bytes that are not UTF-8 (std::env::args would panic).
+    let mut args = std::env::args_os().skip(1);
+    if args.next().as_deref() != Some(std::ffi::OsStr::new(FLAG)) {
         return None;
     }
     let usage = |what: String| Error::usage(format!("{what} (see '{tool} --help')"));
+    let shown = |v: &std::ffi::OsStr| crate::error::shown(v.as_bytes());
     let kind = match args.next() {
         None => {
             return Some(Err(usage(format!(
                 "{FLAG} needs a value: man, bash, zsh, fish or options"
             ))));
         }
-        Some(k) => match Kind::parse(&k) {
+        Some(k) => match k.to_str().and_then(Kind::parse) {
             Some(kind) => kind,
             None => {
                 return Some(Err(usage(format!(
-                    "invalid value '{k}' for '{FLAG}': expected man, bash, zsh, fish or options"
+                    "invalid value '{}' for '{FLAG}': expected man, bash, zsh, fish or options",
+                    shown(&k)
                 ))));
             }
         },
     };
-    let name = args.next().unwrap_or_else(|| tool.to_owned());
+    // The name the completions register: a command name, so it can go into shell code as is.
+    let name = match args.next() {
+        None => tool.to_owned(),
+        Some(n) => match n.to_str().filter(|n| is_command_name(n)) {
+            Some(n) => n.to_owned(),
+            None => {
+                return Some(Err(usage(format!(
+                    "invalid command name '{}' for '{FLAG}': letters, digits, '_', '-', '.' \
+                     and '+' only",
+                    shown(&n)
+                ))));
+            }
+        },
+    };
     if let Some(extra) = args.next() {
-        return Some(Err(usage(format!("unexpected argument '{extra}'"))));
+        return Some(Err(usage(format!(
+            "unexpected argument '{}'",
+            shown(&extra)
+        ))));
     }
     let text = match kind {
         Kind::Man => man_page(T::command(), &with_siblings(info)),
@@ -233,6 +262,16 @@ pub fn options(mut cmd: clap::Command) -> String {
 mod tests {
     use super::*;
     use clap::Parser;
+
+    #[test]
+    fn completion_names_are_command_names() {
+        for ok in ["opensnoop", "ferro-opensnoop", "opensnoop.8", "x_y+1"] {
+            assert!(is_command_name(ok), "{ok}");
+        }
+        for bad in ["", "-x", "x\ny", "a b", "x;rm", "x$(id)", "é"] {
+            assert!(!is_command_name(bad), "{bad:?}");
+        }
+    }
 
     /// A small stand-in for a tool's options.
     #[derive(Parser)]

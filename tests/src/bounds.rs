@@ -4,6 +4,7 @@
 //! never panic (status 101), whatever the number. The options come from the binary itself
 //! (`--generate options`, from its clap definition), so an option added later is tried too.
 
+use std::os::unix::ffi::OsStrExt;
 use std::process::Command;
 use std::thread;
 use std::time::Duration;
@@ -71,6 +72,18 @@ fn argv(opt: &Opt, v: &str) -> Vec<String> {
 /// attaches, and Ctrl-C ends it with status 0 (a value that breaks time or size arithmetic
 /// panics there); without root it may only stop with status 1 at its privilege check.
 pub fn assert_numeric_options_bounded(bin: &str, tool: &str) {
+    // Not a number, but read before the options are parsed (the hidden --generate is looked
+    // for in the first argument): bytes that are not UTF-8 there, alone or in a flag's name.
+    for first in [&b"\xff"[..], b"--\xff", b"-p\xff"] {
+        let what = format!("{tool} {:?}", String::from_utf8_lossy(first));
+        let out = run(Command::new(bin).arg(std::ffi::OsStr::from_bytes(first)));
+        assert_eq!(out.status.code(), Some(2), "{what}: {out}");
+        assert_eq!(out.stderr.lines().count(), 1, "{what}: {out}");
+        assert!(
+            out.stderr.starts_with(&format!("{tool}: ")),
+            "{what}: {out}"
+        );
+    }
     let opts: Vec<Opt> = options(bin)
         .into_iter()
         .filter(|o| o.kind != "text" && o.kind != "choice")
