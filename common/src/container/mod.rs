@@ -101,10 +101,21 @@ impl ContainerFilter {
 
 /// The options every tool takes: `--containers` and `--container ID` (no libbpf-tools or BCC
 /// tool uses either name; `-c` is taken by several, so there is no short form).
+/// `--containers` help of the histogram tools.
+pub const HIST_HELP: &str = "One histogram per container (a 'container = ID (RUNTIME)' line \
+     above each; host tasks in their own)";
+
+/// `--containers` help of the stack tools (profile, offcputime).
+pub const STACKS_HELP: &str = "Show the container of each stack ('[ID]' after the command name; \
+     folded output: a first '[ID]' frame)";
+
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerArgs {
     /// Show the container of each event (CONTAINER column: short id, nspawn/LXC name, - for
-    /// host tasks); histograms: one per container
+    /// host tasks)
+    ///
+    /// Histogram and stack tools say what it does for them instead (clap's `mut_arg`, with
+    /// [`HIST_HELP`] or [`STACKS_HELP`]).
     #[arg(long)]
     pub containers: bool,
 

@@ -23,7 +23,8 @@ EXAMPLES:
     name = "biolatency",
     version,
     about = "Summarize block device I/O latency as a histogram",
-    after_help = EXAMPLES
+    after_help = EXAMPLES,
+    mut_arg("containers", |a| a.help(common::container::HIST_HELP))
 )]
 pub struct Args {
     #[command(flatten)]

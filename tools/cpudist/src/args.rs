@@ -22,7 +22,8 @@ EXAMPLES:
     name = "cpudist",
     version,
     about = "Summarize on-CPU time per task as a histogram",
-    after_help = EXAMPLES
+    after_help = EXAMPLES,
+    mut_arg("containers", |a| a.help(common::container::HIST_HELP))
 )]
 pub struct Args {
     #[command(flatten)]

@@ -34,12 +34,7 @@ EXAMPLES:
     name = "execsnoop",
     version,
     about = "Trace exec syscalls",
-    after_help = EXAMPLES,
-    // The shared help speaks of histograms too; execsnoop prints events only.
-    mut_arg("containers", |a| a.help(
-        "Show the container of each exec (CONTAINER column: short id, nspawn/LXC name, - for \
-         host tasks)"
-    ))
+    after_help = EXAMPLES
 )]
 pub struct Args {
     /// Include time column on output (HH:MM:SS)

@@ -26,7 +26,8 @@ pub struct Args {
     #[arg(short = 'x', long = "failed")]
     pub failed: bool,
 
-    /// Trace only kill syscall (always on: accepted for libbpf-tools' sigsnoop recipes)
+    /// Accepted for libbpf-tools' sigsnoop recipes and changes nothing: kill, tkill and tgkill
+    /// are always traced
     #[arg(short = 'k', long = "kill")]
     pub kill: bool,
 

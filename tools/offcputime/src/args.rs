@@ -45,7 +45,8 @@ fn max_depth() -> Int<u32> {
     name = "offcputime",
     version,
     about = "Summarize off-CPU time by stack trace",
-    after_help = EXAMPLES
+    after_help = EXAMPLES,
+    mut_arg("containers", |a| a.help(common::container::STACKS_HELP))
 )]
 pub struct Args {
     /// Trace for this many seconds (default: until Ctrl-C)

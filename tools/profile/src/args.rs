@@ -27,7 +27,8 @@ pub const MAX_IDS: usize = 1024;
     name = "profile",
     version,
     about = "Profile CPU usage by sampling stack traces at a timed interval",
-    after_help = EXAMPLES
+    after_help = EXAMPLES,
+    mut_arg("containers", |a| a.help(common::container::STACKS_HELP))
 )]
 pub struct Args {
     /// Profile these processes only (comma-separated PIDs)

@@ -23,7 +23,8 @@ EXAMPLES:
     name = "runqlat",
     version,
     about = "Summarize run queue (scheduler) latency as a histogram",
-    after_help = EXAMPLES
+    after_help = EXAMPLES,
+    mut_arg("containers", |a| a.help(common::container::HIST_HELP))
 )]
 pub struct Args {
     #[command(flatten)]
