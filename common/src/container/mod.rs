@@ -111,11 +111,10 @@ pub const STACKS_HELP: &str = "Show the container of each stack ('[ID]' after th
 
 #[derive(clap::Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerArgs {
+    // Histogram and stack tools say what it does for them instead (clap's `mut_arg`, with
+    // HIST_HELP or STACKS_HELP); one paragraph only, or clap would show it as the long help.
     /// Show the container of each event (CONTAINER column: short id, nspawn/LXC name, - for
     /// host tasks)
-    ///
-    /// Histogram and stack tools say what it does for them instead (clap's `mut_arg`, with
-    /// [`HIST_HELP`] or [`STACKS_HELP`]).
     #[arg(long)]
     pub containers: bool,
 
