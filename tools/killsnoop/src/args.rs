@@ -64,10 +64,10 @@ pub struct Args {
 pub fn parse_signals(s: &str) -> Result<u64, String> {
     let mut mask = 0u64;
     for part in s.split(',') {
-        let sig: u32 = part
-            .trim()
-            .parse()
-            .map_err(|_| format!("invalid signal {part:?}: a number from 1 to 64"))?;
+        let sig: u32 = part.trim().parse().map_err(|_| {
+            let shown = common::error::shown(part.as_bytes());
+            format!("invalid signal '{shown}': a number from 1 to 64")
+        })?;
         if !(1..=64).contains(&sig) {
             return Err(format!("invalid signal {sig}: a number from 1 to 64"));
         }
@@ -79,6 +79,23 @@ pub fn parse_signals(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bad signal is quoted as every message quotes user input: escaped, in single quotes.
+    #[test]
+    fn bad_signals_quoted_golden() {
+        assert_eq!(
+            parse_signals("9,\x1b[2J"),
+            Err("invalid signal '\\e[2J': a number from 1 to 64".to_owned())
+        );
+        assert_eq!(
+            parse_signals("\x7f"),
+            Err("invalid signal '\\x7f': a number from 1 to 64".to_owned())
+        );
+        assert_eq!(
+            parse_signals("65"),
+            Err("invalid signal 65: a number from 1 to 64".to_owned())
+        );
+    }
 
     #[test]
     fn signal_lists() {
