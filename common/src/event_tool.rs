@@ -208,10 +208,7 @@ pub fn run<T: EventTool>(
     attach: impl FnOnce() -> Result<(Vec<Link>, String)>,
 ) -> Result<()> {
     let tool = RefCell::new(tool);
-    let mut containers = Containers::new(&run.containers)?;
-    if let Some(w) = containers.warning() {
-        crate::error::warn(tool_name, w);
-    }
+    let mut containers = Containers::start(tool_name, &run.containers)?;
     let show = containers.show && !run.json;
     let exporter = match &run.export {
         Some(targets) => Some(start_export(tool_name, &*tool.borrow(), show, targets)?),

@@ -200,6 +200,16 @@ impl Containers {
         Self::with_resolver(args, Resolver::new())
     }
 
+    /// [`Self::new`] for tool `tool`, saying its [`Self::warning`] on stderr once, as every
+    /// tool does at start-up.
+    pub fn start(tool: &str, args: &ContainerArgs) -> Result<Self> {
+        let me = Self::new(args)?;
+        if let Some(w) = me.warning() {
+            crate::error::warn(tool, w);
+        }
+        Ok(me)
+    }
+
     /// [`Self::new`] with a given resolver.
     pub fn with_resolver(args: &ContainerArgs, resolver: Resolver) -> Result<Self> {
         let filter = args

@@ -43,10 +43,7 @@ fn run() -> Result<()> {
         .map(|n| blk::find_disk(&disks, n))
         .transpose()?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    let mut containers = Containers::new(&args.containers)?;
-    if let Some(w) = containers.warning() {
-        eprintln!("{TOOL}: {w}");
-    }
+    let mut containers = Containers::start(TOOL, &args.containers)?;
     // --containers, --container: keyed by the submitter's cgroup, recorded per bio.
     let per_cgroup = args.containers.containers || args.containers.container.is_some();
     lifecycle::start(args.common.verbose)?;

@@ -185,10 +185,7 @@ fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     check(&args)?;
     let svg = args.svg.as_deref().map(SvgFile::new).transpose()?;
-    let mut containers = Containers::new(&args.containers)?;
-    if let Some(w) = containers.warning() {
-        eprintln!("{TOOL}: {w}");
-    }
+    let mut containers = Containers::start(TOOL, &args.containers)?;
     lifecycle::start(args.common.verbose)?;
 
     let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());

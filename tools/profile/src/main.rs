@@ -115,10 +115,7 @@ fn header(a: &Args) -> String {
 fn run() -> Result<()> {
     let plan = plan(cli::parse(&INFO)?)?;
     let args = &plan.args;
-    let mut containers = Containers::new(&args.containers)?;
-    if let Some(w) = containers.warning() {
-        eprintln!("{TOOL}: {w}");
-    }
+    let mut containers = Containers::start(TOOL, &args.containers)?;
     lifecycle::start(args.common.verbose)?;
 
     let clock = perf::choose(args.frequency, plan.cpus[0]);

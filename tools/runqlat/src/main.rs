@@ -111,10 +111,7 @@ fn choose_programs(p: &mut OpenRunqlatProgs<'_>, tp_btf: bool, cg: bool, ns: boo
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    let mut containers = Containers::new(&args.containers)?;
-    if let Some(w) = containers.warning() {
-        eprintln!("{TOOL}: {w}");
-    }
+    let mut containers = Containers::start(TOOL, &args.containers)?;
     lifecycle::start(args.common.verbose)?;
 
     // tp_btf first, raw tracepoints if it does not load.
