@@ -62,7 +62,7 @@ fn run() -> Result<()> {
 
     // tp_btf first, raw tracepoints if it does not load.
     let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
-    let (skel, tp_btf) =
+    let ((skel, task_storage), tp_btf) =
         lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
             load(storage, &args, cgroup.is_some(), tp_btf)
         })?;
@@ -81,7 +81,7 @@ fn run() -> Result<()> {
         } else {
             "a per-CPU array by syscall"
         },
-        match (args.latency, tp_btf && probe::task_storage()) {
+        match (args.latency, task_storage) {
             (false, _) => "",
             (true, true) => ", entry times in task storage",
             (true, false) => ", entry times in a hash map",
@@ -100,12 +100,13 @@ fn run() -> Result<()> {
 
 /// Open, configure and load the object for these options, with the tp_btf programs or the raw
 /// tracepoint ones; maps they leave unused are not created, and sys_enter is loaded for -L only.
+/// With it, whether -L's entry times are in task storage (else a hash map).
 fn load<'obj>(
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
     args: &Args,
     cgroup: bool,
     tp_btf: bool,
-) -> Result<SyscountSkel<'obj>> {
+) -> Result<(SyscountSkel<'obj>, bool)> {
     // -L on tp_btf keeps entry times in task storage where the kernel has it (5.11+;
     // FERROSCOPE_DISABLE=task_storage: the hash map, as on raw tracepoints).
     let task_storage = args.latency && tp_btf && probe::task_storage();
@@ -147,7 +148,7 @@ fn load<'obj>(
         (&mut m.start, args.latency && !task_storage),
         (&mut m.start_task, task_storage),
     ])?;
-    lifecycle::load(open)
+    Ok((lifecycle::load(open)?, task_storage))
 }
 
 /// libbpf-tools' banner.
