@@ -19,6 +19,11 @@
 //! - `ferroscope_opensnoop_events_total`: a counter of the events the tool would have
 //!   printed, by the tool's labels ([`crate::event_tool::EventTool::labels`]).
 //!
+//! What a table tool exports (`syscount` below, [`State::counters`]):
+//! - `ferroscope_syscount_syscalls_total` and, with `-L`, `ferroscope_syscount_syscall_seconds_total`:
+//!   several counters of one label set each (`{syscall="read"}`), the second in seconds (a
+//!   float), folded into `other` together.
+//!
 //! Every tool:
 //! - At most [`MAX_SERIES`] label sets per metric: the measurements of any further label
 //!   set go to one series whose labels all read `other`, and
@@ -82,6 +87,16 @@ pub fn errno_name(errno: i32) -> String {
         Errno::UnknownErrno => errno.to_string(),
         e => format!("{e:?}"),
     }
+}
+
+/// One counter of a [`State::counters`] state.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CounterSpec {
+    pub metric: Metric,
+    /// `None`: exported as counted (`ferroscope_<tool>_<name>_total`, an integer);
+    /// `Some(n)`: the values added are 1/n seconds, exported in seconds
+    /// (`ferroscope_<tool>_<name>_seconds_total`, a float): 1e9 for nanoseconds.
+    pub per_second: Option<f64>,
 }
 
 /// One histogram series: slot counts and the sum of values (in the tool's unit), since the
@@ -157,6 +172,11 @@ enum Family {
     },
     /// A counter of events.
     Counter { series: Bounded<u64> },
+    /// Several counters of the same label sets: one value per counter in each series.
+    Counters {
+        counters: Vec<(String, CounterSpec)>,
+        series: Bounded<Vec<u64>>,
+    },
 }
 
 /// Everything exported, as counted since the tool started.
@@ -190,6 +210,23 @@ impl State {
         Self::with(tool, version, metric, family)
     }
 
+    /// `tool`'s `counters`, kept per label set together (see [`Self::count_all`]); the
+    /// state's own metric name is the first counter's.
+    pub fn counters(tool: &'static str, version: &'static str, counters: &[CounterSpec]) -> Self {
+        let named = counters
+            .iter()
+            .map(|c| (format!("ferroscope_{tool}_{}", c.metric.name), *c))
+            .collect();
+        let family = Family::Counters {
+            counters: named,
+            series: Bounded::new(),
+        };
+        let first = counters
+            .first()
+            .map_or(Metric { name: "", help: "" }, |c| c.metric);
+        Self::with(tool, version, first, family)
+    }
+
     fn with(tool: &'static str, version: &'static str, metric: Metric, family: Family) -> Self {
         Self {
             tool,
@@ -219,6 +256,18 @@ impl State {
         }
     }
 
+    /// Add `values` (one per counter, in the order [`Self::counters`] was given them; missing
+    /// ones add 0) to the series of `labels` (a [`Self::counters`] state; others ignore it).
+    pub fn count_all(&mut self, labels: Labels, values: &[u64]) {
+        if let Family::Counters { counters, series } = &mut self.family {
+            let v = series.get(labels);
+            v.resize(counters.len(), 0);
+            for (a, &b) in v.iter_mut().zip(values) {
+                *a = a.saturating_add(b);
+            }
+        }
+    }
+
     /// The BPF side's counts of measurements it dropped (totals since the start, as
     /// [`crate::hist_tool::Reading::dropped`] carries them).
     pub fn set_lost(&mut self, dropped: &[(u64, &'static str)]) {
@@ -231,6 +280,7 @@ impl State {
         let n = match &self.family {
             Family::Histogram { series, .. } => series.folded.len(),
             Family::Counter { series } => series.folded.len(),
+            Family::Counters { series, .. } => series.folded.len(),
         };
         n as u64
     }
@@ -273,6 +323,24 @@ impl State {
                 for (labels, n) in series.iter() {
                     m.encode_family(labels)?
                         .encode_counter::<NoLabelSet, u64, f64>(n, None)?;
+                }
+                Ok(())
+            }
+            Family::Counters { counters, series } => {
+                for (i, (name, c)) in counters.iter().enumerate() {
+                    let unit = c.per_second.map(|_| Unit::Seconds);
+                    let help = c.metric.help;
+                    let mut m =
+                        enc.encode_descriptor(name, help, unit.as_ref(), MetricType::Counter)?;
+                    for (labels, v) in series.iter() {
+                        let n = v.get(i).copied().unwrap_or(0);
+                        let mut family = m.encode_family(labels)?;
+                        match c.per_second {
+                            None => family.encode_counter::<NoLabelSet, u64, f64>(&n, None)?,
+                            Some(per) => family
+                                .encode_counter::<NoLabelSet, f64, f64>(&(n as f64 / per), None)?,
+                        }
+                    }
                 }
                 Ok(())
             }
@@ -745,6 +813,78 @@ ferroscope_opensnoop_events_total{errno=\"ENOENT\",container=\"-\"} 3
             .filter(|l| l.starts_with("ferroscope_tcpconnect_events_total{"))
             .count();
         assert_eq!(series, MAX_SERIES + 1);
+    }
+
+    #[test]
+    fn golden_text_of_counters_kept_together() {
+        let counters = [
+            CounterSpec {
+                metric: Metric {
+                    name: "syscalls",
+                    help: "Syscalls counted",
+                },
+                per_second: None,
+            },
+            CounterSpec {
+                metric: Metric {
+                    name: "syscall",
+                    help: "Time in syscalls",
+                },
+                per_second: Some(1e9),
+            },
+        ];
+        let mut s = State::counters("syscount", "0.1.0", &counters);
+        s.set_lost(&[(0, "syscalls")]);
+        let l = |sys: &str| vec![("syscall", sys.to_string())];
+        s.count_all(l("read"), &[3, 1_500_000_000]);
+        s.count_all(l("getppid"), &[2]);
+        s.count_all(l("read"), &[1, 500_000_000]);
+        let e = exposition(s);
+        assert!(
+            e.text.ends_with(
+                "# HELP ferroscope_syscount_syscalls_total Syscalls counted
+# TYPE ferroscope_syscount_syscalls_total counter
+ferroscope_syscount_syscalls_total{syscall=\"getppid\"} 2
+ferroscope_syscount_syscalls_total{syscall=\"read\"} 4
+# HELP ferroscope_syscount_syscall_seconds_total Time in syscalls
+# TYPE ferroscope_syscount_syscall_seconds_total counter
+ferroscope_syscount_syscall_seconds_total{syscall=\"getppid\"} 0.0
+ferroscope_syscount_syscall_seconds_total{syscall=\"read\"} 2.0
+"
+            ),
+            "{}",
+            e.text
+        );
+        assert!(
+            e.text
+                .contains("ferroscope_lost_events_total{tool=\"syscount\",what=\"syscalls\"} 0\n"),
+            "{}",
+            e.text
+        );
+        assert!(
+            e.openmetrics
+                .contains("# UNIT ferroscope_syscount_syscall_seconds seconds\n"),
+            "{}",
+            e.openmetrics
+        );
+        // Folded together: one `other` series in each counter.
+        let mut s = State::counters("syscount", "0", &counters);
+        for i in 0..MAX_SERIES + 3 {
+            s.count_all(vec![("pid", i.to_string())], &[1, 1_000_000_000]);
+        }
+        let text = exposition(s).text;
+        assert!(
+            text.contains("ferroscope_syscount_syscalls_total{pid=\"other\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ferroscope_syscount_syscall_seconds_total{pid=\"other\"} 3.0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("ferroscope_folded_series_total{tool=\"syscount\"} 3\n"),
+            "{text}"
+        );
     }
 
     #[test]
