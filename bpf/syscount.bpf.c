@@ -16,6 +16,11 @@
 
 const volatile enum syscount_key key_by = KEY_SYSCALL;
 const volatile enum syscount_limit syscount_limit_btf = SYSCOUNT_IDS;
+/*
+ * --containers, --container: count per cgroup v2 id as well, in `cgroups` (rodata, so that
+ * plain syscount keeps its per-CPU array and pays nothing for it).
+ */
+const volatile bool by_cgroup = false;
 /* -L: time each syscall from sys_enter. */
 const volatile bool measure_latency = false;
 /* -x: failed syscalls only (a return value below 0). */
@@ -34,8 +39,12 @@ const volatile int nr_compat_exit_group = -1;
 const volatile int nr_execve = -1;
 const volatile int nr_execveat = -1;
 
-/* Counted but dropped: no room in `procs` (-P), in `start` (-L), or a number past the array. */
+/*
+ * Counted but dropped: no room in `procs` (-P), in `start` (-L), in `cgroups` (--containers),
+ * or a number past the array.
+ */
 __u64 procs_full = 0;
+__u64 cgroups_full = 0;
 __u64 start_full = 0;
 __u64 ids_beyond = 0;
 
@@ -52,6 +61,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct syscount_proc);
 } procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SYSCOUNT_CGROUP_KEYS);
+	__type(key, struct syscount_cgroup_key);
+	__type(value, struct syscount_proc);
+} cgroups SEC(".maps");
 
 /* -L: when each thread now inside a syscall entered it, by thread ID; taken at sys_exit. */
 struct {
@@ -132,22 +148,27 @@ static __always_inline int on_enter(int nr, bool direct)
 	return 0;
 }
 
-static __always_inline void count_process(__u32 tgid, int nr, __u64 ns)
+/*
+ * Add a syscall to the counters of `key` in `map` (`procs` by tgid, or `cgroups`), made at
+ * zero if missing; with -P (`name`) the process's name too. No room: counted in `*full`.
+ */
+static __always_inline void count_shared(void *map, void *key, int nr, __u64 ns, bool name,
+					 __u64 *full)
 {
-	struct syscount_proc *p = bpf_map_lookup_elem(&procs, &tgid);
+	struct syscount_proc *p = bpf_map_lookup_elem(map, key);
 	bool fresh = !p;
 
 	if (!p) {
 		/* EEXIST from a racing CPU is fine: the lookup below decides. */
-		bpf_map_update_elem(&procs, &tgid, &zero_proc, BPF_NOEXIST);
-		p = bpf_map_lookup_elem(&procs, &tgid);
+		bpf_map_update_elem(map, key, &zero_proc, BPF_NOEXIST);
+		p = bpf_map_lookup_elem(map, key);
 		if (!p) {
-			__sync_fetch_and_add(&procs_full, 1);
+			__sync_fetch_and_add(full, 1);
 			return;
 		}
 	}
 	/* A process is named by its leader, as libbpf-tools names it, and anew after exec. */
-	if (fresh || nr == nr_execve || nr == nr_execveat) {
+	if (name && (fresh || nr == nr_execve || nr == nr_execveat)) {
 		struct task_struct *t = (void *)bpf_get_current_task();
 
 		BPF_CORE_READ_STR_INTO(&p->comm, t, group_leader, comm);
@@ -160,9 +181,10 @@ static __always_inline void count_process(__u32 tgid, int nr, __u64 ns)
 /* sys_exit: count syscall `nr`, which returned `ret`. */
 static __always_inline int on_exit(int nr, long ret, bool direct)
 {
+	struct syscount_cgroup_key cg = {};
 	struct syscount_counts *c;
 	__u64 pid_tgid, ns = 0, *tsp;
-	__u32 tid, slot;
+	__u32 tid, tgid, slot;
 
 	FERRO_FLOOR_GUARD();
 	/* -1: not a syscall (the exit of a syscall restarted after a signal, seccomp's skip). */
@@ -195,7 +217,14 @@ static __always_inline int on_exit(int nr, long ret, bool direct)
 		return 0;
 
 	if (key_by == KEY_PROCESS) {
-		count_process(pid_tgid >> 32, nr, ns);
+		tgid = pid_tgid >> 32;
+		if (!by_cgroup) {
+			count_shared(&procs, &tgid, nr, ns, true, &procs_full);
+			return 0;
+		}
+		cg.cgroup_id = bpf_get_current_cgroup_id();
+		cg.id = tgid;
+		count_shared(&cgroups, &cg, nr, ns, true, &cgroups_full);
 		return 0;
 	}
 	if (nr >= SYSCOUNT_IDS) {
@@ -203,6 +232,12 @@ static __always_inline int on_exit(int nr, long ret, bool direct)
 		return 0;
 	}
 	slot = nr + (compat_syscall() ? SYSCOUNT_IDS : 0);
+	if (by_cgroup) {
+		cg.cgroup_id = bpf_get_current_cgroup_id();
+		cg.id = slot;
+		count_shared(&cgroups, &cg, nr, ns, false, &cgroups_full);
+		return 0;
+	}
 	c = bpf_map_lookup_elem(&syscalls, &slot);
 	if (!c)
 		return 0;

@@ -18,6 +18,13 @@ enum syscount_limit {
 	SYSCOUNT_PROCS = 10240,
 	/* Threads inside a syscall at once with -L (the `start` hash map). */
 	SYSCOUNT_THREADS = 16384,
+	/*
+	 * --containers, --container: (cgroup, syscall) or, with -P, (cgroup, process) pairs
+	 * counted at once (the `cgroups` hash map). User space deletes a pair that counted
+	 * nothing for a whole reading (a second), so only those active within a second or so
+	 * take room.
+	 */
+	SYSCOUNT_CGROUP_KEYS = 16384,
 };
 
 /* What the counts are kept per (rodata key_by). */
@@ -27,6 +34,18 @@ enum syscount_key {
 	KEY_PROCESS = 1,
 };
 
+/*
+ * --containers, --container: what the counters are kept per instead, in the `cgroups` hash
+ * map (whose values are struct syscount_proc, comm set with -P only).
+ */
+struct syscount_cgroup_key {
+	/* The cgroup v2 id of the task that made the syscall (bpf_get_current_cgroup_id()). */
+	__u64 cgroup_id;
+	/* The syscall's slot (as in the per-syscall array), or with -P the process (tgid). */
+	__u32 id;
+	__u32 pad;
+};
+
 /* One syscall's counters on one CPU (per-CPU array slot). They only grow. */
 struct syscount_counts {
 	__u64 count;
@@ -34,7 +53,10 @@ struct syscount_counts {
 	__u64 total_ns;
 };
 
-/* One process's counters (-P), shared by every CPU: updated atomically. They only grow. */
+/*
+ * One process's counters (-P), shared by every CPU: updated atomically. They only grow. Also
+ * the value of a (cgroup, syscall) or (cgroup, process) pair of --containers.
+ */
 struct syscount_proc {
 	__u64 count;
 	__u64 total_ns;

@@ -13,14 +13,21 @@ EXAMPLES:
     syscount -x -i 5         # count only failed syscalls
     syscount -e ENOENT -i 5  # count only syscalls failed with a given errno
     syscount -c CG           # Trace process under cgroupsPath CG
-    syscount -L -d 10 --json # ten seconds of counts and latencies as JSON";
+    syscount -L -d 10 --json # ten seconds of counts and latencies as JSON
+    syscount --containers    # one table per container, host tasks in their own
+    syscount -L --prometheus 127.0.0.1:9435  # counters and seconds at /metrics";
+
+/// `--containers` help: what it does for syscount.
+const CONTAINERS_HELP: &str = "One table per container (a 'container = ID (RUNTIME)' line above \
+     each; host tasks in their own); JSON and metrics: each row's container";
 
 #[derive(Parser, Debug)]
 #[command(
     name = "syscount",
     version,
     about = "Summarize syscall counts and latencies",
-    after_help = EXAMPLES
+    after_help = EXAMPLES,
+    mut_arg("containers", |a| a.help(CONTAINERS_HELP))
 )]
 pub struct Args {
     /// Process PID to trace
@@ -73,5 +80,34 @@ pub struct Args {
     pub list: bool,
 
     #[command(flatten)]
+    pub containers: common::container::ContainerArgs,
+
+    #[command(flatten)]
+    pub export: Export,
+
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// `--prometheus`, `--textfile`, as the histogram tools word them: syscount's reports become
+/// counters (see `Sink::export` in main.rs), published every `-i` seconds (1 without it).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct Export {
+    /// Serve Prometheus metrics at http://ADDR/metrics (ADDR: IP:PORT) instead of printing
+    #[arg(long, value_name = "ADDR", conflicts_with = "json")]
+    pub prometheus: Option<std::net::SocketAddr>,
+
+    /// Write Prometheus metrics to PATH (node_exporter textfile) instead of printing
+    #[arg(long, value_name = "PATH", conflicts_with = "json")]
+    pub textfile: Option<std::path::PathBuf>,
+}
+
+impl Export {
+    /// Where the metrics go; `None` when neither option is given (reports are printed).
+    pub fn targets(&self) -> Option<common::metrics::Targets> {
+        (self.prometheus.is_some() || self.textfile.is_some()).then(|| common::metrics::Targets {
+            listen: self.prometheus,
+            textfile: self.textfile.clone(),
+        })
+    }
 }

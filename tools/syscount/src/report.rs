@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 //! One report: the rows of an interval sorted, cut to the top N, and printed as libbpf-tools
 //! prints them (`[HH:MM:SS]`, the header, one row per syscall or process, an empty line) or as
-//! JSON lines.
+//! JSON lines. With `--containers`, one table per container under its section line.
 
 use common::output::{JsonLine, escaped};
 
@@ -81,30 +81,77 @@ fn key_column(r: &Row, style: &Style) -> String {
     }
 }
 
+/// Rows of one key counted in several cgroups (a container's, the host's) added up into one
+/// row per syscall (or process), in key order; a process keeps the latest name it was read
+/// with.
+pub fn merge(rows: impl IntoIterator<Item = Row>) -> Vec<Row> {
+    let mut by_key: std::collections::BTreeMap<(bool, u32), Row> = Default::default();
+    for r in rows {
+        match by_key.entry((r.compat, r.nr_or_pid)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(r);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let m = o.get_mut();
+                m.count = m.count.saturating_add(r.count);
+                m.total_ns = m.total_ns.saturating_add(r.total_ns);
+                if !r.comm.is_empty() {
+                    m.comm = r.comm;
+                }
+            }
+        }
+    }
+    by_key.into_values().collect()
+}
+
 /// A report as text: nothing when no row counted anything (libbpf-tools prints no time stamp
 /// then either), else `[HH:MM:SS]`, the header, the rows, an empty line.
 pub fn text(rows: &[Row], style: &Style, hms: &str) -> String {
-    if rows.is_empty() {
-        return String::new();
-    }
-    let mut out = format!("[{hms}]\n{}\n", style.header());
-    for r in rows {
-        let key = key_column(r, style);
-        if style.latency {
-            let t = r.total_ns as f64 / style.divisor();
-            out.push_str(&format!("{key:<22} {:>8} {t:>16.3}\n", r.count));
-        } else {
-            out.push_str(&format!("{key:<22} {:>8}\n", r.count));
+    text_sections(&[(None, rows.to_vec())], style, hms)
+}
+
+/// A report of several tables (`--containers`: one per container, host tasks in their own),
+/// each a section line (`container = 46441cff64eb (podman)`, `host tasks`), then as
+/// [`text`] prints one: the header, the rows, an empty line. `[HH:MM:SS]` once, above the
+/// first; sections without rows are left out, and a report without any prints nothing.
+pub fn text_sections(sections: &[(Option<String>, Vec<Row>)], style: &Style, hms: &str) -> String {
+    let mut out = String::new();
+    for (label, rows) in sections.iter().filter(|(_, rows)| !rows.is_empty()) {
+        if out.is_empty() {
+            out = format!("[{hms}]\n");
         }
+        if let Some(label) = label {
+            out.push_str(label);
+            out.push('\n');
+        }
+        out.push_str(&style.header());
+        out.push('\n');
+        for r in rows {
+            let key = key_column(r, style);
+            if style.latency {
+                let t = r.total_ns as f64 / style.divisor();
+                out.push_str(&format!("{key:<22} {:>8} {t:>16.3}\n", r.count));
+            } else {
+                out.push_str(&format!("{key:<22} {:>8}\n", r.count));
+            }
+        }
+        out.push('\n');
     }
-    out.push('\n');
     out
 }
 
 /// A report as JSON, one object per row: `time` (RFC 3339, when the report was taken), then
 /// `syscall` (the name, null when unknown), `nr` (its number) and `abi` (`x86_64`, `i386` for
-/// a compat task's), or with -P `pid` and `comm`; `count`; with -L `total_ns`.
-pub fn json(rows: &[Row], style: &Style, time: &str, out: &mut Vec<u8>) {
+/// a compat task's), or with -P `pid` and `comm`; `count`; with -L `total_ns`; then what
+/// `fields` adds (`--containers`: the cgroup's fields, see
+/// `common::container::Resolver::json_fields`).
+pub fn json(
+    rows: &[Row],
+    style: &Style,
+    time: &str,
+    out: &mut Vec<u8>,
+    mut fields: impl FnMut(&mut JsonLine<'_>),
+) {
     for r in rows {
         let mut j = JsonLine::new(out);
         j.str("time", time.as_bytes());
@@ -122,6 +169,7 @@ pub fn json(rows: &[Row], style: &Style, time: &str, out: &mut Vec<u8>) {
         if style.latency {
             j.u64("total_ns", r.total_ns);
         }
+        fields(&mut j);
         j.finish();
     }
 }
@@ -215,18 +263,78 @@ PID    COMM               COUNT        TIME (us)
         let mut a = row(42, 2, 7);
         a.comm = b"a\"b".to_vec();
         let mut out = Vec::new();
-        json(&[a], &s, "T", &mut out);
+        json(&[a], &s, "T", &mut out, |_| {});
         assert_eq!(
             String::from_utf8(out).expect("utf8"),
             "{\"time\":\"T\",\"pid\":42,\"comm\":\"a\\\"b\",\"count\":2,\"total_ns\":7}\n"
         );
         let s = style(false, false, false);
         let mut out = Vec::new();
-        json(&[row(5000, 1, 0)], &s, "T", &mut out);
+        json(&[row(5000, 1, 0)], &s, "T", &mut out, |j| {
+            j.u64("cgroup_id", 9);
+        });
         let v: serde_json::Value = serde_json::from_slice(&out).expect("json");
         assert!(v["syscall"].is_null());
         assert_eq!(v["nr"], 5000);
         assert_eq!(v["abi"], names::NATIVE_ABI);
         assert!(v.get("total_ns").is_none());
+        assert_eq!(v["cgroup_id"], 9, "the fields the caller adds come last");
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn one_table_per_container() {
+        let s = Style {
+            top: 2,
+            ..style(false, false, false)
+        };
+        // The host's cgroups merged: read (0) from two, getppid (110) from one.
+        let host = top(merge(vec![row(0, 3, 0), row(110, 1, 0), row(0, 4, 0)]), &s);
+        let pod = top(
+            merge(vec![row(110, 500, 0), row(1, 2, 0), row(39, 1, 0)]),
+            &s,
+        );
+        let sections = [
+            (Some("host tasks".to_owned()), host),
+            (Some("container = 46441cff64eb (podman)".to_owned()), pod),
+            (
+                Some("container = ? (cgroup not resolved)".to_owned()),
+                vec![],
+            ),
+        ];
+        assert_eq!(
+            text_sections(&sections, &s, "21:47:57"),
+            "[21:47:57]
+host tasks
+SYSCALL                   COUNT
+read                          7
+getppid                       1
+
+container = 46441cff64eb (podman)
+SYSCALL                   COUNT
+getppid                     500
+write                         2
+
+"
+        );
+        let s = style(true, true, true);
+        let mut a = row(42, 2, 1_500_000);
+        a.comm = b"sh".to_vec();
+        let mut b = row(42, 1, 500_000);
+        b.comm = b"sysloop".to_vec();
+        let rows = top(merge(vec![a, b]), &s);
+        assert_eq!(
+            text_sections(&[(Some("host tasks".into()), rows)], &s, "00:00:01"),
+            "[00:00:01]
+host tasks
+PID    COMM               COUNT        TIME (ms)
+42     sysloop                3            2.000
+
+"
+        );
+        assert_eq!(
+            text_sections(&[(Some("host tasks".into()), vec![])], &s, "x"),
+            ""
+        );
     }
 }

@@ -560,6 +560,11 @@ fn bad_input_exits_2_with_one_line() {
             &["-p", "0"],
             &["-c", "/nonexistent-ferroscope"],
             &["-c", "/proc"],
+            &["--container", ""],
+            &["--container", "a/b"],
+            &["--prometheus", "9435"],
+            &["--prometheus", "127.0.0.1:1", "--json"],
+            &["--textfile", "a.prom", "--json"],
             &["surplus"],
         ],
     );
