@@ -66,8 +66,11 @@ static __always_inline int record_who(struct biosnoop_key *key)
 	/* -c: only the cgroup's I/O gets a submitter, and only I/O with one is traced. */
 	if (filter_cgroup && !ferro_in_cgroup())
 		return 0;
-	who.pid = bpf_get_current_pid_tgid() >> 32;
 	who.cgroup_id = bpf_get_current_cgroup_id();
+	/* --container: an I/O of a skipped cgroup gets no submitter, so is not traced. */
+	if (ferro_cgroup_skipped(who.cgroup_id))
+		return 0;
+	who.pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_get_current_comm(who.comm, sizeof(who.comm));
 	bpf_map_update_elem(&whos, key, &who, BPF_ANY);
 	return 0;
@@ -104,7 +107,8 @@ static __always_inline int stage_start(struct biosnoop_key *key, struct biosnoop
 		if (who) {
 			fresh.who = *who;
 			bpf_map_delete_elem(&whos, who_key);
-		} else if (filter_cgroup) {
+		} else if (filter_cgroup || filter_container) {
+			/* No submitter: no cgroup id, which no container's could match. */
 			return 0;
 		} else {
 			fresh.who.comm[0] = '?';

@@ -3,12 +3,14 @@
  * The filters every tool has: -p (process), -t (thread), -u (user) and --cgroup,
  * set by user space in rodata before load (0/false: no filter), the cgroup map
  * user space puts the --cgroup directory in (common::cgroup::CgroupV2::install),
- * and one test of the current task. Include once, from a tool's .bpf.c.
+ * and one test of the current task, which also applies --container's skip list
+ * (container.bpf.h) to the current task's cgroup. Include once, from a tool's .bpf.c.
  */
 #ifndef FERROSCOPE_FILTER_BPF_H
 #define FERROSCOPE_FILTER_BPF_H
 
 #include <bpf/bpf_helpers.h>
+#include "container.bpf.h"
 
 const volatile __u32 targ_tgid = 0;
 const volatile __u32 targ_tid = 0;
@@ -41,7 +43,8 @@ static __always_inline bool ferro_in_cgroup(void)
 
 /*
  * Is the current task (bpf_get_current_pid_tgid() == pid_tgid) wanted by -p, -t, -u,
- * --cgroup, and not the tool itself?
+ * --cgroup, --container's skip list, and not the tool itself? For tools whose record is
+ * about the current task (its cgroup is the record's cgroup_id).
  */
 static __always_inline bool ferro_task_wanted(__u64 pid_tgid)
 {
@@ -54,6 +57,9 @@ static __always_inline bool ferro_task_wanted(__u64 pid_tgid)
 	if (filter_uid && (__u32)bpf_get_current_uid_gid() != targ_uid)
 		return false;
 	if (filter_cgroup && !ferro_in_cgroup())
+		return false;
+	/* filter_container first: without it, not even the helper is called. */
+	if (filter_container && ferro_cgroup_skipped(bpf_get_current_cgroup_id()))
 		return false;
 	return true;
 }

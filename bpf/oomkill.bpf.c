@@ -20,6 +20,7 @@
 #include <bpf/bpf_tracing.h>
 #include "events.bpf.h"
 #include "floor.bpf.h"
+#include "container.bpf.h"
 #include "oomkill.h"
 
 /* Only the ring buffer and perf array map the record type; this puts it in BTF for Rust. */
@@ -47,6 +48,8 @@ int BPF_KPROBE(kprobe_oom_kill_process, struct oom_control *oc, const char *mess
 	e.tpid = BPF_CORE_READ(victim, tgid);
 	e.cgroup_id = BPF_CORE_READ(victim, cgroups, dfl_cgrp, kn, id);
 	e.tcomm_known = bpf_probe_read_kernel_str(e.tcomm, sizeof(e.tcomm), &victim->comm) > 0;
+	if (ferro_cgroup_skipped(e.cgroup_id))
+		return 0;
 	ferro_emit(ctx, &e, sizeof(e));
 	return 0;
 }
@@ -61,6 +64,8 @@ int BPF_PROG(tp_btf_mark_victim, struct task_struct *victim, uid_t uid)
 	e.tpid = victim->tgid;
 	e.cgroup_id = BPF_CORE_READ(victim, cgroups, dfl_cgrp, kn, id);
 	e.tcomm_known = bpf_probe_read_kernel_str(e.tcomm, sizeof(e.tcomm), victim->comm) > 0;
+	if (ferro_cgroup_skipped(e.cgroup_id))
+		return 0;
 	ferro_emit(ctx, &e, sizeof(e));
 	return 0;
 }
@@ -81,6 +86,8 @@ int tracepoint_mark_victim(struct trace_event_raw_mark_victim *ctx)
 		e.tcomm_known =
 			bpf_probe_read_kernel_str(e.tcomm, sizeof(e.tcomm), (void *)ctx + off) > 0;
 	}
+	if (ferro_cgroup_skipped(e.cgroup_id))
+		return 0;
 	ferro_emit(ctx, &e, sizeof(e));
 	return 0;
 }

@@ -61,6 +61,8 @@ static __always_inline int switched(void *ctx, struct task_struct *prev, struct 
 	e.pid = TASK_READ(direct, next, tgid);
 	e.prev_tid = TASK_READ(direct, prev, pid);
 	e.cgroup_id = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
+	if (ferro_cgroup_skipped(e.cgroup_id))
+		return 0;
 	BPF_CORE_READ_STR_INTO(&e.comm, next, comm);
 	BPF_CORE_READ_STR_INTO(&e.prev_comm, prev, comm);
 	ferro_emit(ctx, &e, sizeof(e));

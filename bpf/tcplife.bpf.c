@@ -111,6 +111,8 @@ static __always_inline void state_change(void *ctx, struct trace_event_raw_inet_
 	id = ferro_sock_cgroup_id(sk);
 	if (id)
 		e.cgroup_id = id;
+	if (ferro_cgroup_skipped(e.cgroup_id))
+		return;
 	e.tx_bytes = BPF_CORE_READ((struct tcp_sock *)sk, bytes_acked);
 	e.rx_bytes = BPF_CORE_READ((struct tcp_sock *)sk, bytes_received);
 	e.family = family;

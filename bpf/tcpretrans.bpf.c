@@ -13,6 +13,7 @@
 #include "events.bpf.h"
 #include "tcpretrans.h"
 #include "floor.bpf.h"
+#include "container.bpf.h"
 #include "sock.bpf.h"
 
 /* -4/-6: AF_INET or AF_INET6, 0 for both. */
@@ -35,6 +36,8 @@ static __always_inline void report(void *ctx, const struct sock *sk, const struc
 	e.pid = bpf_get_current_pid_tgid() >> 32;
 	cg = ferro_sock_cgroup_id(sk);
 	e.cgroup_id = cg ? cg : bpf_get_current_cgroup_id();
+	if (ferro_cgroup_skipped(e.cgroup_id))
+		return;
 	e.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	e.sport = sport;
 	e.dport = dport;

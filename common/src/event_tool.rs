@@ -8,7 +8,11 @@
 //! Containers are the driver's too (`--containers`, `--container ID`, see
 //! [`crate::container`]): each record's cgroup v2 id ([`EventTool::cgroup_id`]) keeps or drops
 //! it, puts a CONTAINER column first in text rows, and adds `cgroup_id`, `cgroup`,
-//! `container_id`, `container_runtime` and `pod_uid` at the end of every JSON object.
+//! `container_id`, `container_runtime` and `pod_uid` at the end of every JSON object. With
+//! `--container`, a record from a cgroup that is definitely not the container's also puts that
+//! cgroup in the kernel's skip list ([`crate::container::SkipList`]), so its later events are
+//! dropped before the ring buffer; the tool loads its programs with `filter_container` set
+//! ([`ContainerArgs::filter_in_kernel`]). `-v` says at the end how many the kernel dropped.
 //!
 //! So is Prometheus export (`--prometheus ADDR`, `--textfile PATH`, see [`crate::metrics`]):
 //! instead of printed, each event that would have been printed is counted in
@@ -102,14 +106,20 @@ pub trait EventTool {
 /// How often the exported metrics are rendered for `/metrics` and the text file.
 pub const PUBLISH_INTERVAL: Duration = Duration::from_secs(1);
 
-/// The loaded skeleton's event maps (`bpf/events.bpf.h`); see [`event_maps!`](crate::event_maps).
+/// The loaded skeleton's event maps (`bpf/events.bpf.h`) and `--container`'s skip list
+/// (`bpf/container.bpf.h`); see [`event_maps!`](crate::event_maps).
 pub struct EventMaps<'a, 'obj> {
     pub rb: &'a MapMut<'obj>,
     pub pb: &'a MapMut<'obj>,
     pub lost: &'a MapMut<'obj>,
+    /// `ferro_skip_cgroups`.
+    pub skip: &'a MapMut<'obj>,
+    /// `ferro_skipped`.
+    pub skipped: &'a MapMut<'obj>,
 }
 
-/// The [`EventMaps`] of a loaded skeleton, whose object includes `bpf/events.bpf.h`.
+/// The [`EventMaps`] of a loaded skeleton, whose object includes `bpf/events.bpf.h` and
+/// `bpf/container.bpf.h` (which `bpf/filter.bpf.h` includes).
 #[macro_export]
 macro_rules! event_maps {
     ($skel:expr) => {
@@ -117,6 +127,8 @@ macro_rules! event_maps {
             rb: &$skel.maps.events_rb,
             pb: &$skel.maps.events_pb,
             lost: &$skel.maps.events_lost,
+            skip: &$skel.maps.ferro_skip_cgroups,
+            skipped: &$skel.maps.ferro_skipped,
         }
     };
 }
@@ -209,6 +221,7 @@ pub fn run<T: EventTool>(
 ) -> Result<()> {
     let tool = RefCell::new(tool);
     let mut containers = Containers::start(tool_name, &run.containers)?;
+    containers.skip_in_kernel(maps.skip, maps.skipped)?;
     let show = containers.show && !run.json;
     let exporter = match &run.export {
         Some(targets) => Some(start_export(tool_name, &*tool.borrow(), show, targets)?),
@@ -305,6 +318,7 @@ pub fn run<T: EventTool>(
     })?;
     drop(links);
     drop(stream);
+    containers.report_skips(tool_name);
     if ended == Ended::Normally
         && exporter.is_none()
         && let Some(text) = tool.borrow_mut().finish()

@@ -5,7 +5,8 @@
 //!
 //! - event tools: [`ContainerEvents`] and [`event_container_tests!`](crate::event_container_tests)
 //!   (the CONTAINER column, the JSON cgroup and container fields, `--container` keeping one
-//!   container started after the tool);
+//!   container started after the tool), and [`event_kernel_skip_test!`](crate::event_kernel_skip_test)
+//!   (`--container` dropping other cgroups' events in the kernel, for a tool or two of each kind);
 //! - histogram tools: [`ContainerHists`] and [`hist_container_tests!`](crate::hist_container_tests)
 //!   (a section of its own for the container, `--container` following a container started
 //!   later and nothing else).
@@ -211,6 +212,68 @@ pub fn container_filter_keeps_one_container_started_after_the_tool<T: ContainerE
     for text in T::FILTERED_TOO {
         assert!(!out.stdout.contains(text), "{text}: {out}");
     }
+}
+
+/// The `-v` line's counts `the kernel dropped N events of M other cgroups`: (N, M).
+pub fn kernel_skips(stderr: &str) -> Option<(u64, u64)> {
+    let rest = stderr.split("the kernel dropped ").nth(1)?;
+    let mut words = rest.split_whitespace();
+    let events = words.next()?.parse().ok()?;
+    let cgroups = words.nth(2)?.parse().ok()?;
+    Some((events, cgroups))
+}
+
+/// `--container ID -v`: the host's first event puts the host cgroup in the kernel's skip list,
+/// so that the host events made after the container's event was shown never reach the tool:
+/// the kernel counts them (`-v`: `the kernel dropped N events of M other cgroups`), which a
+/// filter in user space alone could not. The container, started after the tool, still shows.
+pub fn container_filter_drops_other_cgroups_in_the_kernel<T: ContainerEvents>(test: &str) {
+    if !bpf_ready(test) || !podman_ready(test) {
+        return;
+    }
+    const LATER: usize = 5;
+    let (wanted_tag, first) = (T::tag(), T::tag());
+    let later: Vec<String> = (0..LATER).map(|_| T::tag()).collect();
+    let wanted = container_making::<T>(&wanted_tag, false);
+    let mut tags = vec![wanted_tag.as_str(), first.as_str()];
+    tags.extend(later.iter().map(String::as_str));
+    let t = spawn::<T>(&["--container", &wanted.id[..12], "-v"], &tags);
+    T::host_event(&first);
+    wanted.start();
+    // One ring buffer, read in order: once the container's row is out, the host event made
+    // before it was read, and its cgroup (this test's) is in the skip list.
+    wait_row::<T>(&t, &wanted_tag);
+    for tag in &later {
+        T::host_event(tag);
+    }
+    let out = t.interrupt().success();
+    for l in out.lines() {
+        for tag in std::iter::once(&first).chain(&later) {
+            assert!(!T::is_row(l, tag), "a host event: {out}");
+        }
+    }
+    let (events, cgroups) = kernel_skips(&out.stderr)
+        .unwrap_or_else(|| panic!("no skip list line on stderr with -v: {out}"));
+    assert!(cgroups >= 1, "nothing skip-listed: {out}");
+    assert!(
+        events >= LATER as u64,
+        "the kernel dropped {events} events, fewer than the {LATER} host events made after \
+         the host cgroup was listed: {out}"
+    );
+}
+
+/// The kernel skip list test of an event tool ([`container_filter_drops_other_cgroups_in_the_kernel`]),
+/// under the name every tool uses: `event_kernel_skip_test!(Spec)`.
+#[macro_export]
+macro_rules! event_kernel_skip_test {
+    ($spec:ty) => {
+        #[test]
+        fn root_container_filter_drops_other_cgroups_in_the_kernel() {
+            $crate::container_tests::container_filter_drops_other_cgroups_in_the_kernel::<$spec>(
+                "root_container_filter_drops_other_cgroups_in_the_kernel",
+            );
+        }
+    };
 }
 
 /// The three containers tests of an event tool, under the names every tool uses:

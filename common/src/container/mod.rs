@@ -2,7 +2,8 @@
 //! Which container an event came from, from the cgroup v2 id the BPF program took
 //! (`bpf_get_current_cgroup_id()`, or a task's `cgroups->dfl_cgrp->kn->id`) and nothing but
 //! the kernel's own files: [`Resolver`] maps the id to its cgroup path, [`container_of`] the
-//! path to a runtime and container id, [`ContainerFilter`] keeps one container's events.
+//! path to a runtime and container id, [`ContainerFilter`] keeps one container's events,
+//! and [`SkipList`] has the kernel drop the events of the cgroups it does not keep.
 //!
 //! Shown as: the CONTAINER column ([`Resolver::column`]: 12 hex digits as `docker ps` shows
 //! them, the name for nspawn and LXC, `-` for host tasks, `?` when unknown) and the JSON
@@ -11,9 +12,13 @@
 
 pub mod layout;
 pub mod resolve;
+pub mod skip;
 
 pub use layout::{Container, Runtime, SHORT_ID_LEN, container_of};
 pub use resolve::{Cgroup2Mount, CgroupInfo, Resolver, find_cgroup2};
+pub use skip::SkipList;
+
+use libbpf_rs::MapMut;
 
 use crate::error::{Error, Result};
 use crate::hist::{Hist, SectionValue};
@@ -92,11 +97,33 @@ impl ContainerFilter {
     /// Whether cgroup `id` belongs to the container asked for. A cgroup that cannot be
     /// resolved (removed before its first event was read) does not match.
     pub fn matches_cgroup(&self, resolver: &mut Resolver, id: u64) -> bool {
-        resolver
-            .resolve(id)
-            .and_then(|i| i.container.as_ref())
-            .is_some_and(|c| self.matches(c))
+        self.classify(resolver, id) == Verdict::Match
     }
+
+    /// What cgroup `id` is to this filter: the container asked for, definitely something
+    /// else (a host cgroup, another container), or not known (yet).
+    pub fn classify(&self, resolver: &mut Resolver, id: u64) -> Verdict {
+        match resolver.resolve(id) {
+            None => Verdict::Unknown,
+            Some(CgroupInfo {
+                container: Some(c), ..
+            }) if self.matches(c) => Verdict::Match,
+            Some(_) => Verdict::Other,
+        }
+    }
+}
+
+/// A cgroup as `--container` sees it ([`ContainerFilter::classify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The container asked for: its events are shown.
+    Match,
+    /// Resolved to a host cgroup or another container: its events are dropped, and since a
+    /// cgroup's path never changes, the kernel may drop them from now on ([`SkipList`]).
+    Other,
+    /// Not resolved: removed before its first event was read, or (walk fallback) created
+    /// since the last walk. Dropped, but never skip-listed: it may be the container's.
+    Unknown,
 }
 
 /// The options every tool takes: `--containers` and `--container ID` (no libbpf-tools or BCC
@@ -122,6 +149,44 @@ pub struct ContainerArgs {
     /// ID; containers started later included
     #[arg(long, value_name = "ID", value_parser = parse_container)]
     pub container: Option<String>,
+}
+
+impl ContainerArgs {
+    /// Whether the kernel is to consult the skip list: the value of the rodata switch
+    /// `filter_container` (bpf/container.bpf.h), true with `--container`.
+    pub fn filter_in_kernel(&self) -> bool {
+        self.container.is_some()
+    }
+}
+
+/// Size the skip list `ferro_skip_cgroups` of an open object: as compiled
+/// (`FERRO_SKIP_CGROUPS_MAX`) when the kernel filters (`on`), else one entry. The map is
+/// preallocated (kernels before 6.1 refuse, or warn about, hash maps allocated at run time in
+/// tracing and perf-event programs), so a tool without `--container` keeps it small.
+/// See [`configure_containers!`](crate::configure_containers).
+pub fn size_skip_list(map: &mut libbpf_rs::OpenMapMut<'_>, on: bool) -> Result<()> {
+    if !on {
+        map.set_max_entries(1)
+            .map_err(|e| Error::from(e).context("configuring the skip list"))?;
+    }
+    Ok(())
+}
+
+/// `--container` in an open skeleton whose object includes `bpf/container.bpf.h` (directly or
+/// through `bpf/filter.bpf.h`): sets the rodata switch `filter_container` and sizes the skip
+/// list ([`size_skip_list`]). `configure_containers!(open, args.containers)`; a `Result<()>`.
+#[macro_export]
+macro_rules! configure_containers {
+    ($open:expr, $args:expr) => {{
+        let on = $crate::container::ContainerArgs::filter_in_kernel(&$args);
+        match $crate::lifecycle::rodata($open.maps.rodata_data.as_deref_mut()) {
+            Ok(ro) => {
+                ro.filter_container = on;
+                $crate::container::size_skip_list(&mut $open.maps.ferro_skip_cgroups, on)
+            }
+            Err(e) => Err(e),
+        }
+    }};
 }
 
 /// Where an event belongs when histograms are split by container.
@@ -189,6 +254,8 @@ impl Group {
 pub struct Containers {
     resolver: Resolver,
     filter: Option<ContainerFilter>,
+    /// With `--container`, once [`Self::skip_in_kernel`] gave it the maps.
+    skip: Option<SkipList>,
     /// `--containers`: show the CONTAINER column (or split histograms).
     pub show: bool,
 }
@@ -227,6 +294,7 @@ impl Containers {
         Ok(Self {
             resolver,
             filter,
+            skip: None,
             show: args.containers,
         })
     }
@@ -239,11 +307,51 @@ impl Containers {
             .then(|| format!("{why}: the CONTAINER column shows ?"))
     }
 
-    /// Whether an event from cgroup `id` passes `--container` (always, without it).
+    /// With `--container`, have the kernel drop the events of cgroups [`Self::keep`] finds
+    /// to be other cgroups ([`SkipList`]): `cgroups` and `skipped` are the loaded object's
+    /// `ferro_skip_cgroups` and `ferro_skipped` (bpf/container.bpf.h), whose programs were
+    /// loaded with `filter_container` set ([`ContainerArgs::filter_in_kernel`]). Without
+    /// `--container` nothing is done. Errors: see [`SkipList::new`].
+    pub fn skip_in_kernel(&mut self, cgroups: &MapMut<'_>, skipped: &MapMut<'_>) -> Result<()> {
+        if self.filter.is_some() {
+            self.skip = Some(SkipList::new(cgroups, skipped)?);
+        }
+        Ok(())
+    }
+
+    /// [`Self::skip_in_kernel`] with a given list (tests).
+    #[doc(hidden)]
+    pub fn skip_with(&mut self, list: SkipList) {
+        self.skip = Some(list);
+    }
+
+    /// The skip list, with `--container` after [`Self::skip_in_kernel`].
+    pub fn skip_list(&self) -> Option<&SkipList> {
+        self.skip.as_ref()
+    }
+
+    /// Say on stderr with `-v`, at the end of a run, what the skip list did.
+    pub fn report_skips(&self, tool: &str) {
+        if let Some(s) = &self.skip {
+            crate::log::verbose(format_args!("{tool}: {}", s.summary()));
+        }
+    }
+
+    /// Whether an event from cgroup `id` passes `--container` (always, without it). A cgroup
+    /// that is definitely not the container's goes into the skip list, if there is one.
     pub fn keep(&mut self, id: u64) -> bool {
-        match &self.filter {
-            None => true,
-            Some(f) => f.matches_cgroup(&mut self.resolver, id),
+        let Some(f) = &self.filter else {
+            return true;
+        };
+        match f.classify(&mut self.resolver, id) {
+            Verdict::Match => true,
+            Verdict::Other => {
+                if let Some(s) = &mut self.skip {
+                    s.add(id);
+                }
+                false
+            }
+            Verdict::Unknown => false,
         }
     }
 
@@ -496,6 +604,113 @@ mod tests {
             Group::Unknown.label(),
             "container = ? (cgroup not resolved)"
         );
+    }
+
+    /// A directory tree standing in for a cgroup2 mount: the resolver's walk fallback names
+    /// each directory by its inode number, as it does a cgroup by its kernfs id.
+    struct FakeCgroups(std::path::PathBuf);
+
+    impl FakeCgroups {
+        fn new(dirs: &[&str]) -> Self {
+            let root = std::env::temp_dir().join(format!(
+                "ferroscope-skip-{}-{:?}",
+                std::process::id(),
+                std::thread::current().id()
+            ));
+            for d in dirs {
+                std::fs::create_dir_all(root.join(d)).expect("mkdir");
+            }
+            Self(root)
+        }
+
+        fn id(&self, dir: &str) -> u64 {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(self.0.join(dir)).expect("stat").ino()
+        }
+
+        fn resolver(&self) -> Resolver {
+            let mut r = Resolver::on(Some(Cgroup2Mount {
+                dir: self.0.clone(),
+                root: b"/".to_vec(),
+            }));
+            r.force_walk();
+            r
+        }
+    }
+
+    impl Drop for FakeCgroups {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn only_definite_non_matches_are_skip_listed() {
+        const OTHER: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        let wanted = format!("libpod_parent/libpod-{ID}");
+        let other = format!("libpod_parent/libpod-{OTHER}");
+        let fake = FakeCgroups::new(&[&wanted, &other, "user.slice/session-1.scope"]);
+        let (wanted, other, host) = (
+            fake.id(&wanted),
+            fake.id(&other),
+            fake.id("user.slice/session-1.scope"),
+        );
+        // No directory has this inode: within a second of the walk, not known (yet).
+        let unknown = wanted.max(other).max(host) + 1_000_000;
+        let args = ContainerArgs {
+            containers: false,
+            container: Some(ID[..12].into()),
+        };
+        let mut c = Containers::with_resolver(&args, fake.resolver()).expect("containers");
+        c.skip_with(SkipList::detached(16));
+        let f = ContainerFilter::new(&ID[..12]).expect("filter");
+        let mut r = fake.resolver();
+        assert_eq!(f.classify(&mut r, wanted), Verdict::Match);
+        assert_eq!(f.classify(&mut r, other), Verdict::Other);
+        assert_eq!(f.classify(&mut r, host), Verdict::Other);
+        assert_eq!(f.classify(&mut r, unknown), Verdict::Unknown);
+
+        assert!(c.keep(wanted));
+        assert!(!c.keep(other));
+        assert!(!c.keep(host));
+        assert!(!c.keep(unknown));
+        assert!(c.keep(wanted), "a match stays a match");
+        let s = c.skip_list().expect("skip list");
+        assert!(s.contains(other) && s.contains(host), "{s:?}");
+        assert!(
+            !s.contains(wanted),
+            "the container's own cgroup is never skipped"
+        );
+        assert!(
+            !s.contains(unknown),
+            "an unresolved cgroup may be a new container's"
+        );
+        assert_eq!(s.listed(), 2);
+    }
+
+    #[test]
+    fn without_container_filter_nothing_is_listed() {
+        let fake = FakeCgroups::new(&["user.slice"]);
+        let host = fake.id("user.slice");
+        let args = ContainerArgs {
+            containers: true,
+            container: None,
+        };
+        assert!(!args.filter_in_kernel());
+        let mut c = Containers::with_resolver(&args, fake.resolver()).expect("containers");
+        assert!(c.keep(host));
+        assert!(c.skip_list().is_none());
+        let mut c = Containers::with_resolver(
+            &ContainerArgs {
+                containers: false,
+                container: Some("abc".into()),
+            },
+            fake.resolver(),
+        )
+        .expect("containers");
+        // No maps given (a tool that does not skip in the kernel): filtering alone.
+        assert!(!c.keep(host));
+        assert!(c.skip_list().is_none());
     }
 
     #[test]

@@ -63,6 +63,7 @@ fn load<'obj>(
 ) -> Result<Loaded<'obj>> {
     let mut open = lifecycle::open(BindsnoopSkelBuilder::default(), storage)?;
     let kind = common::configure_events!(open, args.buffer)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;

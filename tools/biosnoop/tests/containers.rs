@@ -65,3 +65,4 @@ impl ContainerEvents for Reads {
 }
 
 testkit::event_container_tests!(Reads);
+testkit::event_kernel_skip_test!(Reads);

@@ -82,6 +82,7 @@ fn load<'obj>(
 ) -> Result<(bpf::KillsnoopSkel<'obj>, BufferKind)> {
     let mut open = lifecycle::open(KillsnoopSkelBuilder::default(), storage)?;
     let kind = common::configure_events!(open, args.buffer)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;

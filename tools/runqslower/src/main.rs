@@ -38,6 +38,7 @@ fn load<'obj>(
     let task_storage = tp_btf && probe::lockless_task_storage();
     let mut open = lifecycle::open(RunqslowerSkelBuilder::default(), storage)?;
     let kind = common::configure_events!(open, args.buffer)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;

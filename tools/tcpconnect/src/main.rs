@@ -79,6 +79,7 @@ fn open_and_load<'obj>(
 ) -> Result<Loaded<'obj>> {
     let mut open = lifecycle::open(TcpconnectSkelBuilder::default(), storage)?;
     let kind = common::configure_events!(open, args.buffer)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;

@@ -47,6 +47,7 @@ fn run() -> Result<()> {
     let mut storage = MaybeUninit::uninit();
     let mut open = lifecycle::open(TcpretransSkelBuilder::default(), &mut storage)?;
     let kind = common::configure_events!(open, args.buffer)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
