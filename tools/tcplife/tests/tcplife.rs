@@ -20,6 +20,17 @@ struct Session {
     client: u16,
 }
 
+/// Send the server's FIN from this thread: shutdown(2) moves the socket to LAST_ACK here, in
+/// this process, whoever holds the descriptor last. Dropping it alone would not: a tool the
+/// other tests spawn at that moment holds a copy of every descriptor from its fork until its
+/// exec closes them (close-on-exec), and if that copy is the last, the kernel closes the socket
+/// in the new tool's process, which tcplife then rightly shows as the session's PID, so that
+/// `-p` (this process) drops the row. Seen in the 5.10 guest, where a spawn takes long enough
+/// (LAST_ACK ran in a process named tcplife).
+fn close_here(s: &TcpStream) {
+    s.shutdown(Shutdown::Write).expect("shutdown");
+}
+
 /// One TCP session over `host` (`127.0.0.1` or `::1`): the client sends [`SENT`] bytes, the
 /// server reads them all and answers [`ANSWERED`], the client reads those and closes first,
 /// then the server closes. Both ends are this process, and both close in it (the client from
@@ -37,6 +48,7 @@ fn session(host: &str) -> Session {
         let mut rest = Vec::new();
         s.read_to_end(&mut rest).expect("read to EOF");
         assert!(rest.is_empty());
+        close_here(&s);
     });
     let mut c = TcpStream::connect((host, server)).expect("connect");
     let client = c.local_addr().expect("local").port();
@@ -163,6 +175,7 @@ fn session_on(host: &str, port: u16) -> Session {
         let (mut s, _) = l.accept().expect("accept");
         let mut rest = Vec::new();
         s.read_to_end(&mut rest).expect("read to EOF");
+        close_here(&s);
     });
     let mut c = TcpStream::connect((host, port)).expect("connect");
     let client = c.local_addr().expect("local").port();
