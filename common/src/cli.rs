@@ -617,6 +617,9 @@ mod tests {
     fn buffer_size_is_a_power_of_two_in_range() {
         assert_eq!(parse_buffer_kib("4"), Ok(4));
         assert_eq!(parse_buffer_kib("1048576"), Ok(1 << 20));
+        // Spaces and a plus sign around the number as every numeric option takes them.
+        assert_eq!(parse_buffer_kib(" 8 "), Ok(8));
+        assert_eq!(parse_buffer_kib("+16"), Ok(16));
         for bad in ["2", "1000", "2097152", "-4", "x"] {
             assert!(parse_buffer_kib(bad).is_err(), "{bad}");
         }
