@@ -57,6 +57,67 @@ pub fn get(url: &str, accept: &str) -> (u16, String, String) {
     )
 }
 
+/// The value of the sample `series` (its name and labels exactly as exposed:
+/// `m{errno="ENOENT"}`, or `m` for an unlabelled one) in a text exposition.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Every sample of `metric` in a text exposition: its labels as exposed (`{errno="0"}`, empty
+/// for none) and its value.
+pub fn samples<'a>(text: &'a str, metric: &str) -> Vec<(&'a str, f64)> {
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(metric)?;
+            let (labels, value) = rest.rsplit_once(' ')?;
+            (labels.is_empty() || labels.starts_with('{')).then_some(())?;
+            Some((labels, value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// GET `http://ADDR/metrics` (Prometheus text format) until `done` holds for the exposition,
+/// then once more a rendering later (the tool renders every second), so that counts that
+/// went on past what `done` awaits fail; return that second exposition. Panics after
+/// `timeout` with the last exposition.
+pub fn scrape_until(addr: SocketAddr, timeout: Duration, done: impl Fn(&str) -> bool) -> String {
+    let url = format!("http://{addr}/metrics");
+    let end = Instant::now() + timeout;
+    loop {
+        let (code, _, text) = get(&url, "text/plain");
+        if code == 200 && done(&text) {
+            thread::sleep(Duration::from_millis(1200));
+            let (code, _, again) = get(&url, "text/plain");
+            assert!(
+                code == 200 && done(&again),
+                "{url} went on: HTTP {code}\n{again}\nafter\n{text}"
+            );
+            return again;
+        }
+        assert!(
+            Instant::now() < end,
+            "{url} not as awaited within {timeout:?}: HTTP {code}\n{text}"
+        );
+        thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// What every event tool's exposition holds besides its counter: nothing lost
+/// (`ferroscope_lost_events_total{tool,what="events"} 0`), the build-info gauge at 1 with the
+/// tool and a version; and it passes `promtool check metrics`.
+pub fn assert_event_tool_basics(text: &str, tool: &str) {
+    let lost = format!("ferroscope_lost_events_total{{tool=\"{tool}\",what=\"events\"}}");
+    assert_eq!(sample(text, &lost), Some(0.0), "{lost}: {text}");
+    let info = samples(text, "ferroscope_build_info");
+    let prefix = format!("{{tool=\"{tool}\",version=\"");
+    assert!(
+        matches!(info.as_slice(), [(l, v)] if l.starts_with(&prefix) && *v == 1.0),
+        "ferroscope_build_info: {text}"
+    );
+    check_metrics(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+}
+
 /// `promtool check metrics` of an exposition: Ok, or what promtool said.
 pub fn check_metrics(exposition: &str) -> Result<(), String> {
     use std::io::Write;

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use testkit::prometheus::{self, Prometheus, free_addr};
+use testkit::prometheus::{self, Prometheus, free_addr, sample};
 use testkit::{TempDir, Tool, bpf_ready, compile_c};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opensnoop");
@@ -55,13 +55,6 @@ fn go(mut child: Child) {
         .expect("tell the opener to go");
     let st = child.wait().expect("wait for the opener");
     assert!(st.success(), "opener: {st}");
-}
-
-/// The value of the sample `series` (name and labels, exactly as exposed) in a text
-/// exposition.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// N opens of a missing path by one process, the tool filtered to it (`-p`): Prometheus
