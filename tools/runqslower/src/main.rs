@@ -6,7 +6,6 @@
 mod args;
 mod format;
 
-use std::io::Write as _;
 use std::mem::MaybeUninit;
 
 use common::buffer::BufferKind;
@@ -83,12 +82,9 @@ fn run() -> Result<()> {
             load(storage, &args, tp_btf)
         })?;
 
-    if !args.common.json {
-        // A closed stdout shows at the header, which the driver handles.
-        let _ = std::io::stdout().write_all(format::banner(args.min_us).as_bytes());
-    }
     let tool = Runqslower {
         previous: args.previous,
+        min_us: args.min_us,
     };
     let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
@@ -111,6 +107,8 @@ fn run() -> Result<()> {
 struct Runqslower {
     /// `-P`: PREV COMM and PREV TID columns.
     previous: bool,
+    /// The threshold, for the banner.
+    min_us: u64,
 }
 
 impl EventTool for Runqslower {
@@ -119,6 +117,12 @@ impl EventTool for Runqslower {
     /// The waiting task's (not current's, which is the task switched out).
     fn cgroup_id(&self, e: &Self::Event) -> u64 {
         e.cgroup_id
+    }
+
+    /// The driver prints it before the header, and on stderr when exporting (stdout then
+    /// stays empty).
+    fn banner(&self) -> Option<String> {
+        Some(format::banner(self.min_us))
     }
 
     fn header(&self) -> Option<String> {
