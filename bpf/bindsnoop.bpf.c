@@ -166,6 +166,7 @@ static __always_inline void finish(void *ctx, bool by_fd, long ret)
 		goto out;
 	e.family = c->family;
 	e.port = c->port;
+	e.requested_port = c->port;
 	__builtin_memcpy(e.addr, c->addr, sizeof(e.addr));
 	if (sock)
 		sk = BPF_CORE_READ(sock, sk);

@@ -26,6 +26,9 @@ struct bindsnoop_event {
 	__u16 port; /* bound port, host order (the socket's; the caller's for a failed bind) */
 	__u16 family; /* AF_INET or AF_INET6 */
 	__u16 protocol; /* sk_protocol: IPPROTO_TCP, IPPROTO_UDP, ...; 0 when no socket was found */
+	__u16 requested_port; /* the port the caller asked for, host order: 0 for any (whichever
+				* port the kernel then picked), so that --prometheus's port label
+				* stays one series for every bind of port 0 */
 	__u8 opts; /* enum bindsnoop_opt bits */
 	__u8 comm[FERRO_COMM_LEN];
 };

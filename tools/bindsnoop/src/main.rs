@@ -167,7 +167,7 @@ impl EventTool for Bindsnoop {
     fn metric(&self) -> Metric {
         Metric {
             name: "events",
-            help: "Binds traced, by protocol, port (0: any) and errno (0: success)",
+            help: "Binds traced, by protocol, port asked for (0: any) and errno (0: success)",
         }
     }
 
@@ -177,7 +177,9 @@ impl EventTool for Bindsnoop {
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
         out.push(("protocol", format::protocol(e.protocol).to_owned()));
-        out.push(("port", e.port.to_string()));
+        // The port asked for, not the one bound: each bind of port 0 gets a port of the
+        // kernel's ephemeral range, which would make a series per bind.
+        out.push(("port", e.requested_port.to_string()));
         out.push(("errno", common::metrics::errno_label(e.ret)));
     }
 }
