@@ -69,7 +69,7 @@ pub struct ExportArgs {
 
     /// Count events as Prometheus metrics written to PATH every second (node_exporter
     /// textfile) instead of printing them
-    #[arg(long, value_name = "PATH", conflicts_with = "json")]
+    #[arg(long, value_name = "PATH", conflicts_with = "json", value_parser = path())]
     pub textfile: Option<std::path::PathBuf>,
 }
 
@@ -116,7 +116,7 @@ pub struct HistArgs {
     pub prometheus: Option<std::net::SocketAddr>,
 
     /// Write Prometheus metrics to PATH (node_exporter textfile) instead of printing
-    #[arg(long, value_name = "PATH",
+    #[arg(long, value_name = "PATH", value_parser = path(),
           conflicts_with_all = ["timestamp", "percentiles", "cumulative"])]
     pub textfile: Option<std::path::PathBuf>,
 }
@@ -212,6 +212,39 @@ impl<T: TryFrom<i128> + Clone + Send + Sync + 'static> TypedValueParser for Int<
             )
             .with_cmd(cmd)
         })
+    }
+}
+
+/// The value parser of a path option (`-c PATH`, `--textfile PATH`): any bytes, but not none.
+/// clap's own path parser refuses an empty value (`-c ''`) with "a value is required ... but
+/// none was supplied", which reads as if the value had been left out; this one says it is empty:
+/// `invalid value '' for '--textfile <PATH>': an empty path`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NonEmptyPath;
+
+/// [`NonEmptyPath`].
+pub fn path() -> NonEmptyPath {
+    NonEmptyPath
+}
+
+impl TypedValueParser for NonEmptyPath {
+    type Value = std::path::PathBuf;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<std::path::PathBuf, clap::Error> {
+        if value.is_empty() {
+            let name = arg.map_or_else(|| "...".to_owned(), |a| a.to_string());
+            return Err(clap::Error::raw(
+                ErrorKind::ValueValidation,
+                format!("invalid value '' for '{name}': an empty path\n"),
+            )
+            .with_cmd(cmd));
+        }
+        Ok(value.into())
     }
 }
 
@@ -423,6 +456,42 @@ mod tests {
     fn parse_os(args: &[OsString]) -> Result<Nums, String> {
         parse_from::<Nums>(std::iter::once("t".into()).chain(args.iter().cloned()))
             .map_err(|e| one_line_clap_error(&e, "t"))
+    }
+
+    #[derive(Parser, Debug)]
+    struct Paths {
+        #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = path())]
+        cgroup: Option<std::path::PathBuf>,
+        /// ExportArgs conflicts with it.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        export: ExportArgs,
+    }
+
+    /// An empty path is said to be empty, not missing (fresh-user trial: `-c ''` and
+    /// `--textfile ''` read "a value is required ... but none was supplied").
+    #[test]
+    fn empty_paths_are_said_to_be_empty_golden() {
+        let parse = |args: &[&str]| {
+            parse_from::<Paths>(
+                std::iter::once("t")
+                    .chain(args.iter().copied())
+                    .map(OsString::from),
+            )
+            .map_err(|e| one_line_clap_error(&e, "t"))
+        };
+        assert_eq!(
+            parse(&["-c", ""]).unwrap_err(),
+            "invalid value '' for '--cgroup <PATH>': an empty path (see 't --help')"
+        );
+        assert_eq!(
+            parse(&["--textfile="]).unwrap_err(),
+            "invalid value '' for '--textfile <PATH>': an empty path (see 't --help')"
+        );
+        let p = parse(&["-c", "/sys/fs/cgroup/x", "--textfile", "m.prom"]).expect("parses");
+        assert_eq!(p.cgroup, Some("/sys/fs/cgroup/x".into()));
+        assert_eq!(p.export.textfile, Some("m.prom".into()));
     }
 
     #[test]

@@ -508,7 +508,7 @@ impl Exporter {
         if let Some(path) = &me.textfile {
             let text = me.snapshot().text.clone();
             write_atomically(path, text.as_bytes())
-                .map_err(|e| Error::usage(format!("--textfile {}: {e}", path.display())))?;
+                .map_err(|e| Error::usage(textfile_problem(path, &e)))?;
         }
         Ok(me)
     }
@@ -535,11 +535,22 @@ impl Exporter {
             Ok(()) => self.textfile_failed.set(false),
             Err(err) if !self.textfile_failed.get() => {
                 self.textfile_failed.set(true);
-                eprintln!("{}: --textfile {}: {err}", self.tool, path.display());
+                crate::error::warn(self.tool, textfile_problem(path, &err));
             }
             Err(_) => {}
         }
     }
+}
+
+/// `--textfile PATH: problem`, the path quoted as every message quotes input
+/// ([`crate::error::shown`]): a path's ESC never reaches the terminal, and a byte that is not
+/// UTF-8 shows as `\xNN`, not as U+FFFD.
+fn textfile_problem(path: &Path, e: &std::io::Error) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    format!(
+        "--textfile {}: {e}",
+        crate::error::shown(path.as_os_str().as_bytes())
+    )
 }
 
 /// One format of one rendering, as a response body (no copy).
@@ -903,6 +914,27 @@ ferroscope_syscount_syscall_seconds_total{syscall=\"read\"} 2.0
         assert!(prefers_openmetrics(
             "text/plain;q=0.2, Application/OpenMetrics-Text"
         ));
+    }
+
+    /// A bad --textfile path is named as input is (fresh-user trial: `$'\e[2J'` cleared the
+    /// terminal, `$'\xff'` showed as U+FFFD).
+    #[test]
+    fn bad_textfile_path_is_quoted_golden() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let path = Path::new(std::ffi::OsStr::from_bytes(
+            b"/nonexistent-ferro/\x1b[2J\xff/m.prom",
+        ));
+        let targets = Targets {
+            listen: None,
+            textfile: Some(path.to_owned()),
+        };
+        let e = Exporter::start(State::new("runqlat", "0", LATENCY, 1e6), &targets)
+            .expect_err("no such directory");
+        assert_eq!(
+            e.message(),
+            "--textfile /nonexistent-ferro/\\e[2J\\xff/m.prom: No such file or directory (os error 2)"
+        );
+        assert_eq!(e.code(), 2);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub struct Args {
     pub disk: Option<String>,
 
     /// Trace I/O submitted by tasks in this cgroup v2 (or below it)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
     pub cgroup: Option<std::path::PathBuf>,
 
     /// Print average, total and count under each histogram (BCC's -e)

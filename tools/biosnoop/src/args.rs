@@ -37,7 +37,7 @@ pub struct Args {
     pub queued: bool,
 
     /// Trace I/O submitted by tasks in this cgroup (cgroup v2 path)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
     pub cgroup: Option<std::path::PathBuf>,
 
     /// Only I/O whose latency (issue to completion) is at least MIN milliseconds

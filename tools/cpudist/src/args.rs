@@ -47,7 +47,7 @@ pub struct Args {
     pub pid: Option<u32>,
 
     /// Trace tasks in this cgroup v2 (or below it)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
     pub cgroup: Option<std::path::PathBuf>,
 
     /// On-CPU time ends at every switch, sleeps and waits too, as BCC counts it (libbpf-tools,

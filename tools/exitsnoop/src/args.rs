@@ -42,7 +42,7 @@ pub struct Args {
     pub threaded: bool,
 
     /// Trace process in cgroup path (cgroup v2)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
     pub cgroup: Option<std::path::PathBuf>,
 
     #[command(flatten)]

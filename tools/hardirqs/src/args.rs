@@ -31,7 +31,7 @@ pub struct Args {
     pub irq: IrqArgs,
 
     /// Trace process in cgroup path: interrupts that interrupted its tasks
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
     pub cgroup: Option<std::path::PathBuf>,
 
     /// Trace this CPU only

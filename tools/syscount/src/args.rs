@@ -51,7 +51,7 @@ pub struct Args {
     pub top: usize,
 
     /// Trace process in cgroup path (cgroup v2)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
     pub cgroup: Option<std::path::PathBuf>,
 
     /// Trace only failed syscalls

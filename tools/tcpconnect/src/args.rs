@@ -79,7 +79,7 @@ pub struct Args {
     pub outcome: bool,
 
     /// Trace tasks in this cgroup v2 (or below it)
-    #[arg(long = "cgroup", value_name = "PATH")]
+    #[arg(long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
     pub cgroup: Option<std::path::PathBuf>,
 
     #[command(flatten)]
