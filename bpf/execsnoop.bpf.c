@@ -195,6 +195,20 @@ __noinline __u32 walk_path(__u32 start, __u64 dentry_p, __u64 vfsmnt_p)
 		}
 		dentry = parent;
 	}
+	/*
+	 * The bound reached just as the walk came to its end: the path had exactly as many names
+	 * as the loop reads, so it is whole. The loop's last pass wrote the last name and never
+	 * came back to see the root above it.
+	 */
+	if (!done && i == EXECSNOOP_PATH_DEPTH && dentry) {
+		if (dentry == root_dentry && vfsmnt == root_mnt) {
+			done = true;
+		} else if (dentry == BPF_CORE_READ(vfsmnt, mnt_root)) {
+			mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
+			if (!mnt_parent || mnt_parent == mnt)
+				done = true;
+		}
+	}
 	return (off & (EXECSNOOP_PATHS_MAX - 1)) | (done ? 0 : WALK_CUT);
 }
 

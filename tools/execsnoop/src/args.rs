@@ -76,7 +76,7 @@ pub struct Args {
     pub max_args: u16,
 
     /// Trace process in cgroup path (cgroup v2)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH")]
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
     pub cgroup: Option<std::path::PathBuf>,
 
     /// Trace children of this PID only
@@ -106,8 +106,8 @@ pub struct Args {
     #[arg(long = "tty")]
     pub tty: bool,
 
-    /// Include effective uid, gid, effective gid, audit login uid and session (EUID, GID,
-    /// EGID, LOGINUID, SESSION columns)
+    /// Include real and effective uid, gid, effective gid, audit login uid and session (UID as
+    /// with -U, EUID, GID, EGID, LOGINUID, SESSION columns)
     #[arg(long = "ids")]
     pub ids: bool,
 

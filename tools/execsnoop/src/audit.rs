@@ -121,6 +121,44 @@ pub fn cwd(e: &Event) -> Option<Vec<u8>> {
     })
 }
 
+/// The working directory without the ` (deleted)` mark, `None` when not read or cut (its start,
+/// and so where it is, unknown): for rules to make a relative path absolute.
+pub fn cwd_path(e: &Event) -> Option<Vec<u8>> {
+    (read(e, AUDIT_CWD) && !cwd_cut(e))
+        .then(|| join_reversed(components(e, usize::from(e.exe_len), e.cwd_len), false))
+}
+
+/// `file` as an absolute path with `.`, `..` and repeated slashes resolved by name (as
+/// `realpath -s` does, symlinks not followed): `./s.sh` in `/tmp/x` is `/tmp/x/s.sh`,
+/// `/usr/../tmp/s` is `/tmp/s`. A relative `file` needs `cwd`; `None` without one.
+pub fn absolute(file: &[u8], cwd: Option<&[u8]>) -> Option<Vec<u8>> {
+    let mut joined = Vec::new();
+    if !file.starts_with(b"/") {
+        joined.extend_from_slice(cwd?);
+        joined.push(b'/');
+    }
+    joined.extend_from_slice(file);
+    let mut names: Vec<&[u8]> = Vec::new();
+    for n in joined.split(|&b| b == b'/') {
+        match n {
+            b"" | b"." => {}
+            b".." => {
+                names.pop();
+            }
+            n => names.push(n),
+        }
+    }
+    let mut out = Vec::with_capacity(joined.len());
+    for n in names {
+        out.push(b'/');
+        out.extend_from_slice(n);
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    Some(out)
+}
+
 pub fn cwd_cut(e: &Event) -> bool {
     e.audit.0 & CWD_CUT != 0
 }
@@ -239,6 +277,24 @@ mod tests {
         assert_eq!(flags_text(&e), "-");
         // Flags are not believed without the part that carries them.
         assert!(!fileless(&with(EXE_MEMFD, b"", b"")));
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute_by_name() {
+        let abs = |f: &[u8], cwd: Option<&[u8]>| {
+            absolute(f, cwd).map(|p| String::from_utf8_lossy(&p).into_owned())
+        };
+        assert_eq!(
+            abs(b"./s.sh", Some(b"/tmp/t10")).as_deref(),
+            Some("/tmp/t10/s.sh")
+        );
+        assert_eq!(
+            abs(b"../../tmp/s", Some(b"/home/u")).as_deref(),
+            Some("/tmp/s")
+        );
+        assert_eq!(abs(b"/usr/../tmp//./s", None).as_deref(), Some("/tmp/s"));
+        assert_eq!(abs(b"/../..", None).as_deref(), Some("/"));
+        assert_eq!(abs(b"s.sh", None), None);
     }
 
     #[test]

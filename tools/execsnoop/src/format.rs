@@ -345,11 +345,21 @@ pub fn json_row(e: &Event, rules: Option<&Tagged>, time: &str, out: &mut Vec<u8>
 
 /// What the rules see of an exec; `container` from its cgroup (`None`: unknown or not asked).
 pub fn rule_view(e: &Event, container: Option<bool>) -> Exec<'_> {
-    let argv = argvs(e).caller.join(&b' ');
+    let argvs = argvs(e);
+    let argv = argvs.caller.join(&b' ');
     let exe = audit::exe_path(e);
+    // A `#!` script or binfmt_misc program: the kernel ran an interpreter (the exe), and the
+    // file the exec was given is in the record's filename, absolute with the cwd.
+    let script = argvs
+        .interpreter
+        .is_some()
+        .then(|| audit::absolute(filename(e), audit::cwd_path(e).as_deref()))
+        .flatten();
     Exec {
+        script,
         container,
         exe_truncated: exe.is_some() && audit::exe_cut(e),
+        args_truncated: truncated(e),
         exe,
         comm: c_bytes(&e.comm),
         argv,
@@ -375,7 +385,10 @@ fn audit_json(j: &mut JsonLine<'_>, e: &Event) {
             j.null("exe").null("exe_truncated");
         }
     }
-    if e.audit.0 & audit::AUDIT_EXE != 0 {
+    // The flags describe the executable: while it is unknown (the part read, but no file or
+    // no name came back) they are unknown too, null as for a failed exec, not a false "not
+    // fileless" about a file nobody saw.
+    if audit::exe_path(e).is_some() {
         j.bool("fileless", audit::fileless(e))
             .bool("memfd", audit::memfd(e))
             .bool("deleted", audit::deleted(e))
@@ -692,6 +705,31 @@ mod tests {
         );
     }
 
+    /// The exe part read but no path came back (fresh-user trial: an exec through a detached
+    /// mount showed `"exe":null,"fileless":false`): the flags are null, not false.
+    #[test]
+    fn json_flags_are_null_while_the_exe_is_unknown() {
+        let flags = |exe: &[u8]| {
+            let e = with_paths(event(b"ls", b"/usr/bin/ls", &[b"ls"]), exe, b"", 0);
+            let mut v = Vec::new();
+            json_row(&e, None, "T", &mut v);
+            let v = String::from_utf8(v).expect("utf8");
+            let at = v.find(",\"exe\":").expect("exe field");
+            let end = v.find(",\"cwd\":").expect("cwd field");
+            v[at..end].to_owned()
+        };
+        assert_eq!(
+            flags(b""),
+            ",\"exe\":null,\"exe_truncated\":null,\"fileless\":null,\"memfd\":null,\
+             \"deleted\":null,\"overlay_upper\":null"
+        );
+        assert_eq!(
+            flags(b"ls\0bin\0"),
+            ",\"exe\":\"/bin/ls\",\"exe_truncated\":false,\"fileless\":false,\"memfd\":false,\
+             \"deleted\":false,\"overlay_upper\":false"
+        );
+    }
+
     #[test]
     fn json_tty_is_a_name_false_for_none_or_null_when_not_read() {
         use crate::bpf::types::execsnoop_audit as A;
@@ -734,6 +772,23 @@ mod tests {
             &[b"/bin/sh", b"-e", b"./s1.sh", b"a1", b"b 2"],
         );
         from_caller(e, Some(3), b"./s1.sh")
+    }
+
+    /// Rules see a script by the file the exec was given, made absolute with the cwd.
+    #[test]
+    fn rules_see_a_script_by_its_file() {
+        let e = with_paths(script(), b"dash\0bin\0usr\0", b"t10\0tmp\0", 0);
+        assert_eq!(
+            rule_view(&e, None).script.as_deref(),
+            Some(&b"/tmp/t10/s1.sh"[..])
+        );
+        assert_eq!(
+            rule_view(&e, None).exe.as_deref(),
+            Some(&b"/usr/bin/dash"[..])
+        );
+        // No interpreter ran: no script.
+        let e = with_paths(event(b"ls", b"./ls", &[b"./ls"]), b"ls\0", b"tmp\0", 0);
+        assert_eq!(rule_view(&e, None).script, None);
     }
 
     #[test]

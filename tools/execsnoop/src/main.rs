@@ -68,20 +68,7 @@ fn run() -> Result<()> {
         None => None,
     };
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    let cols = Columns {
-        time: args.time,
-        timestamp: args.timestamp,
-        uid: args.print_uid,
-        pcomm: args.print_pcomm,
-        quote: args.quote,
-        max_args: usize::from(args.max_args),
-        gparent: args.parents || args.audit,
-        tty: args.tty || args.audit,
-        ids: args.ids || args.audit,
-        exe: args.exe_path || args.audit,
-        cwd: args.cwd || args.audit,
-        rule: rules.as_ref().map(Rules::name_width),
-    };
+    let cols = columns(&args, rules.as_ref());
     let audit_want = audit_parts(&cols, args.common.json) | rules.as_ref().map_or(0, Rules::parts);
     lifecycle::start(args.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exec")? {
@@ -170,6 +157,25 @@ fn run() -> Result<()> {
 
 /// The audit parts the BPF side reads at each exec: those the columns show; all for --json
 /// (a record of everything, for machines). Each part left out costs nothing per exec.
+/// The text columns the options ask for. `--ids` (and `--audit`) show the real uid too, in
+/// `-U`'s UID column: EUID 0 next to no real uid hid who ran a set-user-ID program.
+fn columns(args: &Args, rules: Option<&Rules>) -> Columns {
+    Columns {
+        time: args.time,
+        timestamp: args.timestamp,
+        uid: args.print_uid || args.ids || args.audit,
+        pcomm: args.print_pcomm,
+        quote: args.quote,
+        max_args: usize::from(args.max_args),
+        gparent: args.parents || args.audit,
+        tty: args.tty || args.audit,
+        ids: args.ids || args.audit,
+        exe: args.exe_path || args.audit,
+        cwd: args.cwd || args.audit,
+        rule: rules.map(Rules::name_width),
+    }
+}
+
 fn audit_parts(c: &Columns, json: bool) -> u16 {
     let on = |b: bool, part: u16| if b || json { part } else { 0 };
     on(c.exe, audit::AUDIT_EXE)
@@ -285,6 +291,52 @@ mod tests {
         assert!(a.fails && a.time && a.timestamp && a.print_uid && a.quote);
         assert_eq!((a.uid, a.max_args), (Some(1000), 60));
         assert!(Args::try_parse_from(["execsnoop", "--max-args", "0"]).is_err());
+    }
+
+    /// `--ids` and `--audit` show the real uid (UID) beside EUID, once with -U too; plain
+    /// execsnoop's columns stay libbpf-tools'.
+    #[test]
+    fn ids_columns_include_the_real_uid_golden() {
+        let header = |argv: &[&str]| {
+            let a = Args::try_parse_from(argv).expect("parses");
+            columns(&a, None).header()
+        };
+        assert_eq!(
+            header(&["execsnoop"]),
+            "PCOMM            PID    PPID   RET ARGS\n"
+        );
+        let ids = "UID    PCOMM            PID    PPID   EUID   GID    EGID   LOGINUID SESSION \
+                   RET ARGS\n";
+        assert_eq!(header(&["execsnoop", "--ids"]), ids);
+        assert_eq!(header(&["execsnoop", "--ids", "-U"]), ids);
+        assert!(
+            header(&["execsnoop", "--audit"])
+                .starts_with("UID    PCOMM            PID    PPID   PARENT")
+        );
+        // A setuid run: the real uid in UID, the gained one in EUID.
+        let a = Args::try_parse_from(["execsnoop", "--ids"]).expect("parses");
+        let mut e = crate::bpf::types::execsnoop_event {
+            pid: 7,
+            ppid: 1,
+            uid: 65534,
+            euid: 0,
+            gid: 65534,
+            egid: 65534,
+            loginuid: 1000,
+            sessionid: 3,
+            fname_len: 7,
+            args_len: 4,
+            audit: types::execsnoop_audit(audit::AUDIT_IDS),
+            ..Default::default()
+        };
+        e.comm[..3].copy_from_slice(b"sid");
+        e.area[..11].copy_from_slice(b"/x/sid\0sid\0");
+        let mut out = Vec::new();
+        format::text_row(&columns(&a, None), &e, None, "", 0.0, &mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "65534  sid              7      1      0      65534  65534  1000     3         0 /x/sid\n"
+        );
     }
 
     #[test]

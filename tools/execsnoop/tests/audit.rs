@@ -335,18 +335,20 @@ fn root_audit_columns_line_up_with_the_header() {
     assert_eq!(
         columns(header),
         [
-            "PCOMM", "PID", "PPID", "PARENT", "GPARENT", "TTY", "EUID", "GID", "EGID", "LOGINUID",
-            "SESSION", "RET", "FLAGS", "EXE", "CWD", "ARGS"
+            "UID", "PCOMM", "PID", "PPID", "PARENT", "GPARENT", "TTY", "EUID", "GID", "EGID",
+            "LOGINUID", "SESSION", "RET", "FLAGS", "EXE", "CWD", "ARGS"
         ]
     );
     let c = columns(&line);
-    assert_eq!(c[0], "true", "{line}");
-    assert_eq!(c[12], "-", "{line}");
-    assert_eq!(c[13], true_bin().display().to_string(), "{line}");
-    assert_eq!(c[14], "/", "{line}");
+    // SAFETY: getuid has no preconditions.
+    assert_eq!(c[0], unsafe { libc::getuid() }.to_string(), "{line}");
+    assert_eq!(c[1], "true", "{line}");
+    assert_eq!(c[13], "-", "{line}");
+    assert_eq!(c[14], true_bin().display().to_string(), "{line}");
+    assert_eq!(c[15], "/", "{line}");
     assert_eq!(
         header.find("EXE"),
-        line.find(c[13]),
+        line.find(c[14]),
         "EXE misaligned\n{out}"
     );
 }
@@ -600,6 +602,7 @@ fn list_rules_prints_the_builtin_set() {
             "terminal-shell-in-container",
             "exec-from-temp-dir",
             "exe-path-truncated",
+            "args-truncated",
             "fileless-exec",
             "container-drift",
             "netcat-exec",
@@ -649,5 +652,65 @@ fn root_exec_hook_is_tp_btf_unless_disabled() {
         columns(&line)[5],
         true_bin().display().to_string(),
         "{line}"
+    );
+}
+
+/// Mount points above `p` (not `/`), each crossed once on the BPF side's walk up to the root.
+fn mounts_above(p: &Path) -> usize {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+    let mut points: Vec<&str> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| *m != "/" && p.starts_with(m))
+        .collect();
+    points.sort_unstable();
+    points.dedup();
+    points.len()
+}
+
+/// An executable exactly 48 names deep (EXECSNOOP_PATH_DEPTH, a mount point crossed counting
+/// as one) is read whole; one name more is cut (fresh-user trial: the 48-deep one was marked
+/// truncated though execsnoop(8) says at most 48 names).
+#[test]
+fn root_exe_path_of_exactly_48_names_is_whole() {
+    if !bpf_ready("root_exe_path_of_exactly_48_names_is_whole") {
+        return;
+    }
+    let dir = TempDir::new("execsnoop-depth");
+    let base = dir.path().canonicalize().expect("canonical");
+    // Names of base (without the root), the mounts crossed, and the file itself.
+    let used = base.components().count() - 1 + mounts_above(&base) + 1;
+    assert!(used < 48, "temp dir too deep: {}", base.display());
+    let at = |dirs: usize| {
+        let d = (0..dirs).fold(base.clone(), |p, _| p.join("d"));
+        std::fs::create_dir_all(&d).expect("mkdir -p");
+        let f = d.join("t");
+        std::fs::copy(true_bin(), &f).expect("copy");
+        f
+    };
+    let (whole, cut) = (at(48 - used), at(48 - used + 1));
+    let (m_whole, m_cut) = (unique("depth48"), unique("depth49"));
+    let t = Tool::spawn(BIN, &["--json", "-v", "-P", &me()]).ready();
+    for (f, m) in [(&whole, &m_whole), (&cut, &m_cut)] {
+        assert!(Command::new(f).arg(m).status().expect("run").success());
+    }
+    t.wait_line(&m_cut);
+    let out = t.interrupt().success();
+    let exec = |m: &str| -> Value {
+        let end = format!("\"{m}\"]");
+        let line = out
+            .lines()
+            .find(|l| l.contains(&end))
+            .unwrap_or_else(|| panic!("no exec {m}\n{out}"));
+        serde_json::from_str(line).expect("JSON")
+    };
+    let v = exec(&m_whole);
+    assert_eq!(v["exe_truncated"], false, "{v}");
+    assert_eq!(v["exe"], whole.to_str().expect("utf8"), "{v}");
+    let v = exec(&m_cut);
+    assert_eq!(v["exe_truncated"], true, "{v}");
+    assert!(
+        v["exe"].as_str().is_some_and(|e| e.starts_with(".../")),
+        "{v}"
     );
 }
