@@ -9,6 +9,9 @@ use testkit::columns;
 use testkit::container_tests::ContainerEvents;
 
 /// A loopback session to a port of its own: busybox nc serves it once, a client sends a line.
+/// The server's input stays open (a `sleep` writes nothing into it): busybox nc ends the
+/// session when its input ends, and with `/dev/null` it sometimes did so before the client's
+/// line came, so that the client quit unsent and the server's row counted only the FIN.
 /// `-L` keeps the server end, whose socket was created (listening) inside the container: its
 /// own cgroup names the container even though the kernel may close it from another context.
 struct Sessions;
@@ -28,7 +31,7 @@ impl ContainerEvents for Sessions {
     }
     fn event(port: &str) -> String {
         format!(
-            "busybox nc -l -p {port} >/dev/null & sleep 0.5; echo hi | busybox nc 127.0.0.1 {port}"
+            "sleep 3 | busybox nc -l -p {port} >/dev/null & sleep 0.5; echo hi | busybox nc 127.0.0.1 {port}"
         )
     }
     fn is_row(line: &str, port: &str) -> bool {
