@@ -253,8 +253,12 @@ static __always_inline int rq_done(struct request *rq, bool slots, bool fields)
 	}
 	if (targ_per_flag)
 		key.cmd_flags = BPF_CORE_READ(rq, cmd_flags);
-	if (targ_per_cgroup)
+	if (targ_per_cgroup) {
 		key.cgroup = rq_cgroup(rq);
+		/* --container: a skipped cgroup, or no submitter (no container's). */
+		if (ferro_cgroup_skipped(key.cgroup) || (filter_container && !key.cgroup))
+			return 0;
+	}
 	h = bpf_map_lookup_elem(&hists, &key);
 	if (!h) {
 		if (targ_per_disk && disk)

@@ -7,6 +7,7 @@
 #include "bits.bpf.h"
 #include "cpudist.h"
 #include "floor.bpf.h"
+#include "container.bpf.h"
 #include "sched.bpf.h"
 
 const volatile enum cpudist_key key_by = KEY_ALL;
@@ -104,6 +105,8 @@ static __always_inline void count(struct task_struct *t, __u32 pid, __u64 start_
 		break;
 	case KEY_CGROUP:
 		key = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+		if (ferro_cgroup_skipped(key))
+			return;
 		break;
 	default: /* KEY_ALL returned above */
 		break;

@@ -7,6 +7,7 @@
 #include "bits.bpf.h"
 #include "runqlat.h"
 #include "floor.bpf.h"
+#include "container.bpf.h"
 #include "sched.bpf.h"
 
 /* How histograms are keyed. */
@@ -105,6 +106,8 @@ static __always_inline int switched(struct task_struct *prev, struct task_struct
 	case KEY_CGROUP:
 		/* The waiting task's, not current's (the waker or the CPU's previous task). */
 		key = BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id);
+		if (ferro_cgroup_skipped(key))
+			return 0;
 		break;
 	default: /* KEY_ALL and KEY_CPU returned above */
 		break;

@@ -60,6 +60,7 @@ fn run() -> Result<()> {
 
     let mut storage = MaybeUninit::uninit();
     let mut open = lifecycle::open(BiolatencySkelBuilder::default(), &mut storage)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
@@ -94,6 +95,7 @@ fn run() -> Result<()> {
         (&mut m.disk_names, args.disks),
     ])?;
     let mut skel = lifecycle::load(open)?;
+    containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the block tracepoints"))?;
@@ -121,7 +123,7 @@ fn run() -> Result<()> {
     };
     let mut by_cpu = Intervals::new(args.hist.cumulative);
     let mut by_key = Intervals::new(args.hist.cumulative);
-    hist_tool::run(
+    let ended = hist_tool::run(
         TOOL,
         "Tracing block device I/O... Hit Ctrl-C to end.",
         &mut view,
@@ -196,7 +198,9 @@ fn run() -> Result<()> {
                 ],
             })
         },
-    )
+    );
+    containers.report_skips(TOOL);
+    ended
 }
 
 /// The disk names the BPF side recorded (`disk_names`: device number to gendisk.disk_name),

@@ -61,6 +61,7 @@ fn load<'obj>(
     let task_storage = tp_btf && probe::lockless_task_storage();
     let key = key_by(args);
     let mut open = lifecycle::open(CpudistSkelBuilder::default(), storage)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
@@ -112,6 +113,7 @@ fn run() -> Result<()> {
         lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
             load(storage, &args, cgroup.as_ref(), tp_btf)
         })?;
+    containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to sched_switch"))?;
     common::log::verbose(format_args!(
@@ -132,7 +134,7 @@ fn run() -> Result<()> {
     };
     let mut by_cpu = Intervals::new(args.hist.cumulative);
     let mut by_key = Intervals::new(args.hist.cumulative);
-    hist_tool::run(
+    let ended = hist_tool::run(
         TOOL,
         &banner(args.offcpu),
         &mut view,
@@ -165,7 +167,9 @@ fn run() -> Result<()> {
                 ],
             })
         },
-    )
+    );
+    containers.report_skips(TOOL);
+    ended
 }
 
 type Value = types::cpudist_hist;

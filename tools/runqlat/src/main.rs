@@ -58,6 +58,7 @@ fn load<'obj>(
 ) -> Result<(bpf::RunqlatSkel<'obj>, bool)> {
     let task_storage = tp_btf && probe::lockless_task_storage();
     let mut open = lifecycle::open(RunqlatSkelBuilder::default(), storage)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
@@ -120,6 +121,7 @@ fn run() -> Result<()> {
         lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
             load(storage, &args, cgroup.as_ref(), tp_btf)
         })?;
+    containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the sched tracepoints"))?;
     common::log::verbose(format_args!(
@@ -136,7 +138,7 @@ fn run() -> Result<()> {
     let mut view = View { key };
     let mut by_cpu = Intervals::new(args.hist.cumulative);
     let mut by_key = Intervals::new(args.hist.cumulative);
-    hist_tool::run(
+    let ended = hist_tool::run(
         TOOL,
         "Tracing run queue latency... Hit Ctrl-C to end.",
         &mut view,
@@ -178,7 +180,9 @@ fn run() -> Result<()> {
                 ],
             })
         },
-    )
+    );
+    containers.report_skips(TOOL);
+    ended
 }
 
 type Value = types::runqlat_hist;

@@ -344,3 +344,20 @@ fn manual_completions_help_and_version() {
 fn numeric_options_are_bounded() {
     testkit::bounds::assert_numeric_options_bounded(BIN, "runqlat");
 }
+
+/// `--container` of a container that does not exist: every cgroup is another one. The first
+/// interval's read puts the cgroups that had wakeups (this test's spinners', the kernel
+/// threads' root cgroup) in the kernel's skip list, so in the second the kernel drops their
+/// wakeups itself, and counts them (`-v`); no histogram is printed.
+#[test]
+fn root_container_filter_drops_other_cgroups_in_the_kernel() {
+    if !bpf_ready("root_container_filter_drops_other_cgroups_in_the_kernel") {
+        return;
+    }
+    let out = run_once(&["--container", "0123456789ab", "-v", "1", "2"]);
+    let (events, cgroups) = testkit::container_tests::kernel_skips(&out.stderr)
+        .unwrap_or_else(|| panic!("no skip list line on stderr with -v: {out}"));
+    assert!(cgroups >= 1, "{out}");
+    assert!(events > 0, "{out}");
+    assert_eq!(hist_row_counts(&out.stdout), Vec::<u64>::new(), "{out}");
+}
