@@ -63,7 +63,7 @@ fn run() -> Result<()> {
             "the raw_syscalls tracepoints are missing (needs CONFIG_FTRACE_SYSCALLS)",
         ));
     }
-    let containers = Containers::start(TOOL, &args.containers)?;
+    let mut containers = Containers::start(TOOL, &args.containers)?;
     let by_cgroup = containers.wanted();
 
     // tp_btf first, raw tracepoints if it does not load.
@@ -73,6 +73,7 @@ fn run() -> Result<()> {
             load(storage, &args, cgroup.is_some(), by_cgroup, tp_btf)
         })?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
+    containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
     let _links = lifecycle::attach_loaded(skel.object(), "raw_syscalls")?;
     common::log::verbose(format_args!(
         "{TOOL}: attached to raw_syscalls:{} as {}; counts in {}{}",
@@ -128,6 +129,7 @@ fn load<'obj>(
     // FERROSCOPE_DISABLE=task_storage: the hash map, as on raw tracepoints).
     let task_storage = args.latency && tp_btf && probe::task_storage();
     let mut open = lifecycle::open(SyscountSkelBuilder::default(), storage)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
@@ -191,6 +193,14 @@ enum Sink {
 }
 
 impl Sink {
+    /// Say with -v, at the end, what `--container`'s kernel skip list dropped.
+    fn report_skips(&self) {
+        let (Self::Print { containers, .. } | Self::Export { containers, .. }) = self;
+        if let Some(c) = containers {
+            c.report_skips(TOOL);
+        }
+    }
+
     /// `--prometheus`, `--textfile`: the counters (see [`export_labels`]), the listener bound
     /// and the text file written once (a bad address or path: exit 2).
     fn export(args: &Args, containers: Option<Containers>, targets: &Targets) -> Result<Self> {
@@ -404,6 +414,7 @@ fn report_loop(
             next_report = next_report.and_then(|r| r.checked_add(interval));
         }
         if last {
+            sink.report_skips();
             return Ok(());
         }
     }
