@@ -3,7 +3,8 @@
 //! (`bpf_get_current_cgroup_id()`, or a task's `cgroups->dfl_cgrp->kn->id`) and nothing but
 //! the kernel's own files: [`Resolver`] maps the id to its cgroup path, [`container_of`] the
 //! path to a runtime and container id, [`ContainerFilter`] keeps one container's events,
-//! and [`SkipList`] has the kernel drop the events of the cgroups it does not keep.
+//! and [`SkipList`] has the kernel drop the events of the cgroups it does not keep ([`Sweep`]
+//! fills it while tools that read their map only at the end trace).
 //!
 //! Shown as: the CONTAINER column ([`Resolver::column`]: 12 hex digits as `docker ps` shows
 //! them, the name for nspawn and LXC, `-` for host tasks, `?` when unknown) and the JSON
@@ -13,10 +14,12 @@
 pub mod layout;
 pub mod resolve;
 pub mod skip;
+pub mod sweep;
 
 pub use layout::{Container, Runtime, SHORT_ID_LEN, container_of};
 pub use resolve::{Cgroup2Mount, CgroupInfo, Resolver, find_cgroup2};
 pub use skip::SkipList;
+pub use sweep::Sweep;
 
 use libbpf_rs::MapMut;
 
@@ -686,6 +689,59 @@ mod tests {
             "an unresolved cgroup may be a new container's"
         );
         assert_eq!(s.listed(), 2);
+    }
+
+    /// A sweep of a map whose entries name the wanted container's cgroup, another container's
+    /// and a host cgroup lists the last two; a sweep not yet due, or without `--container`,
+    /// reads nothing.
+    #[test]
+    fn root_sweep_lists_the_other_cgroups_of_a_map() {
+        if !testkit::bpf_ready("root_sweep_lists_the_other_cgroups_of_a_map") {
+            return;
+        }
+        const OTHER: &str = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+        let wanted = format!("libpod_parent/libpod-{ID}");
+        let other = format!("libpod_parent/libpod-{OTHER}");
+        let fake = FakeCgroups::new(&[&wanted, &other, "system.slice/cron.service"]);
+        let ids = [
+            fake.id(&wanted),
+            fake.id(&other),
+            fake.id("system.slice/cron.service"),
+        ];
+        // Entries as offcputime's info map: the cgroup id first in the value.
+        let map = sweep::tests::filled_map(16, 32, 3);
+        for (i, id) in (0u64..).zip(ids) {
+            let mut v = [0u8; 32];
+            v[..8].copy_from_slice(&id.to_ne_bytes());
+            let mut k = [0u8; 16];
+            k[..8].copy_from_slice(&i.to_ne_bytes());
+            libbpf_rs::MapCore::update(&map, &k, &v, libbpf_rs::MapFlags::ANY).expect("an entry");
+        }
+        let cgroup_of = |_: &[u8], v: &[u8]| Some(u64::from_ne_bytes(v[..8].try_into().ok()?));
+        let args = ContainerArgs {
+            containers: false,
+            container: Some(ID[..12].into()),
+        };
+        let mut c = Containers::with_resolver(&args, fake.resolver()).expect("containers");
+        let mut s = Sweep::new();
+        s.due_now();
+        s.tick(&mut c, &map, cgroup_of);
+        assert!(s.summary("m").is_none(), "no skip list yet: no sweep");
+        c.skip_with(SkipList::detached(16));
+        let mut early = Sweep::new();
+        early.tick(&mut c, &map, cgroup_of);
+        assert_eq!(c.skip_list().map(SkipList::listed), Some(0), "not due yet");
+        s.tick(&mut c, &map, cgroup_of);
+        let list = c.skip_list().expect("skip list");
+        assert!(list.contains(ids[1]) && list.contains(ids[2]), "{list:?}");
+        assert!(
+            !list.contains(ids[0]),
+            "the container's own cgroup is never listed"
+        );
+        assert!(
+            s.summary("m")
+                .is_some_and(|l| l.starts_with("--container: 1 sweep of m"))
+        );
     }
 
     #[test]
