@@ -7,6 +7,7 @@
 #include <bpf/bpf_helpers.h>
 #include "profile.h"
 #include "stacks.bpf.h"
+#include "container.bpf.h"
 
 /* -p and -L: only the processes / threads in `pids` / `tids`. */
 const volatile bool filter_pids = false;
@@ -62,8 +63,15 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 
 	key.pid = tgid;
-	if (by_cgroup)
+	if (by_cgroup) {
 		key.cgroup_id = bpf_get_current_cgroup_id();
+		/*
+		 * --container: a cgroup user space found to be another's (common::container::Sweep)
+		 * is dropped before its stacks are walked and stored: the stack map never frees one.
+		 */
+		if (ferro_cgroup_skipped(key.cgroup_id))
+			return 0;
+	}
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
 	key.user_stack_id = user_stacks ? ferro_stack_id(ctx, BPF_F_USER_STACK) : FERRO_NO_STACK;
 	key.kern_stack_id = kernel_stacks ? ferro_stack_id(ctx, 0) : FERRO_NO_STACK;

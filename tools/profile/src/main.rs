@@ -11,7 +11,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use common::cli;
-use common::container::Containers;
+use common::container::{Containers, Sweep};
 use common::error::{Error, Result};
 use common::event_loop::StopCheck;
 use common::lifecycle;
@@ -31,6 +31,8 @@ const MAX_ENTRIES: usize = common::decode::c_define(
     include_str!("../../../bpf/profile.h"),
     "PROFILE_MAX_ENTRIES",
 );
+
+const KEY_SIZE: usize = std::mem::size_of::<types::profile_key>();
 
 // SAFETY: plain integers and a byte array, with the padding explicit.
 unsafe impl plain::Plain for types::profile_key {}
@@ -121,6 +123,7 @@ fn run() -> Result<()> {
     let clock = perf::choose(args.frequency, plan.cpus[0]);
     let mut storage = MaybeUninit::uninit();
     let mut open = lifecycle::open(ProfileSkelBuilder::default(), &mut storage)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.filter_pids = !args.pids.is_empty();
@@ -144,6 +147,7 @@ fn run() -> Result<()> {
             .map_err(|e| Error::from(e).context("sizing the -p/-L maps"))?;
     }
     let skel = lifecycle::load(open)?;
+    containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
     for (map, ids) in [(&skel.maps.pids, &args.pids), (&skel.maps.tids, &args.tids)] {
         for id in ids {
             map.update(&id.to_ne_bytes(), &[1], MapFlags::ANY)
@@ -170,8 +174,13 @@ fn run() -> Result<()> {
         .duration
         .and_then(|d| Instant::now().checked_add(Duration::from_secs(d)));
     let stop = StopCheck::new(deadline);
+    let mut sweep = Sweep::new();
     while !stop.due() {
         std::thread::sleep(Duration::from_millis(20));
+        sweep.tick(&mut containers, &skel.maps.counts, |k, _| {
+            let key: types::profile_key = common::decode::copy_prefix(k, KEY_SIZE)?;
+            Some(key.cgroup_id)
+        });
     }
     // Stop sampling before reading: the counts and stacks then hold still (libbpf-tools reads
     // them while still attached, and its loop can spin on an entry created meanwhile).
@@ -179,7 +188,12 @@ fn run() -> Result<()> {
     if stop.reader_closed() {
         return Ok(());
     }
-    report(&skel, args, &mut containers, plan.svg.as_ref(), &printer)
+    let reported = report(&skel, args, &mut containers, plan.svg.as_ref(), &printer);
+    if let Some(s) = sweep.summary("the counts map") {
+        common::log::verbose(format_args!("{TOOL}: {s}"));
+    }
+    containers.report_skips(TOOL);
+    reported
 }
 
 /// Open the clock on every CPU of `cpus` and attach the sampling program to each; a CPU gone
@@ -234,8 +248,7 @@ struct Counted {
 fn read_counts(map: &dyn MapCore) -> Vec<Counted> {
     map.keys()
         .filter_map(|k| {
-            let key: types::profile_key =
-                common::decode::copy_prefix(&k, std::mem::size_of::<types::profile_key>())?;
+            let key: types::profile_key = common::decode::copy_prefix(&k, KEY_SIZE)?;
             let v = map.lookup(&k, MapFlags::ANY).ok()??;
             let count = u64::from_ne_bytes(v.get(..8)?.try_into().ok()?);
             (count > 0).then_some(Counted { key, count })

@@ -58,8 +58,17 @@ fn root_container_filter_and_folded_container_frame() {
         return;
     }
     let (c, _dir) = spinning_container();
+    // A host process as busy as the container's: its samples are dropped in the kernel.
+    let host = helper::Spinner::start("spin");
     let args = ["-f", "-v", "--containers", "--container", c.short_id()];
     let out = profile_until(BIN, &args, c.pid(), 50);
+    drop(host);
+    let (events, cgroups) = testkit::container_tests::kernel_skips(&out.stderr)
+        .unwrap_or_else(|| panic!("no skip list line on stderr with -v: {out}"));
+    assert!(
+        events > 0 && cgroups >= 1,
+        "the kernel dropped no sample of the host: {out}"
+    );
     let first = format!("[container {}];{COMM};", c.short_id());
     assert!(
         out.lines()

@@ -252,6 +252,27 @@ fn root_signals_pipes_and_privileges() {
     }
 }
 
+/// `--container` of a container that does not exist: every cgroup is another one. The sweeps
+/// of the counts map while sampling put the spinning helper's cgroup (this test's) in the
+/// kernel's skip list, so the kernel drops its later samples before it walks their stacks,
+/// and counts them (`-v`); no stack is printed.
+#[test]
+fn root_container_filter_drops_other_cgroups_in_the_kernel() {
+    if !bpf_ready("root_container_filter_drops_other_cgroups_in_the_kernel") {
+        return;
+    }
+    let _spin = Spinner::start("spin");
+    let out = Tool::spawn(BIN, &["--container", "0123456789ab", "-v", "-f", "1"])
+        .finish(Duration::from_secs(30))
+        .success();
+    let (events, cgroups) = testkit::container_tests::kernel_skips(&out.stderr)
+        .unwrap_or_else(|| panic!("no skip list line on stderr with -v: {out}"));
+    assert!(cgroups >= 1, "{out}");
+    assert!(events > 0, "{out}");
+    assert!(out.stderr.contains("sweeps of the counts map"), "{out}");
+    assert_eq!(out.stdout, "", "no stack of another cgroup: {out}");
+}
+
 #[test]
 fn bad_input_exits_2_with_one_line() {
     testkit::assert_usage_errors(
