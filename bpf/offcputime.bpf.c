@@ -13,6 +13,7 @@
 #include "offcputime.h"
 #include "sched.bpf.h"
 #include "stacks.bpf.h"
+#include "container.bpf.h"
 
 /* include/linux/sched.h; the same value since 2.6. */
 #define PF_KTHREAD 0x00200000
@@ -103,6 +104,13 @@ static __always_inline bool wanted(struct task_struct *prev, __u32 pid, __u32 tg
 	if (filter_tgids && !bpf_map_lookup_elem(&tgids, &tgid))
 		return false;
 	if (filter_tids && !bpf_map_lookup_elem(&tids, &pid))
+		return false;
+	/*
+	 * --container: a cgroup user space found to be another's (common::container::Sweep) is
+	 * dropped before its stacks are walked and stored (the stack map never frees one). At
+	 * sched_switch the current task is still prev, so its cgroup is the current one.
+	 */
+	if (filter_container && ferro_cgroup_skipped(bpf_get_current_cgroup_id()))
 		return false;
 	if (user_threads_only || kernel_threads_only) {
 		bool kthread = TASK_READ(direct, prev, flags) & PF_KTHREAD;

@@ -11,7 +11,7 @@ use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
 use common::cli;
-use common::container::Containers;
+use common::container::{Containers, Sweep};
 use common::error::{Error, Result};
 use common::event_loop::StopCheck;
 use common::output::Printer;
@@ -44,6 +44,7 @@ fn load<'obj>(
 ) -> Result<Loaded<'obj>> {
     let task_storage = tp_btf && probe::lockless_task_storage();
     let mut open = lifecycle::open(OffcputimeSkelBuilder::default(), storage)?;
+    common::configure_containers!(open, args.containers)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.ferro_floor = args.common.floor;
@@ -171,14 +172,23 @@ fn read_info(map: &dyn MapCore) -> Result<Vec<(types::offcputime_key, types::off
 }
 
 /// Wait until Ctrl-C, SIGTERM, the duration, or the reader of stdout has gone (`| head`):
-/// false in that last case, when nothing more is to be printed.
-fn wait(duration: Option<u64>) -> bool {
+/// false in that last case, when nothing more is to be printed. Meanwhile `tick` runs every
+/// 50 ms.
+fn wait(duration: Option<u64>, mut tick: impl FnMut()) -> bool {
     let deadline = duration.and_then(|d| Instant::now().checked_add(Duration::from_secs(d)));
     let stop = StopCheck::new(deadline);
     while !stop.due() {
         std::thread::sleep(Duration::from_millis(50));
+        tick();
     }
     !stop.reader_closed()
+}
+
+/// The cgroup id of an entry of the info map (its value's `cgroup_id`: the thread's).
+fn info_cgroup(_key: &[u8], value: &[u8]) -> Option<u64> {
+    let v: types::offcputime_val =
+        common::decode::copy_prefix(value, std::mem::size_of::<types::offcputime_val>())?;
+    Some(v.cgroup_id)
 }
 
 fn run() -> Result<()> {
@@ -195,6 +205,7 @@ fn run() -> Result<()> {
         })?;
     fill_ids(&skel.maps.tgids, &args.pids)?;
     fill_ids(&skel.maps.tids, &args.tids)?;
+    containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to sched_switch"))?;
     common::log::verbose(format_args!(
@@ -216,7 +227,10 @@ fn run() -> Result<()> {
     {
         return Ok(());
     }
-    if !wait(args.duration) {
+    let mut sweep = Sweep::new();
+    if !wait(args.duration, || {
+        sweep.tick(&mut containers, &skel.maps.info, info_cgroup);
+    }) {
         return Ok(());
     }
     // Detach first: what is read is then what was counted until the stop, and the info map
@@ -265,6 +279,10 @@ fn run() -> Result<()> {
             }
         }
     }
+    if let Some(s) = sweep.summary("the info map") {
+        common::log::verbose(format_args!("{TOOL}: {s}"));
+    }
+    containers.report_skips(TOOL);
     for w in render::lost_warnings(lost.0, lost.1)
         .into_iter()
         .chain(stacks.warning())

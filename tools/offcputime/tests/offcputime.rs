@@ -288,6 +288,44 @@ fn root_path_is_named() {
     assert!(!entries(&out.stdout).is_empty(), "{out}");
 }
 
+/// `--container` of a container that does not exist: every cgroup is another one. The sweeps
+/// of the info map while tracing put the cgroups that slept (this test's sleeping thread's,
+/// the kernel threads') in the kernel's skip list, so the kernel drops their later switches
+/// before it walks their stacks, and counts them (`-v`); no stack is printed. On both paths:
+/// tp_btf, and the raw tracepoint.
+#[test]
+fn root_container_filter_drops_other_cgroups_in_the_kernel() {
+    if !bpf_ready("root_container_filter_drops_other_cgroups_in_the_kernel") {
+        return;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sleeping = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        })
+    };
+    for disable in ["", "tp_btf"] {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["--container", "0123456789ab", "-v", "-f", "1"]);
+        if !disable.is_empty() {
+            cmd.env("FERROSCOPE_DISABLE", disable);
+        }
+        let out = Tool::spawn_cmd(&mut cmd).finish(Duration::from_secs(30));
+        assert!(out.status.success(), "{out}");
+        let (events, cgroups) = testkit::container_tests::kernel_skips(&out.stderr)
+            .unwrap_or_else(|| panic!("no skip list line on stderr with -v: {out}"));
+        assert!(cgroups >= 1, "{out}");
+        assert!(events > 0, "{out}");
+        assert!(out.stderr.contains("sweeps of the info map"), "{out}");
+        assert_eq!(out.stdout, "", "no stack of another cgroup: {out}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sleeping.join().expect("the sleeping thread");
+}
+
 #[test]
 fn bad_input_is_refused_with_one_line() {
     testkit::assert_usage_errors(
