@@ -143,7 +143,32 @@ static __always_inline __u64 slot_take(__u64 rq)
 	return ts;
 }
 
-/* Was `rq` submitted from the -c cgroup? By its first bio; by the current task if it has none. */
+/*
+ * What the BPF side saw but could not count, read by user space every interval
+ * besides start_full and hists_full (bits.bpf.h):
+ * bios_unrecorded, bios whose submitter could not be recorded (cg_bios or
+ * bio_cgroups refused the update: full, or its bucket lock busy), so the
+ * request they start is not known as the cgroup's; cg_unchecked, requests
+ * merged from more bios than rq_in_cgroup looks at, none of those the -c
+ * cgroup's.
+ */
+__u64 bios_unrecorded = 0;
+__u64 cg_unchecked = 0;
+
+/*
+ * The bios of one request rq_in_cgroup looks at. Merges make requests of many
+ * bios (up to the queue's max_segments), but a cgroup's bio merged into
+ * another task's request is usually its second.
+ */
+#define CG_BIO_WALK 32
+
+/*
+ * Was `rq` submitted from the -c cgroup? If any of its bios was: a bio merged
+ * into a request another task started (adjacent sectors, both waiting in the
+ * scheduler or a plug) waits for that request, and the request's latency is
+ * its own; counting the first bio only lost it. By the current task if the
+ * request has no bio (a flush).
+ */
 static __always_inline bool rq_in_cgroup(struct request *rq, bool fields)
 {
 	struct bio *bio = NULL;
@@ -151,9 +176,17 @@ static __always_inline bool rq_in_cgroup(struct request *rq, bool fields)
 	/* User space loads the programs that read fields whenever -c is given. */
 	if (fields)
 		bio = BPF_CORE_READ(rq, bio);
-	if (bio)
-		return bpf_map_lookup_elem(&cg_bios, &bio) != NULL;
-	return ferro_in_cgroup();
+	if (!bio)
+		return ferro_in_cgroup();
+	for (int i = 0; i < CG_BIO_WALK; i++) {
+		if (bpf_map_lookup_elem(&cg_bios, &bio))
+			return true;
+		bio = BPF_CORE_READ(bio, bi_next);
+		if (!bio)
+			return false;
+	}
+	__sync_fetch_and_add(&cg_unchecked, 1);
+	return false;
 }
 
 static __always_inline int bio_queued(struct bio *bio)
@@ -163,14 +196,17 @@ static __always_inline int bio_queued(struct bio *bio)
 	if (targ_per_cgroup) {
 		__u64 id = bpf_get_current_cgroup_id();
 
-		bpf_map_update_elem(&bio_cgroups, &bio, &id, BPF_ANY);
+		if (bpf_map_update_elem(&bio_cgroups, &bio, &id, BPF_ANY))
+			__sync_fetch_and_add(&bios_unrecorded, 1);
 	}
 	if (!filter_cgroup)
 		return 0;
-	if (ferro_in_cgroup())
-		bpf_map_update_elem(&cg_bios, &bio, &one, BPF_ANY);
-	else
+	if (ferro_in_cgroup()) {
+		if (bpf_map_update_elem(&cg_bios, &bio, &one, BPF_ANY))
+			__sync_fetch_and_add(&bios_unrecorded, 1);
+	} else {
 		bpf_map_delete_elem(&cg_bios, &bio);
+	}
 	return 0;
 }
 

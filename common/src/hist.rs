@@ -11,25 +11,58 @@ use std::io::Write as _;
 
 use crate::output::JsonLine;
 
+/// What [`FullMapWarning`] takes for the runs of a tool's programs the kernel skipped
+/// ([`crate::lifecycle::recursion_misses`]): an entry of `dropped` with this name is reported
+/// as skipped runs, not as a full map (and, like the others, as
+/// `ferroscope_lost_events_total{what="program runs"}`).
+pub const SKIPPED_RUNS: &str = "program runs";
+
 /// Says once, on stderr, that the BPF side dropped measurements because a map was full, so a
-/// busy host's histograms are not silently short. `dropped` pairs counts with what they count.
+/// busy host's histograms are not silently short. `dropped` pairs counts with what they count;
+/// an entry named [`SKIPPED_RUNS`] gets a line of its own, also said once.
 #[derive(Debug, Default)]
 pub struct FullMapWarning {
     warned: bool,
+    warned_skipped: bool,
 }
 
 impl FullMapWarning {
     pub fn check(&mut self, tool: &str, dropped: &[(u64, &str)], hint: &str) {
-        if self.warned || dropped.iter().all(|(n, _)| *n == 0) {
-            return;
+        let (full, skipped) = self.lines(tool, dropped, hint);
+        for line in [full, skipped].into_iter().flatten() {
+            let _ = writeln!(std::io::stderr(), "{line}");
         }
-        self.warned = true;
-        let what: Vec<String> = dropped.iter().map(|(n, w)| format!("{n} {w}")).collect();
-        let _ = writeln!(
-            std::io::stderr(),
-            "{tool}: a BPF map is full: {} were not counted{hint}",
-            what.join(" and ")
-        );
+    }
+
+    /// The lines `check` prints now, if any: the full maps', and the skipped runs'.
+    fn lines(
+        &mut self,
+        tool: &str,
+        dropped: &[(u64, &str)],
+        hint: &str,
+    ) -> (Option<String>, Option<String>) {
+        let (skipped, maps): (Vec<_>, Vec<_>) =
+            dropped.iter().partition(|(_, w)| *w == SKIPPED_RUNS);
+        let mut full = None;
+        if !self.warned && maps.iter().any(|(n, _)| *n != 0) {
+            self.warned = true;
+            let what: Vec<String> = maps.iter().map(|(n, w)| format!("{n} {w}")).collect();
+            full = Some(format!(
+                "{tool}: a BPF map is full: {} were not counted{hint}",
+                what.join(" and ")
+            ));
+        }
+        let runs: u64 = skipped.iter().map(|(n, _)| *n).sum();
+        let mut line = None;
+        if !self.warned_skipped && runs != 0 {
+            self.warned_skipped = true;
+            line = Some(format!(
+                "{tool}: the kernel skipped {runs} runs of its BPF programs (a hook fired on a \
+                 CPU where the same program was running, from an interrupt): their events were \
+                 not counted"
+            ));
+        }
+        (full, line)
     }
 }
 
@@ -345,6 +378,38 @@ pub enum SectionValue<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_map_and_skipped_runs_are_said_once_each() {
+        let mut w = FullMapWarning::default();
+        let none = [(0, "requests"), (0, "latencies"), (0, SKIPPED_RUNS)];
+        assert_eq!(w.lines("biolatency", &none, ""), (None, None));
+        let skipped = [(0, "requests"), (0, "latencies"), (2, SKIPPED_RUNS)];
+        assert_eq!(
+            w.lines("biolatency", &skipped, ""),
+            (
+                None,
+                Some(
+                    "biolatency: the kernel skipped 2 runs of its BPF programs (a hook fired on \
+                     a CPU where the same program was running, from an interrupt): their events \
+                     were not counted"
+                        .into()
+                )
+            )
+        );
+        let both = [(3, "requests"), (0, "bios"), (5, SKIPPED_RUNS)];
+        assert_eq!(
+            w.lines("biolatency", &both, " (hint)"),
+            (
+                Some(
+                    "biolatency: a BPF map is full: 3 requests and 0 bios were not counted (hint)"
+                        .into()
+                ),
+                None
+            )
+        );
+        assert_eq!(w.lines("biolatency", &both, ""), (None, None));
+    }
 
     /// A BPF histogram as `bpf/hist.h` lays it out.
     #[derive(Debug, Clone, Default)]

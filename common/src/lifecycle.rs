@@ -180,3 +180,24 @@ pub fn prepare(verbose: u8) -> Result<()> {
     probe::require_privileges()?;
     probe::require_btf()
 }
+
+/// Runs of the loaded programs of `obj` that the kernel skipped because the same program was
+/// already running on that CPU (`bpf_prog_info.recursion_misses`, counted by the trampoline of
+/// fentry/tp_btf programs since Linux 5.12 and by raw tracepoints since 6.2; 0 where the kernel
+/// does not count them). A skipped run is an event the program never saw: a tracepoint hit
+/// from an interrupt that arrived while the program ran in the task it interrupted.
+pub fn recursion_misses(obj: &libbpf_rs::Object) -> u64 {
+    use std::os::fd::{AsFd as _, AsRawFd as _};
+    obj.progs()
+        .filter(|p| p.autoload())
+        .map(|p| {
+            let mut info = libbpf_sys::bpf_prog_info::default();
+            let mut len = u32::try_from(std::mem::size_of_val(&info)).unwrap_or(u32::MAX);
+            // SAFETY: `info` is a bpf_prog_info of `len` bytes; no array fields are asked for.
+            let ret = unsafe {
+                libbpf_sys::bpf_prog_get_info_by_fd(p.as_fd().as_raw_fd(), &mut info, &mut len)
+            };
+            if ret == 0 { info.recursion_misses } else { 0 }
+        })
+        .fold(0u64, u64::saturating_add)
+}

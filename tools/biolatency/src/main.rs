@@ -161,13 +161,9 @@ fn run() -> Result<()> {
                     .into_iter()
                     .map(|(g, h)| ((none().0, none().1, g), h))
                     .collect();
-                let bss = skel.maps.bss_data.as_deref();
                 return Ok(Reading {
                     hists,
-                    dropped: vec![
-                        (bss.map_or(0, |b| b.start_full), "requests"),
-                        (bss.map_or(0, |b| b.hists_full), "latencies"),
-                    ],
+                    dropped: dropped(&skel),
                 });
             }
             rows.sort_by_key(|(k, _)| (k.dev, k.cmd_flags));
@@ -189,18 +185,40 @@ fn run() -> Result<()> {
                     ((k, flags, None), h)
                 })
                 .collect();
-            let bss = skel.maps.bss_data.as_deref();
             Ok(Reading {
                 hists,
-                dropped: vec![
-                    (bss.map_or(0, |b| b.start_full), "requests"),
-                    (bss.map_or(0, |b| b.hists_full), "latencies"),
-                ],
+                dropped: dropped(&skel),
             })
         },
     );
     containers.report_skips(TOOL);
+    // Not counted for -c, though perhaps its: no map was full, so said apart, at the end.
+    let unchecked = skel.maps.bss_data.as_deref().map_or(0, |b| b.cg_unchecked);
+    if unchecked > 0 {
+        common::log::verbose(format_args!(
+            "{TOOL}: {unchecked} requests merged from more than 32 bios had none of the cgroup's \
+             among their first 32 and were not counted"
+        ));
+    }
     ended
+}
+
+/// What the BPF side saw but did not count, so far (see the counters in biolatency.bpf.c):
+/// requests whose issue time found no room, latencies whose histogram found none, bios whose
+/// submitter was not recorded (with -c or --containers: their requests are not known as the
+/// cgroup's), and runs of the programs the
+/// kernel skipped (a block tracepoint hit from an interrupt while the same program ran).
+fn dropped(skel: &crate::bpf::BiolatencySkel<'_>) -> Vec<(u64, &'static str)> {
+    let bss = skel.maps.bss_data.as_deref();
+    vec![
+        (bss.map_or(0, |b| b.start_full), "requests"),
+        (bss.map_or(0, |b| b.hists_full), "latencies"),
+        (bss.map_or(0, |b| b.bios_unrecorded), "bios"),
+        (
+            lifecycle::recursion_misses(skel.object()),
+            hist::SKIPPED_RUNS,
+        ),
+    ]
 }
 
 /// The disk names the BPF side recorded (`disk_names`: device number to gendisk.disk_name),
