@@ -281,17 +281,7 @@ pub fn run<T: EventTool>(
         if let Some(b) = tool.borrow().banner() {
             eprint!("{b}");
         }
-        if let Some(addr) = run.export.as_ref().and_then(|t| t.listen) {
-            eprintln!(
-                "{tool_name}: counting events as Prometheus metrics at http://{addr}/metrics"
-            );
-        }
-        if let Some(path) = run.export.as_ref().and_then(|t| t.textfile.as_ref()) {
-            eprintln!(
-                "{tool_name}: counting events as Prometheus metrics in {}",
-                path.display()
-            );
-        }
+        x.announce("counting events as Prometheus metrics");
         x.publish();
     } else if !run.json {
         let t = tool.borrow();

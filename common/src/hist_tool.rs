@@ -184,12 +184,7 @@ fn export<T: HistTool>(
     );
     let exporter = Exporter::start(state, targets)?;
     eprintln!("{banner}");
-    if let Some(addr) = targets.listen {
-        eprintln!("{tool_name}: Prometheus metrics at http://{addr}/metrics");
-    }
-    if let Some(path) = &targets.textfile {
-        eprintln!("{tool_name}: Prometheus metrics in {}", path.display());
-    }
+    exporter.announce("Prometheus metrics");
     let schedule = Schedule {
         interval: Some(args.interval.unwrap_or(1)),
         count: args.count,

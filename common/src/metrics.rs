@@ -469,6 +469,8 @@ pub struct Exporter {
     textfile: Option<PathBuf>,
     textfile_failed: std::cell::Cell<bool>,
     tool: &'static str,
+    /// The address the listener got (port 0 in `--prometheus` picks a free port).
+    listening: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Exporter {
@@ -490,9 +492,11 @@ impl Exporter {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(state.clone()));
         let latest = Arc::new(Mutex::new(Arc::new(expose(&registry))));
+        let mut listening = None;
         if let Some(addr) = targets.listen {
             let listener = std::net::TcpListener::bind(addr)
                 .map_err(|e| Error::usage(format!("--prometheus {addr}: cannot listen: {e}")))?;
+            listening = Some(listener.local_addr().unwrap_or(addr));
             let latest = Arc::clone(&latest);
             crate::http::spawn(listener, move |req| respond(req, &latest))
                 .map_err(|e| Error::fatal(format!("starting the metrics listener: {e}")))?;
@@ -504,6 +508,7 @@ impl Exporter {
             textfile: targets.textfile.clone(),
             textfile_failed: std::cell::Cell::new(false),
             tool,
+            listening,
         };
         if let Some(path) = &me.textfile {
             let text = me.snapshot().text.clone();
@@ -511,6 +516,30 @@ impl Exporter {
                 .map_err(|e| Error::usage(textfile_problem(path, &e)))?;
         }
         Ok(me)
+    }
+
+    /// Where the metrics go, one line each for stderr: `TOOL: WHAT at http://ADDR/metrics`
+    /// with the address really bound (the port the kernel chose for port 0), and
+    /// `TOOL: WHAT in PATH` with the path quoted as every message quotes input.
+    pub fn announcements(&self, what: &str) -> Vec<String> {
+        use std::os::unix::ffi::OsStrExt as _;
+        let tool = self.tool;
+        let mut lines = Vec::new();
+        if let Some(addr) = self.listening {
+            lines.push(format!("{tool}: {what} at http://{addr}/metrics"));
+        }
+        if let Some(path) = &self.textfile {
+            let shown = crate::error::shown(path.as_os_str().as_bytes());
+            lines.push(format!("{tool}: {what} in {shown}"));
+        }
+        lines
+    }
+
+    /// Print [`Self::announcements`] on stderr.
+    pub fn announce(&self, what: &str) {
+        for line in self.announcements(what) {
+            eprintln!("{line}");
+        }
     }
 
     /// The state, to add an interval's histograms or events to.
@@ -935,6 +964,35 @@ ferroscope_syscount_syscall_seconds_total{syscall=\"read\"} 2.0
             "--textfile /nonexistent-ferro/\\e[2J\\xff/m.prom: No such file or directory (os error 2)"
         );
         assert_eq!(e.code(), 2);
+    }
+
+    /// The start-up lines name the port the kernel chose for `:0` (a fresh-user trial was told
+    /// `http://127.0.0.1:0/metrics`) and quote the text file's path as input is (`\e[2J`).
+    #[test]
+    fn announcements_name_the_bound_port_and_quote_the_path_golden() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = std::env::temp_dir().join(format!("ferro-announce-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let path = dir.join(std::ffi::OsStr::from_bytes(b"m\x1b[2J\xff.prom"));
+        let targets = Targets {
+            listen: Some("127.0.0.1:0".parse().expect("addr")),
+            textfile: Some(path),
+        };
+        let x = Exporter::start(State::new("runqlat", "0", LATENCY, 1e6), &targets).expect("start");
+        let lines = x.announcements("Prometheus metrics");
+        let port = x.listening.expect("listening").port();
+        assert_ne!(port, 0);
+        assert_eq!(
+            lines,
+            [
+                format!("runqlat: Prometheus metrics at http://127.0.0.1:{port}/metrics"),
+                format!(
+                    "runqlat: Prometheus metrics in {}/m\\e[2J\\xff.prom",
+                    dir.display()
+                ),
+            ]
+        );
+        std::fs::remove_dir_all(&dir).expect("rm");
     }
 
     #[test]

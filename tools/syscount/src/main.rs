@@ -224,13 +224,9 @@ impl Sink {
         let mut state = State::counters(TOOL, env!("CARGO_PKG_VERSION"), &counters);
         state.set_lost(&[(0, LOST)]);
         let exporter = Exporter::start(state, targets)?;
-        eprintln!("{}", banner(args.top));
-        if let Some(addr) = targets.listen {
-            eprintln!("{TOOL}: Prometheus metrics at http://{addr}/metrics");
-        }
-        if let Some(path) = &targets.textfile {
-            eprintln!("{TOOL}: Prometheus metrics in {}", path.display());
-        }
+        // No top-N reports while exporting: libbpf-tools' banner would promise them.
+        eprintln!("Tracing syscalls... Ctrl+C to quit.");
+        exporter.announce("counting syscalls as Prometheus metrics");
         Ok(Self::Export {
             exporter,
             containers,
