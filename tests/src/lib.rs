@@ -586,20 +586,33 @@ fn runnable_by_anyone(bin: &str) -> (TempDir, PathBuf) {
 pub fn assert_needs_privileges(bin: &str, args: &[&str]) {
     use std::os::unix::process::CommandExt;
     let (_dir, copy) = runnable_by_anyone(bin);
-    let out = Command::new(&copy)
-        .args(args)
-        .current_dir("/")
-        .uid(65534)
-        .gid(65534)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "user 65534 cannot run {} ({e}): the temp dir ({}) must be searchable by all",
-                copy.display(),
-                std::env::temp_dir().display()
-            )
-        });
+    let run = || {
+        Command::new(&copy)
+            .args(args)
+            .current_dir("/")
+            .uid(65534)
+            .gid(65534)
+            .stdin(Stdio::null())
+            .output()
+    };
+    // ETXTBSY: a process another test thread forked while the copy was being written holds
+    // the copy's write descriptor until its exec closes it (close-on-exec), and exec refuses a
+    // file open for writing. Seen in the 5.10 guest, where a spawn takes long; it passes soon.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut result = run();
+    while matches!(&result, Err(e) if e.raw_os_error() == Some(libc::ETXTBSY))
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(50));
+        result = run();
+    }
+    let out = result.unwrap_or_else(|e| {
+        panic!(
+            "user 65534 cannot run {} ({e}): the temp dir ({}) must be searchable by all",
+            copy.display(),
+            std::env::temp_dir().display()
+        )
+    });
     let out = Finished {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
