@@ -5,9 +5,8 @@
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -18,11 +17,18 @@ const BIN: &str = env!("CARGO_BIN_EXE_cpudist");
 
 /// Shells that loop without a pause, one more than there are CPUs, so each is preempted by the
 /// others; they wait on stdin until [`Busy::go`], so the tool can attach first (on an emulated
-/// kernel, loading under load takes long) and filter on their PIDs.
-struct Busy(Vec<Child>);
+/// kernel, loading under load takes long) and filter on their PIDs. Each holds [`LOAD`] for
+/// reading while it lives.
+struct Busy(Vec<Child>, #[allow(dead_code)] RwLockReadGuard<'static, ()>);
+
+/// Held for reading by every [`Busy`] and for writing by the idle-task test, which needs idle
+/// CPUs: with the busy shells of the tests running beside it (the harness runs tests in
+/// threads), a 2-CPU machine was idle for 7 ticks in 2 s and CI failed.
+static LOAD: RwLock<()> = RwLock::new(());
 
 impl Busy {
     fn new() -> Self {
+        let guard = LOAD.read().unwrap_or_else(|e| e.into_inner());
         let n = thread::available_parallelism().map_or(2, |n| n.get()) + 1;
         Self(
             (0..n)
@@ -35,6 +41,7 @@ impl Busy {
                         .expect("spawn sh")
                 })
                 .collect(),
+            guard,
         )
     }
 
@@ -238,13 +245,15 @@ fn root_off_cpu_sleeps_land_in_their_slot() {
 
 /// Each CPU's idle task (PID 0) is measured as libbpf-tools measures it, unless
 /// --exclude-idle. Only where the CPUs were idle meanwhile (/proc/stat): a machine loaded by
-/// others may never run its idle tasks for seconds.
+/// others may never run its idle tasks for seconds. No other test of this binary runs its busy
+/// shells meanwhile ([`LOAD`]).
 #[test]
 fn root_idle_tasks_unless_excluded() {
     let test = "root_idle_tasks_unless_excluded";
     if !bpf_ready(test) {
         return;
     }
+    let _alone = LOAD.write().unwrap_or_else(|e| e.into_inner());
     // Idle time counted while each tool traces, not while the other loads (under emulation
     // loading takes seconds of busy CPU while the first one's interval runs).
     let mut outs = Vec::new();
