@@ -19,6 +19,7 @@ pub mod container_tests;
 pub mod docs;
 pub mod kernel_counts;
 pub mod oom;
+pub mod opener;
 pub mod prometheus;
 
 /// How long a tool may take to attach (a cold debug build on a loaded 2-CPU VM is slow).

@@ -2,60 +2,15 @@
 //! opensnoop --prometheus and --textfile: the opens a child process makes, counted by errno,
 //! scraped by a real Prometheus server and read by curl while the opens happen.
 
-use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use testkit::opener::Opener;
 use testkit::prometheus::{self, Prometheus, free_addr, sample};
-use testkit::{TempDir, Tool, bpf_ready, compile_c};
+use testkit::{TempDir, Tool, bpf_ready};
 
 const BIN: &str = env!("CARGO_BIN_EXE_opensnoop");
 const METRIC: &str = "ferroscope_opensnoop_events_total";
-
-/// Opens `argv[1]` read-only `argv[2]` times, once a byte arrives on stdin (so that the tool
-/// can be started with `-p` on its PID first), then exits.
-const OPENER: &str = r#"
-#include <fcntl.h>
-#include <stdlib.h>
-#include <unistd.h>
-int main(int argc, char **argv) {
-    char c;
-    if (argc != 3 || read(0, &c, 1) != 1)
-        return 2;
-    long n = atol(argv[2]);
-    for (long i = 0; i < n; i++) {
-        int fd = open(argv[1], O_RDONLY);
-        if (fd >= 0)
-            close(fd);
-    }
-    return 0;
-}
-"#;
-
-/// A child that will open `path` `n` times when told to ([`go`]).
-fn opener(dir: &Path, path: &Path, n: u64) -> Child {
-    let bin = compile_c(dir, "opener", OPENER);
-    Command::new(bin)
-        .arg(path)
-        .arg(n.to_string())
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("start the opener")
-}
-
-/// Let the child open, and wait until it is done.
-fn go(mut child: Child) {
-    child
-        .stdin
-        .take()
-        .expect("stdin piped")
-        .write_all(b"x")
-        .expect("tell the opener to go");
-    let st = child.wait().expect("wait for the opener");
-    assert!(st.success(), "opener: {st}");
-}
 
 /// N opens of a missing path by one process, the tool filtered to it (`-p`): Prometheus
 /// scrapes `errno="ENOENT"` = N, with nothing lost, while twice the listener's connection
@@ -70,10 +25,10 @@ fn root_prometheus_counts_opens_by_errno() {
     const N: u64 = 37;
     let dir = TempDir::new("opensnoop-prom");
     let missing = dir.path().join("missing");
-    let child = opener(dir.path(), &missing, N);
+    let child = Opener::new(dir.path(), &missing, N);
     let addr = free_addr();
     let textfile = dir.path().join("opensnoop.prom");
-    let pid = child.id().to_string();
+    let pid = child.pid().to_string();
     let textfile_arg = textfile.to_str().expect("utf8");
     let tool = Tool::spawn(
         BIN,
@@ -90,7 +45,7 @@ fn root_prometheus_counts_opens_by_errno() {
     .ready();
     let idle = idle_connections(addr, 128);
     let prom = Prometheus::start(&[addr]);
-    go(child);
+    child.go();
 
     let failed = format!("{METRIC}{{errno=\"ENOENT\"}}");
     prom.wait_value(&failed, Duration::from_secs(15), |v| v == N as f64);
@@ -153,9 +108,9 @@ fn root_scrapes_during_heavy_load_lose_nothing_unreported() {
     const N: u64 = 100_000;
     let dir = TempDir::new("opensnoop-prom-load");
     let missing = dir.path().join("missing");
-    let child = opener(dir.path(), &missing, N);
+    let child = Opener::new(dir.path(), &missing, N);
     let addr = free_addr();
-    let pid = child.id().to_string();
+    let pid = child.pid().to_string();
     let tool = Tool::spawn(
         BIN,
         &[
@@ -172,7 +127,7 @@ fn root_scrapes_during_heavy_load_lose_nothing_unreported() {
     let url = format!("http://{addr}/metrics");
     let failed = format!("{METRIC}{{errno=\"ENOENT\"}}");
     let lost = "ferroscope_lost_events_total{tool=\"opensnoop\",what=\"events\"}";
-    let opens = std::thread::spawn(move || go(child));
+    let opens = std::thread::spawn(move || child.go());
     let mut scrapes = 0;
     let mut last = (0.0, 0.0);
     let end = Instant::now() + Duration::from_secs(60);
