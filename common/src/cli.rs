@@ -58,17 +58,16 @@ pub struct BufferArgs {
     pub export: ExportArgs,
 }
 
-/// `--prometheus ADDR` and `--textfile PATH` of the event tools (part of [`BufferArgs`]): count
-/// the events instead of printing them (see [`crate::event_tool::run`]).
+/// `--prometheus ADDR` and `--textfile PATH`, the same for every tool: the event tools (part of
+/// [`BufferArgs`]; see [`crate::event_tool::run`]) count their events, the histogram tools
+/// ([`HistArgs`]) and syscount export their tables, instead of printing.
 #[derive(Args, Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportArgs {
-    /// Count events as Prometheus metrics served at http://ADDR/metrics (ADDR: IP:PORT)
-    /// instead of printing them
+    /// Serve Prometheus metrics at http://ADDR/metrics (ADDR: IP:PORT) instead of printing
     #[arg(long, value_name = "ADDR", conflicts_with = "json")]
     pub prometheus: Option<std::net::SocketAddr>,
 
-    /// Count events as Prometheus metrics written to PATH every second (node_exporter
-    /// textfile) instead of printing them
+    /// Write Prometheus metrics to PATH (node_exporter textfile) instead of printing
     #[arg(long, value_name = "PATH", conflicts_with = "json", value_parser = path())]
     pub textfile: Option<std::path::PathBuf>,
 }
@@ -95,7 +94,7 @@ pub struct HistArgs {
     pub count: Option<u64>,
 
     /// Include timestamp on output
-    #[arg(short = 'T', long = "timestamp")]
+    #[arg(short = 'T', long = "timestamp", conflicts_with_all = EXPORT)]
     pub timestamp: bool,
 
     /// Millisecond histogram
@@ -103,23 +102,19 @@ pub struct HistArgs {
     pub milliseconds: bool,
 
     /// Print p50, p90, p99 and max under each histogram
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = EXPORT)]
     pub percentiles: bool,
 
     /// Keep counting across intervals instead of starting each one afresh
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = EXPORT)]
     pub cumulative: bool,
 
-    /// Serve Prometheus metrics at http://ADDR/metrics (ADDR: IP:PORT) instead of printing
-    #[arg(long, value_name = "ADDR",
-          conflicts_with_all = ["timestamp", "percentiles", "cumulative"])]
-    pub prometheus: Option<std::net::SocketAddr>,
-
-    /// Write Prometheus metrics to PATH (node_exporter textfile) instead of printing
-    #[arg(long, value_name = "PATH", value_parser = path(),
-          conflicts_with_all = ["timestamp", "percentiles", "cumulative"])]
-    pub textfile: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub metrics: ExportArgs,
 }
+
+/// The options of [`ExportArgs`], which the printing-only options of [`HistArgs`] exclude.
+const EXPORT: [&str; 2] = ["prometheus", "textfile"];
 
 impl HistArgs {
     pub fn unit(&self) -> &'static str {
@@ -134,10 +129,7 @@ impl HistArgs {
     /// Where `--prometheus` and `--textfile` send the metrics; `None` when neither is given
     /// (the histograms are printed).
     pub fn export(&self) -> Option<crate::metrics::Targets> {
-        (self.prometheus.is_some() || self.textfile.is_some()).then(|| crate::metrics::Targets {
-            listen: self.prometheus,
-            textfile: self.textfile.clone(),
-        })
+        self.metrics.targets()
     }
 
     pub fn schedule(&self, json: bool) -> crate::interval::Schedule {
@@ -671,6 +663,8 @@ mod tests {
     struct Demo {
         #[command(flatten)]
         hist: HistArgs,
+        #[command(flatten)]
+        common: CommonArgs,
     }
 
     #[derive(Parser, Debug)]

@@ -413,8 +413,7 @@ timer                    534
             milliseconds: false,
             percentiles,
             cumulative: false,
-            prometheus: None,
-            textfile: None,
+            metrics: crate::cli::ExportArgs::default(),
         };
         assert!(a.check(&hist(true), None).is_err());
         assert_eq!(a.check(&hist(false), None).ok(), Some(-1));

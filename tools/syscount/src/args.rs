@@ -82,32 +82,11 @@ pub struct Args {
     #[command(flatten)]
     pub containers: common::container::ContainerArgs,
 
+    // Each report's counts become counters (`Sink::Export` in main.rs), published every -i
+    // seconds (1 without it).
     #[command(flatten)]
-    pub export: Export,
+    pub export: common::cli::ExportArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,
-}
-
-/// `--prometheus`, `--textfile`, as the histogram tools word them: syscount's reports become
-/// counters (see `Sink::export` in main.rs), published every `-i` seconds (1 without it).
-#[derive(clap::Args, Debug, Clone, Default)]
-pub struct Export {
-    /// Serve Prometheus metrics at http://ADDR/metrics (ADDR: IP:PORT) instead of printing
-    #[arg(long, value_name = "ADDR", conflicts_with = "json")]
-    pub prometheus: Option<std::net::SocketAddr>,
-
-    /// Write Prometheus metrics to PATH (node_exporter textfile) instead of printing
-    #[arg(long, value_name = "PATH", conflicts_with = "json")]
-    pub textfile: Option<std::path::PathBuf>,
-}
-
-impl Export {
-    /// Where the metrics go; `None` when neither option is given (reports are printed).
-    pub fn targets(&self) -> Option<common::metrics::Targets> {
-        (self.prometheus.is_some() || self.textfile.is_some()).then(|| common::metrics::Targets {
-            listen: self.prometheus,
-            textfile: self.textfile.clone(),
-        })
-    }
 }

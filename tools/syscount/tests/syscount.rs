@@ -565,6 +565,7 @@ fn bad_input_exits_2_with_one_line() {
             &["--prometheus", "9435"],
             &["--prometheus", "127.0.0.1:1", "--json"],
             &["--textfile", "a.prom", "--json"],
+            &["--textfile", ""],
             &["surplus"],
         ],
     );
