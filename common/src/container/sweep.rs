@@ -14,7 +14,8 @@
 //! in batches and 45 to 70 ms entry by entry; an empty one a few microseconds. Sweeps start
 //! 50 ms after attaching, so the cgroups busy from the start are listed before they fill much,
 //! and the gap doubles up to a second; it is also never less than 100 times what the last
-//! sweep took, so sweeping costs at most about 1% of one CPU however big the map.
+//! read of the map took, so sweeping costs at most about 1% of one CPU however big the map
+//! (resolving a cgroup seen for the first time is paid once: the resolver caches it).
 
 use std::collections::HashSet;
 use std::os::fd::AsRawFd;
@@ -38,7 +39,7 @@ const BATCH: u32 = 1024;
 pub struct Sweep {
     next: Instant,
     gap: Duration,
-    /// Sweeps done, and the longest one (reported with `-v`).
+    /// Sweeps done, and the longest read of the map (reported with `-v`).
     done: u32,
     longest: Duration,
 }
@@ -83,10 +84,13 @@ impl Sweep {
                 ids.insert(id);
             }
         });
+        // The read alone: it is paid again at every sweep, while resolving a cgroup is paid
+        // once (the resolver caches it), and under emulation a first resolution can take tens
+        // of milliseconds, which would put the next sweep seconds away.
+        let took = started.elapsed();
         for id in ids {
             containers.keep(id);
         }
-        let took = started.elapsed();
         self.done = self.done.saturating_add(1);
         self.longest = self.longest.max(took);
         self.gap = (self.gap * 2)
@@ -103,7 +107,7 @@ impl Sweep {
     }
 
     /// The `-v` line at the end: `--container: N sweeps of MAP while tracing, the longest
-    /// X ms`; `None` when there was none (no `--container`, or a run shorter than the first).
+    /// X ms` (to read the map); `None` when there was none (no `--container`, or a run shorter than the first).
     pub fn summary(&self, map: &str) -> Option<String> {
         (self.done > 0).then(|| {
             format!(
