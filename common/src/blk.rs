@@ -200,6 +200,15 @@ pub fn bio_queue_single_arg(btf: &KernelBtf) -> bool {
     tracepoint_single_arg(btf, "btf_trace_block_bio_queue")
 }
 
+/// Does `block_split` take (bio, new_sector) (5.11+), rather than (queue, bio, new_sector)?
+/// True where the running kernel's BTF does not say.
+pub fn split_single_arg() -> bool {
+    crate::probe::with_vmlinux_btf(|btf| {
+        btf.and_then(|b| b.tracepoint_arity("btf_trace_block_split"))
+            .is_none_or(|n| n <= 2)
+    })
+}
+
 /// Does the tracepoint whose BTF typedef is `typedef_name` take one argument?
 fn tracepoint_single_arg(btf: &KernelBtf, typedef_name: &str) -> bool {
     btf.tracepoint_arity(typedef_name).is_none_or(|n| n <= 1)

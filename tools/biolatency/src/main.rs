@@ -70,6 +70,7 @@ fn run() -> Result<()> {
         ro.targ_ms = args.hist.milliseconds;
         ro.targ_single = single;
         ro.targ_bio_single = bio_single;
+        ro.targ_split_single = blk::split_single_arg();
         if let Some(d) = &target {
             ro.filter_dev = true;
             ro.targ_dev = d.dev();
@@ -102,7 +103,11 @@ fn run() -> Result<()> {
     common::log::verbose(format_args!(
         "{TOOL}: attached to block_rq_{{{}issue,complete}}{} as {} ({} argument layout); issue times in {}",
         if args.queued { "insert," } else { "" },
-        if bios { " and block_bio_queue" } else { "" },
+        if bios {
+            " and block_{bio_queue,split}"
+        } else {
+            ""
+        },
         if tp_btf { "tp_btf" } else { "raw tracepoints" },
         if single { "5.11+" } else { "pre-5.11" },
         if atomics {
@@ -250,7 +255,8 @@ enum Path {
 
 /// The programs for these options, through the skeleton's typed handles: issue and complete
 /// of `path` (their `bare` twins, which read no request fields, unless `fields`), insert with
-/// -Q, and block_bio_queue with -c (on tp_btf, or raw tracepoints for both other paths).
+/// -Q, and block_bio_queue and block_split with -c (on tp_btf, or raw tracepoints for both
+/// other paths).
 fn choose_programs(
     p: &mut OpenBiolatencyProgs<'_>,
     path: Path,
@@ -283,7 +289,12 @@ fn choose_programs(
         prog.set_autoload(queued && on_path == path);
     }
     let bio_path = if path == Btf { Btf } else { Raw };
-    for (on_path, prog) in [(Btf, &mut p.btf_bio_queue), (Raw, &mut p.raw_bio_queue)] {
+    for (on_path, prog) in [
+        (Btf, &mut p.btf_bio_queue),
+        (Raw, &mut p.raw_bio_queue),
+        (Btf, &mut p.btf_split),
+        (Raw, &mut p.raw_split),
+    ] {
         prog.set_autoload(cgroup && on_path == bio_path);
     }
 }
