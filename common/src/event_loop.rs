@@ -21,7 +21,9 @@ const LOST_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// After a signal or the deadline, records already in the buffer are still delivered for this
 /// long (what happened before the stop is worth printing), then the next record ends the run.
-const DRAIN: Duration = Duration::from_millis(100);
+pub const DRAIN: Duration = Duration::from_millis(100);
+/// After a stop, records left unprinted (see [`DRAIN`]) are still read and counted for this long.
+const OVERDUE: Duration = Duration::from_secs(2);
 /// How often the handler looks whether the reader of stdout has gone (one poll(2) each time).
 const PIPE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
 
@@ -54,8 +56,14 @@ impl StopCheck {
         if self.since.get().is_some() || self.reader_gone(now) {
             return true;
         }
-        if signal::stop_requested() || self.deadline.is_some_and(|d| now >= d) {
+        if signal::stop_requested() {
             self.since.set(Some(now));
+            return true;
+        }
+        // From the deadline itself, not from when it was noticed: a tool held up (stopped,
+        // starved) past it drains no longer than one that was not.
+        if let Some(d) = self.deadline.filter(|&d| now >= d) {
+            self.since.set(Some(d));
             return true;
         }
         false
@@ -71,6 +79,12 @@ impl StopCheck {
                     .since
                     .get()
                     .is_some_and(|s| now.saturating_duration_since(s) >= DRAIN))
+    }
+
+    /// A stop was asked [`OVERDUE`] ago or more: records still arriving after that are left
+    /// in the buffer, not even counted (a storm that outpaces counting must not hold the exit).
+    pub fn overdue(&self) -> bool {
+        self.since.get().is_some_and(|s| s.elapsed() >= OVERDUE)
     }
 
     /// Whether the reader of stdout was seen gone (by [`StopCheck::due`]): a tool that ends
@@ -166,11 +180,20 @@ pub fn run(
     tick(stream, true);
     // Said once: the total when there were losses, and with -v that there were none.
     if total > 0 {
-        let _ = writeln!(io::stderr(), "{tool}: {total} events lost in total");
+        let _ = writeln!(io::stderr(), "{tool}: {} lost in total", events(total));
     } else {
         log::verbose(format_args!("{tool}: 0 events lost"));
     }
     Ok(Ended::Normally)
+}
+
+/// "1 event", "2 events".
+pub fn events(n: u64) -> String {
+    if n == 1 {
+        "1 event".to_owned()
+    } else {
+        format!("{n} events")
+    }
 }
 
 fn report_lost(tool: &str, stream: &EventStream<'_>, reported: u64) -> u64 {
@@ -178,8 +201,8 @@ fn report_lost(tool: &str, stream: &EventStream<'_>, reported: u64) -> u64 {
     if total > reported {
         let _ = writeln!(
             io::stderr(),
-            "{tool}: lost {} events: the {} was full (try --buffer-size or a filter)",
-            total - reported,
+            "{tool}: lost {}: the {} was full (try --buffer-size or a filter)",
+            events(total - reported),
             stream.kind().name()
         );
     }

@@ -23,7 +23,8 @@
 //! `ferroscope_lost_events_total{what="events"}`. The metrics are rendered every second
 //! ([`PUBLISH_INTERVAL`]) and once more when the tool stops.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use libbpf_rs::{Link, MapMut};
@@ -233,9 +234,15 @@ pub fn run<T: EventTool>(
     let min_len = tool.borrow().min_len();
     let mut line = Vec::with_capacity(512);
     let stop = StopCheck::new(run.deadline);
+    // Records wanted but not printed because the stop came first (see the handler).
+    let unprinted = Cell::new(0u64);
+    let cut = Cell::new(false);
     let handle = |data: &[u8]| {
-        // Asked before each record's work, which can be slow (symbolizing callers).
-        if stop.due() {
+        if stop.reader_closed() {
+            return crate::buffer::Flow::Stop;
+        }
+        if stop.overdue() {
+            cut.set(true);
             return crate::buffer::Flow::Stop;
         }
         let Some(e) = copy_prefix::<T::Event>(data, min_len) else {
@@ -244,6 +251,16 @@ pub fn run<T: EventTool>(
         let mut t = tool.borrow_mut();
         let cgroup = t.cgroup_id(&e);
         if !containers.keep(cgroup) || !t.wanted(&e) {
+            return crate::buffer::Flow::Continue;
+        }
+        // Asked before each record's rendering, which can be slow (symbolizing callers, rules):
+        // once due, the rest of the buffer is only counted, and the count said at the end, so
+        // an exit never hides records silently. Counting them as metrics is cheap: no stop.
+        if exporter.is_none() && stop.due() {
+            if stop.reader_closed() {
+                return crate::buffer::Flow::Stop;
+            }
+            unprinted.set(unprinted.get() + 1);
             return crate::buffer::Flow::Continue;
         }
         if let Some(x) = &exporter {
@@ -309,6 +326,19 @@ pub fn run<T: EventTool>(
     drop(links);
     drop(stream);
     containers.report_skips(tool_name);
+    if ended == Ended::Normally && unprinted.get() > 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "{tool_name}: {} not printed: still in the buffer {} ms after the stop{}",
+            event_loop::events(unprinted.get()),
+            event_loop::DRAIN.as_millis(),
+            if cut.get() {
+                " (and maybe more: they were counted for 2 s only)"
+            } else {
+                ""
+            }
+        );
+    }
     if ended == Ended::Normally
         && exporter.is_none()
         && let Some(text) = tool.borrow_mut().finish()

@@ -162,7 +162,8 @@ fn root_scrapes_during_heavy_load_lose_nothing_unreported() {
     let out = tool.interrupt().success();
     // The tool's own account of losses says the same.
     let said = if last.1 > 0.0 {
-        format!("{} events lost in total", last.1)
+        let n = last.1 as u64;
+        format!("{n} event{} lost in total", if n == 1 { "" } else { "s" })
     } else {
         String::new()
     };
