@@ -121,7 +121,7 @@ class Tracer:
         text = open(self.err_path, "rb").read().decode(errors="replace")
         total = 0
         for line in text.splitlines():
-            if "events lost in total" in line:
+            if " lost in total" in line:  # "N events" or "1 event"
                 total = int(line.split(":")[1].split()[0])
             elif line.startswith("Lost ") and "events on CPU" in line:  # libbpf-tools
                 total += int(line.split()[1])
