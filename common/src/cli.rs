@@ -347,7 +347,7 @@ fn parse_from<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, 
     });
     let mut matches = cmd.try_get_matches_from_mut(args.iter()).map_err(|e| {
         if e.kind() == ErrorKind::InvalidUtf8
-            && let Some(msg) = invalid_utf8_option(&args)
+            && let Some(msg) = invalid_utf8_option(&args, &cmd)
         {
             return clap::Error::raw(ErrorKind::InvalidUtf8, msg).with_cmd(&cmd);
         }
@@ -358,8 +358,23 @@ fn parse_from<T: Parser>(args: impl IntoIterator<Item = OsString>) -> Result<T, 
 
 /// For clap's "invalid UTF-8 was detected": which argument was not UTF-8, and the option it
 /// was the value of (`-n X`, `-nX`, `--name X` or `--name=X`), or that it was a positional.
-fn invalid_utf8_option(args: &[OsString]) -> Option<String> {
+fn invalid_utf8_option(args: &[OsString], cmd: &clap::Command) -> Option<String> {
     use crate::error::shown;
+    // The option as clap's other messages name it, `--container <ID>`, whichever spelling was
+    // typed; as typed when it is no option of `cmd`.
+    let named = |typed: &[u8]| -> String {
+        let arg = match typed.strip_prefix(b"--") {
+            Some(long) => cmd
+                .get_arguments()
+                .find(|a| a.get_long().is_some_and(|l| l.as_bytes() == long)),
+            None => cmd.get_arguments().find(|a| {
+                a.get_short()
+                    .is_some_and(|c| typed.len() == 2 && u8::try_from(c) == Ok(typed[1]))
+            }),
+        };
+        arg.filter(|a| a.get_action().takes_values())
+            .map_or_else(|| shown(typed), |a| a.to_string())
+    };
     let i = args.iter().skip(1).position(|a| a.to_str().is_none())? + 1;
     let bytes = args[i].as_bytes();
     let what = "it is not valid UTF-8";
@@ -373,12 +388,12 @@ fn invalid_utf8_option(args: &[OsString]) -> Option<String> {
         None
     };
     if let Some((opt, value)) = opt_value {
-        let (opt, value) = (shown(opt), shown(value));
+        let (opt, value) = (named(opt), shown(value));
         return Some(format!("invalid value '{value}' for '{opt}': {what}\n"));
     }
     let value = shown(bytes);
     let prev = args[i - 1].to_str().filter(|p| i > 1 && p.starts_with('-'));
-    Some(match prev {
+    Some(match prev.map(|p| named(p.as_bytes())) {
         Some(opt) => format!("invalid value '{value}' for '{opt}': {what}\n"),
         None => format!("argument '{value}' is not valid UTF-8\n"),
     })
@@ -613,6 +628,8 @@ mod tests {
         struct Names {
             #[arg(short = 'n', long = "name")]
             name: Option<String>,
+            #[arg(long, value_name = "ID")]
+            container: Option<String>,
             path: Option<String>,
         }
         let run = |args: &[&[u8]]| {
@@ -621,17 +638,27 @@ mod tests {
                 .map_err(|e| one_line_clap_error(&e, "t"))
                 .unwrap_err()
         };
-        let n = "invalid value '\\xffab' for '-n': it is not valid UTF-8 (see 't --help')";
+        let n =
+            "invalid value '\\xffab' for '--name <NAME>': it is not valid UTF-8 (see 't --help')";
         assert_eq!(run(&[b"-n", b"\xffab"]), n);
         assert_eq!(run(&[b"-n\xffab"]), n);
         assert_eq!(
             run(&[b"--name=\xffab"]),
-            "invalid value '\\xffab' for '--name': it is not valid UTF-8 (see 't --help')"
+            "invalid value '\\xffab' for '--name <NAME>': it is not valid UTF-8 (see 't --help')"
         );
         assert_eq!(
             run(&[b"--name", b"\xff"]),
-            "invalid value '\\xff' for '--name': it is not valid UTF-8 (see 't --help')"
+            "invalid value '\\xff' for '--name <NAME>': it is not valid UTF-8 (see 't --help')"
         );
+        // Named as clap names it in its other messages, with its value's name (trial:
+        // `--container $'\xff'` said `for '--container'`).
+        for args in [&[&b"--container"[..], b"\xff"][..], &[b"--container=\xff"]] {
+            assert_eq!(
+                run(args),
+                "invalid value '\\xff' for '--container <ID>': it is not valid UTF-8 \
+                 (see 't --help')"
+            );
+        }
         assert_eq!(
             run(&[b"\xff"]),
             "argument '\\xff' is not valid UTF-8 (see 't --help')"
