@@ -353,10 +353,14 @@ static __always_inline int on_exec(void *ctx, struct task_struct *task, __u32 ol
 	start = BPF_CORE_READ(task, mm, arg_start);
 	end = BPF_CORE_READ(task, mm, arg_end);
 	len = end > start ? end - start : 0;
-	/* One byte short of the maximum, so that argv[0] can follow at an in-bounds offset. */
+	/* One byte short of the maximum, so that argv[0] can follow at an in-bounds offset. A block
+	 * of exactly the maximum loses only its last byte, the NUL ending its last string
+	 * (mm->arg_end is just past it), which user space does not need: every argument is whole,
+	 * so it is no cut. */
 	if (len > EXECSNOOP_ARGS_MAX - 1) {
+		if (len > EXECSNOOP_ARGS_MAX)
+			e->flags |= EXECSNOOP_ARGS_TRUNCATED;
 		len = EXECSNOOP_ARGS_MAX - 1;
-		e->flags |= EXECSNOOP_ARGS_TRUNCATED;
 	}
 	if (len && bpf_probe_read_user(&e->area[e->fname_len & (EXECSNOOP_FNAME_MAX - 1)],
 				       len & (EXECSNOOP_ARGS_MAX - 1), (void *)start) == 0)

@@ -8,7 +8,7 @@ use common::output::{JsonLine, escape_text, escaped};
 
 use crate::audit;
 use crate::bpf::types::{execsnoop_event as Event, execsnoop_flag as Flag};
-use crate::rules::{Exec, Tagged};
+use crate::rules::{Exec, Tagged, busybox_applet};
 
 /// Is `bit` (one of bpf/execsnoop.h's EXECSNOOP_ARGS_TRUNCATED, EXECSNOOP_ARGC_KNOWN) set in
 /// the record's flags?
@@ -348,6 +348,8 @@ pub fn rule_view(e: &Event, container: Option<bool>) -> Exec<'_> {
     let argvs = argvs(e);
     let argv = argvs.caller.join(&b' ');
     let exe = audit::exe_path(e);
+    // The argv busybox itself got: an interpreter's for a `#!/bin/busybox sh` script.
+    let applet = busybox_applet(exe.as_deref(), &final_argv(e));
     // A `#!` script or binfmt_misc program: the kernel ran an interpreter (the exe), and the
     // file the exec was given is in the record's filename, absolute with the cwd.
     let script = argvs
@@ -363,6 +365,7 @@ pub fn rule_view(e: &Event, container: Option<bool>) -> Exec<'_> {
         exe,
         comm: c_bytes(&e.comm),
         argv,
+        applet,
         parent: c_bytes(&e.pcomm),
         grandparent: audit::gpcomm(e),
         tty: audit::tty(e).map(|t| t.is_some()),

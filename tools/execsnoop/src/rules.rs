@@ -64,6 +64,8 @@ pub struct Exec<'a> {
     pub comm: &'a [u8],
     /// The caller's argv joined by single spaces.
     pub argv: Vec<u8>,
+    /// The applet busybox runs when the executable is busybox ([`busybox_applet`]).
+    pub applet: Option<&'a [u8]>,
     pub parent: &'a [u8],
     pub grandparent: Option<&'a [u8]>,
     /// `None`: not read; `Some(false)`: no controlling terminal.
@@ -74,6 +76,38 @@ pub struct Exec<'a> {
     pub uid: u32,
     /// (euid, gid, egid, loginuid) when read.
     pub ids: Option<(u32, u32, u32, u32)>,
+}
+
+/// The part of `path` after its last `/` (all of it without one).
+fn base_name(path: &[u8]) -> &[u8] {
+    path.rsplit(|&b| b == b'/').next().unwrap_or(path)
+}
+
+/// The applet a busybox exec runs, decided as busybox decides it (libbb/appletlib.c, checked
+/// against Debian's busybox 1.35): the base name of argv[0], one leading `-` (a login shell's,
+/// `-sh`) removed first; while that name starts with `busybox` (`busybox`, `busybox-x`,
+/// `/x y/busybox.static`), the base name of the next argument instead (`busybox sh`,
+/// `busybox /bin/sh`, `busybox busybox sh`). The directories do not count, spaces or not
+/// (`exec -a "/x y/nc" busybox` runs nc).
+///
+/// `exe` is the executable's path; the exec is busybox's when its base name starts with
+/// `busybox` (`/usr/bin/busybox`; a symlink such as /bin/sh -> busybox is resolved by the
+/// kernel, a hard link or copy of another name is not recognised). `argv` is the argv the new
+/// process started with (for a `#!/bin/busybox sh` script, the interpreter's). `None`: not
+/// busybox, the executable unknown, or no argument left to name the applet.
+pub fn busybox_applet<'a>(exe: Option<&[u8]>, argv: &[&'a [u8]]) -> Option<&'a [u8]> {
+    if !base_name(exe?).starts_with(b"busybox") {
+        return None;
+    }
+    let first = argv.first()?;
+    let mut name = base_name(first.strip_prefix(b"-").unwrap_or(first));
+    for next in &argv[1..] {
+        if !name.starts_with(b"busybox") {
+            break;
+        }
+        name = base_name(next);
+    }
+    (!name.starts_with(b"busybox")).then_some(name)
 }
 
 // The file's shape. Conditions are optional; every one given must hold.
@@ -89,7 +123,7 @@ struct File {
 struct RawRule {
     name: Spanned<String>,
     severity: Severity,
-    description: String,
+    description: Spanned<String>,
     #[serde(rename = "match")]
     when: Spanned<When>,
     #[serde(default)]
@@ -134,6 +168,7 @@ struct RawCond {
     exe: Option<Spanned<Vec<Spanned<String>>>>,
     script: Option<Spanned<Vec<Spanned<String>>>>,
     comm: Option<Spanned<Vec<Spanned<String>>>>,
+    applet: Option<Spanned<Vec<Spanned<String>>>>,
     argv: Option<Spanned<String>>,
     parent: Option<Spanned<Vec<Spanned<String>>>>,
     ancestor: Option<Spanned<Vec<Spanned<String>>>>,
@@ -166,6 +201,7 @@ struct Cond {
     exe: Option<Regex>,
     script: Option<Regex>,
     comm: Option<Regex>,
+    applet: Option<Regex>,
     argv: Option<Regex>,
     parent: Option<Regex>,
     ancestor: Option<Regex>,
@@ -227,6 +263,9 @@ fn line_of(text: &str, offset: usize) -> usize {
         .count()
         + 1
 }
+
+/// The longest rule name, in bytes: it is a column (RULE) and a JSON value in every match.
+pub const NAME_MAX: usize = 64;
 
 /// A problem at a place in the file: `(byte offset, message)`.
 type Problem = (usize, String);
@@ -324,6 +363,18 @@ fn globs(
 ) -> Result<Regex, Problem> {
     let mut res = Vec::new();
     for p in list.get_ref() {
+        // Paths are absolute: a glob that starts otherwise ("", "nc", "bin/nc") matches none.
+        let g = p.get_ref();
+        if path_like && !(g.starts_with('/') || g.starts_with("**") || g.starts_with('{')) {
+            return Err((
+                p.span().start,
+                format!(
+                    "{field} glob '{}': a path glob starts with '/' or '**' \
+                     (\"/usr/bin/nc\", \"**/nc\" in any directory), or is a {{..}} of such",
+                    escaped(g.as_bytes())
+                ),
+            ));
+        }
         // In paths `*` stays within one name and `**` crosses directories, as in .gitignore.
         let g = GlobBuilder::new(p.get_ref())
             .literal_separator(path_like)
@@ -355,6 +406,7 @@ fn cond(raw: &RawCond, at: usize, budget: &mut Budget) -> Result<Cond, Problem> 
         ("exe", &raw.exe),
         ("script", &raw.script),
         ("comm", &raw.comm),
+        ("applet", &raw.applet),
         ("parent", &raw.parent),
         ("ancestor", &raw.ancestor),
         ("flags", &raw.flags),
@@ -419,6 +471,7 @@ fn cond(raw: &RawCond, at: usize, budget: &mut Budget) -> Result<Cond, Problem> 
         exe: set("exe", &raw.exe, true)?,
         script: set("script", &raw.script, true)?,
         comm: set("comm", &raw.comm, false)?,
+        applet: set("applet", &raw.applet, false)?,
         argv,
         parent: set("parent", &raw.parent, false)?,
         ancestor: set("ancestor", &raw.ancestor, false)?,
@@ -452,6 +505,7 @@ impl Cond {
             && self.exe.is_none()
             && self.script.is_none()
             && self.comm.is_none()
+            && self.applet.is_none()
             && self.argv.is_none()
             && self.parent.is_none()
             && self.ancestor.is_none()
@@ -477,6 +531,10 @@ impl Cond {
                 .as_ref()
                 .is_none_or(|g| x.script.as_deref().is_some_and(|p| g.is_match(p)))
             && glob(&self.comm, x.comm)
+            && self
+                .applet
+                .as_ref()
+                .is_none_or(|g| x.applet.is_some_and(|a| g.is_match(a)))
             && self.argv.as_ref().is_none_or(|r| r.is_match(&x.argv))
             && glob(&self.parent, x.parent)
             && self.ancestor.as_ref().is_none_or(|g| {
@@ -507,7 +565,8 @@ impl Cond {
     /// The audit parts (`audit::AUDIT_*`) the BPF side must read for these conditions.
     fn parts(&self) -> u16 {
         let mut p = 0;
-        if self.exe.is_some() || self.flags.is_some_and(Flags::of_exe) {
+        // The applet is known only when the executable is known to be busybox.
+        if self.exe.is_some() || self.applet.is_some() || self.flags.is_some_and(Flags::of_exe) {
             p |= audit::AUDIT_EXE;
         }
         // A script given by a relative name is made absolute with the working directory.
@@ -565,10 +624,27 @@ impl Rules {
                     ),
                 ));
             }
-            if rules.iter().any(|x| &x.name == n) {
+            if n.len() > NAME_MAX {
                 return Err(at(
                     r.name.span().start,
-                    &format!("a second rule named '{n}'"),
+                    &format!(
+                        "rule name of {} bytes: the longest allowed is {NAME_MAX}",
+                        n.len()
+                    ),
+                ));
+            }
+            // Named as a clash across files is: both places.
+            if let Some(first) = rules.iter().find(|x| &x.name == n) {
+                return Err(format!(
+                    "{name}:{}: rule '{n}' is already defined at {}",
+                    line_of(text, r.name.span().start),
+                    first.at
+                ));
+            }
+            if r.description.get_ref().trim().is_empty() {
+                return Err(at(
+                    r.description.span().start,
+                    "description = \"\": say what the rule flags (--list-rules shows it)",
                 ));
             }
             let when = match r.when.get_ref() {
@@ -597,7 +673,7 @@ impl Rules {
                 name: n.clone(),
                 at: format!("{name}:{}", line_of(text, r.name.span().start)),
                 severity: r.severity,
-                description: r.description,
+                description: r.description.into_inner(),
                 when,
                 except,
             });
@@ -874,7 +950,7 @@ mod tests {
             names(&r, &shell),
             ["terminal-shell-in-container", "container-drift"]
         );
-        // A shell is known by its file too: a link of another name, or busybox by its argv.
+        // A shell is known by its file too: a link of another name, or busybox by its applet.
         for (comm, exe, argv, hit) in [
             (
                 &b"notashell"[..],
@@ -889,10 +965,12 @@ mod tests {
             (b"ls", b"/bin/busybox", b"ls -l", false),
             (b"bashful", b"/usr/bin/bashful", b"bashful", false),
         ] {
+            let words: Vec<&[u8]> = argv.split(|&b| b == b' ').collect();
             let x = Exec {
                 comm,
                 exe: Some(exe.to_vec()),
                 argv: argv.to_vec(),
+                applet: busybox_applet(Some(exe), &words),
                 script: None,
                 upper: false,
                 ..shell
@@ -1127,10 +1205,12 @@ mod tests {
             (b"busybox", b"/bin/busybox", b"busybox nc -lp 4444", false),
             (b"x", b"/usr/bin/true", b"x -e sh", false),
         ] {
+            let words: Vec<&[u8]> = argv.split(|&b| b == b' ').collect();
             let x = Exec {
                 comm,
                 exe: Some(exe.to_vec()),
                 argv: argv.to_vec(),
+                applet: busybox_applet(Some(exe), &words),
                 ..exec()
             };
             assert_eq!(
@@ -1175,10 +1255,12 @@ mod tests {
             (b"busybox", b"/bin/busybox", b"busybox ls", b"nginx", false),
             (b"true", b"/usr/bin/true", b"true", b"nginx", false),
         ] {
+            let words: Vec<&[u8]> = argv.split(|&b| b == b' ').collect();
             let x = Exec {
                 comm,
                 exe: Some(exe.to_vec()),
                 argv: argv.to_vec(),
+                applet: busybox_applet(Some(exe), &words),
                 parent,
                 ..exec()
             };
@@ -1188,6 +1270,126 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(argv)
             );
+        }
+    }
+
+    /// busybox picks its applet by argv[0]'s base name, or after an argv[0] starting with
+    /// busybox by the next argument's (checked by running Debian's busybox 1.35).
+    #[test]
+    fn busybox_applet_is_picked_as_busybox_does_golden() {
+        let bb = Some(&b"/usr/bin/busybox"[..]);
+        for (exe, argv, want) in [
+            (
+                bb,
+                &[&b"busybox"[..], b"nc", b"-e", b"x"][..],
+                Some(&b"nc"[..]),
+            ),
+            (bb, &[b"busybox-x", b"nc"], Some(b"nc")),
+            (bb, &[b"/x y/busybox.static", b"/bin/sh"], Some(b"sh")),
+            (bb, &[b"busybox", b"busybox", b"sh"], Some(b"sh")),
+            (bb, &[b"/x y/nc", b"-e", b"x"], Some(b"nc")),
+            (bb, &[b"-sh"], Some(b"sh")),
+            (bb, &[b"-/bin/sh"], Some(b"sh")),
+            // busybox removes the `-` before taking the base name, and only from argv[0].
+            (bb, &[b"/bin/-sh"], Some(b"-sh")),
+            (bb, &[b"busybox", b"-sh"], Some(b"-sh")),
+            (bb, &[b"busybox"], None),
+            (bb, &[], None),
+            (Some(b"/tmp/busybox-copy"), &[b"sh"], Some(b"sh")),
+            (Some(b"/usr/bin/cat"), &[b"nc", b"-e", b"x"], None),
+            (None, &[b"nc"], None),
+        ] {
+            assert_eq!(busybox_applet(exe, argv), want, "{argv:?}");
+        }
+    }
+
+    /// The fresh-user trial's argvs: busybox run under an argv[0] the old argv patterns did not
+    /// expect (`busybox-x`, a directory with a space) hid nc -e and a shell.
+    #[test]
+    fn busybox_applets_under_any_argv0_match_golden() {
+        let r = Rules::load(&["builtin"]).expect("builtin");
+        let bb = &b"/usr/bin/busybox"[..];
+        for (exe, argv, parent, container, want) in [
+            (
+                bb,
+                &[
+                    &b"busybox-x"[..],
+                    b"nc",
+                    b"-l",
+                    b"-p",
+                    b"45678",
+                    b"-e",
+                    b"/bin/echo",
+                    b"PWNED",
+                ][..],
+                &b"bash"[..],
+                false,
+                &["netcat-exec"][..],
+            ),
+            (
+                bb,
+                &[b"/x y/nc", b"-l", b"-p", b"45678", b"-e", b"/bin/true"],
+                b"bash",
+                false,
+                &["netcat-exec"],
+            ),
+            (
+                bb,
+                &[b"/x y/sh", b"-c", b"true"],
+                b"nginx",
+                false,
+                &["shell-from-server"],
+            ),
+            (
+                bb,
+                &[b"busybox-x", b"sh"],
+                b"bash",
+                true,
+                &["terminal-shell-in-container"],
+            ),
+            (
+                bb,
+                &[b"/x y/ash"],
+                b"bash",
+                true,
+                &["terminal-shell-in-container"],
+            ),
+            // Not nc: the applet is cat, whatever its arguments say.
+            (
+                bb,
+                &[b"busybox", b"cat", b"/foo/nc", b"-e"],
+                b"nginx",
+                true,
+                &[],
+            ),
+            (bb, &[b"/x y/cat", b"/foo/nc", b"-e"], b"bash", false, &[]),
+            (
+                b"/usr/bin/cat",
+                &[b"cat", b"/foo/nc", b"-e"],
+                b"bash",
+                false,
+                &[],
+            ),
+            (b"/usr/bin/cat", &[b"/x y/sh", b"-c"], b"nginx", true, &[]),
+            (
+                bb,
+                &[b"/x y/nc", b"-l", b"-p", b"45678"],
+                b"bash",
+                false,
+                &[],
+            ),
+        ] {
+            let x = Exec {
+                comm: b"busybox",
+                exe: Some(exe.to_vec()),
+                argv: argv.join(&b' '),
+                applet: busybox_applet(Some(exe), argv),
+                parent,
+                container: Some(container),
+                tty: Some(true),
+                ..exec()
+            };
+            assert_eq!(names(&r, &x), want, "{argv:?}");
         }
     }
 
@@ -1257,7 +1459,7 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
             ),
             (
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { ttty = true }\n",
-                "f.toml:5: unknown field `ttty`, expected one of `container`, `exe`, `script`, `comm`, `argv`, `parent`, `ancestor`, `tty`, `flags`, `setuid`, `uid`, `euid`, `loginuid`",
+                "f.toml:5: unknown field `ttty`, expected one of `container`, `exe`, `script`, `comm`, `applet`, `argv`, `parent`, `ancestor`, `tty`, `flags`, `setuid`, `uid`, `euid`, `loginuid`",
             ),
             (
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\n\nmatch = { tty = true }\n",
@@ -1287,7 +1489,7 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
             (
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\n\
                  match = [{ tty = true },\n  { ttty = true }]\n",
-                "f.toml:6: unknown field `ttty`, expected one of `container`, `exe`, `script`, `comm`, `argv`, `parent`, `ancestor`, `tty`, `flags`, `setuid`, `uid`, `euid`, `loginuid`",
+                "f.toml:6: unknown field `ttty`, expected one of `container`, `exe`, `script`, `comm`, `applet`, `argv`, `parent`, `ancestor`, `tty`, `flags`, `setuid`, `uid`, `euid`, `loginuid`",
             ),
             (
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = 1\n",
@@ -1310,9 +1512,31 @@ except = [{ argv = '://127\.0\.0\.1' }, { ancestor = ["apt*"] }]
             ),
             ("", "f.toml: no [[rule]] tables"),
             (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\n\
+                 match = { exe = [\"/bin/x\",\n \"relative/path\"] }\n",
+                "f.toml:6: exe glob 'relative/path': a path glob starts with '/' or '**' \
+                 (\"/usr/bin/nc\", \"**/nc\" in any directory), or is a {..} of such",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\n\
+                 match = { script = [\"\"] }\n",
+                "f.toml:5: script glob '': a path glob starts with '/' or '**' \
+                 (\"/usr/bin/nc\", \"**/nc\" in any directory), or is a {..} of such",
+            ),
+            (
+                "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \" \"\n\
+                 match = { tty = true }\n",
+                "f.toml:4: description = \"\": say what the rule flags (--list-rules shows it)",
+            ),
+            (
+                "[[rule]]\nname = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n\
+                 severity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\n",
+                "f.toml:2: rule name of 65 bytes: the longest allowed is 64",
+            ),
+            (
                 "[[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\n\
                  [[rule]]\nname = \"a\"\nseverity = \"low\"\ndescription = \"d\"\nmatch = { tty = true }\n",
-                "f.toml:7: a second rule named 'a'",
+                "f.toml:7: rule 'a' is already defined at f.toml:2",
             ),
         ];
         // No except tables is the same as none given.

@@ -714,3 +714,137 @@ fn root_exe_path_of_exactly_48_names_is_whole() {
         "{v}"
     );
 }
+
+/// An argv block of exactly 16 KiB (EXECSNOOP_ARGS_MAX, NULs included) is read whole and not
+/// flagged; one byte more is cut and fires args-truncated (fresh-user trial: the 16384-byte one
+/// was flagged though its last argument was printed whole).
+#[test]
+fn root_argv_of_exactly_16_kib_is_whole() {
+    if !bpf_ready("root_argv_of_exactly_16_kib_is_whole") {
+        return;
+    }
+    const MAX: usize = 16384;
+    let (m_whole, m_cut) = (unique("argv16k"), unique("argv16k1"));
+    // argv[0] "true", the marker, then a filler making the block (each string and its NUL)
+    // `total` bytes long.
+    let filler = |m: &str, total: usize| "f".repeat(total - "true\0".len() - (m.len() + 1) - 1);
+    let (f_whole, f_cut) = (filler(&m_whole, MAX), filler(&m_cut, MAX + 1));
+    let t = Tool::spawn(BIN, &["--rules", "builtin", "--json", "-P", &me()]).ready();
+    for (m, f) in [(&m_whole, &f_whole), (&m_cut, &f_cut)] {
+        let st = Command::new(true_bin()).arg0("true").arg(m).arg(f).status();
+        assert!(st.expect("run").success());
+    }
+    t.wait_line(&m_cut);
+    let out = t.interrupt().success();
+    let exec = |m: &str| -> Value {
+        let start = format!("[\"true\",\"{m}\",");
+        let line = out
+            .lines()
+            .find(|l| l.contains(&start))
+            .unwrap_or_else(|| panic!("no exec {m}\n{out}"));
+        serde_json::from_str(line).expect("JSON")
+    };
+    let v = exec(&m_whole);
+    assert_eq!(v["args_truncated"], false, "{v}");
+    assert_eq!(
+        v["argv"],
+        serde_json::json!(["true", m_whole, f_whole]),
+        "{v}"
+    );
+    assert_eq!(v["rules"], serde_json::json!([]), "{v}");
+    let v = exec(&m_cut);
+    assert_eq!(v["args_truncated"], true, "{v}");
+    assert_eq!(v["rules"], serde_json::json!(["args-truncated"]), "{v}");
+    // The cut is the filler's last byte and its NUL: the rest is whole.
+    assert_eq!(
+        v["argv"][2].as_str().map(str::len),
+        Some(f_cut.len() - 1),
+        "{v}"
+    );
+}
+
+/// busybox under an argv[0] the old argv patterns did not expect (fresh-user trial): named
+/// `busybox-x` with the applet next, or the applet's name in a directory with a space. The
+/// built-in rules pick the applet as busybox does.
+#[test]
+fn root_busybox_applets_under_any_argv0_are_matched() {
+    let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.exists());
+    let missing = if busybox.is_none() {
+        Some("no busybox (apt-get install busybox)".to_owned())
+    } else {
+        None
+    };
+    if !bpf_ready("root_busybox_applets_under_any_argv0_are_matched")
+        || !testkit::prerequisite("root_busybox_applets_under_any_argv0_are_matched", missing)
+    {
+        return;
+    }
+    let busybox = busybox.expect("checked").canonicalize().expect("busybox");
+    let dir = TempDir::new("execsnoop-busybox");
+    // A parent named nginx: busybox run as sh through a link of that name.
+    let nginx = dir.path().join("nginx");
+    std::os::unix::fs::symlink(&busybox, &nginx).expect("symlink");
+    let (m_nc, m_dir_nc, m_sh, m_echo) = (
+        unique("bb-nc"),
+        unique("bb-dirnc"),
+        unique("bb-sh"),
+        unique("bb-echo"),
+    );
+    let t = Tool::spawn(BIN, &["--rules", "builtin", "--alerts", "--json"]).ready();
+    let quiet = |c: &mut Command| {
+        // nc without -l or a host prints its usage and fails at once (with -l, the trial's
+        // argv, it would listen): the exec is what counts.
+        let _ = c
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("busybox");
+    };
+    // Not nc: the applet is echo, whatever its arguments say.
+    quiet(
+        Command::new(&busybox)
+            .arg0("/x y/echo")
+            .args(["/foo/nc", "-e", &m_echo]),
+    );
+    quiet(Command::new(&busybox).arg0("busybox-x").args([
+        "nc",
+        "-p",
+        "45678",
+        "-e",
+        "/bin/echo",
+        &m_nc,
+    ]));
+    quiet(Command::new(&busybox).arg0("/x y/nc").args([
+        "-p",
+        "45678",
+        "-e",
+        "/bin/true",
+        &m_dir_nc,
+    ]));
+    let inner = format!(
+        "(exec -a '/x y/sh' {} -c 'true {m_sh}'); true",
+        busybox.display()
+    );
+    quiet(Command::new(&nginx).arg0("sh").args(["-c", &inner]));
+    t.wait_line(&m_sh);
+    testkit::settle();
+    let out = t.interrupt().success();
+    let one = |m: &str| {
+        let v = alerts_for(&out, m);
+        assert_eq!(v.len(), 1, "{m}: {out}");
+        v.into_iter().next().expect("one")
+    };
+    for m in [&m_nc, &m_dir_nc] {
+        let v = one(&format!("\"{m}\"]"));
+        assert_eq!(v["rules"], serde_json::json!(["netcat-exec"]), "{v}");
+        assert_eq!(v["exe"], busybox.to_str().expect("utf8"), "{v}");
+    }
+    let v = one(&format!("\"true {m_sh}\"]"));
+    assert_eq!(v["argv"][0], "/x y/sh", "{v}");
+    assert_eq!(v["pcomm"], "nginx", "{v}");
+    assert_eq!(v["rules"], serde_json::json!(["shell-from-server"]), "{v}");
+    assert!(alerts_for(&out, &m_echo).is_empty(), "{out}");
+}
