@@ -729,7 +729,7 @@ fn root_argv_of_exactly_16_kib_is_whole() {
     // `total` bytes long.
     let filler = |m: &str, total: usize| "f".repeat(total - "true\0".len() - (m.len() + 1) - 1);
     let (f_whole, f_cut) = (filler(&m_whole, MAX), filler(&m_cut, MAX + 1));
-    let t = Tool::spawn(BIN, &["--rules", "builtin", "--json", "-P", &me()]).ready();
+    let t = Tool::spawn(BIN, &["--rules", "builtin", "--json", "-v", "-P", &me()]).ready();
     for (m, f) in [(&m_whole, &f_whole), (&m_cut, &f_cut)] {
         let st = Command::new(true_bin()).arg0("true").arg(m).arg(f).status();
         assert!(st.expect("run").success());
@@ -793,7 +793,7 @@ fn root_busybox_applets_under_any_argv0_are_matched() {
         unique("bb-sh"),
         unique("bb-echo"),
     );
-    let t = Tool::spawn(BIN, &["--rules", "builtin", "--alerts", "--json"]).ready();
+    let t = Tool::spawn(BIN, &["--rules", "builtin", "--alerts", "--json", "-v"]).ready();
     let quiet = |c: &mut Command| {
         // nc without -l or a host prints its usage and fails at once (with -l, the trial's
         // argv, it would listen): the exec is what counts.
