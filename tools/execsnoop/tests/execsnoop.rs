@@ -606,7 +606,7 @@ fn bad_input_messages_escape_what_was_typed_golden() {
             ),
             (
                 &[&b"--container"[..], b"\xff\x1b"],
-                "execsnoop: invalid value '\\xff\\e' for '--container': it is not valid UTF-8 \
+                "execsnoop: invalid value '\\xff\\e' for '--container <ID>': it is not valid UTF-8 \
                  (see 'execsnoop --help')\n",
             ),
             (
