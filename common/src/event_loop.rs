@@ -20,10 +20,11 @@ const LOST_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 /// libbpf-tools polls every 100 ms; so do we, which also bounds the reaction to a signal.
 const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// After a signal or the deadline, records already in the buffer are still delivered for this
-/// long (what happened before the stop is worth printing), then the next record ends the run.
+/// long (what happened before the stop is worth printing); the event tools then only count the
+/// rest (see [`OVERDUE`]) and say how many were not printed.
 pub const DRAIN: Duration = Duration::from_millis(100);
 /// After a stop, records left unprinted (see [`DRAIN`]) are still read and counted for this long.
-const OVERDUE: Duration = Duration::from_secs(2);
+pub const OVERDUE: Duration = Duration::from_secs(2);
 /// How often the handler looks whether the reader of stdout has gone (one poll(2) each time).
 const PIPE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
 
@@ -189,11 +190,7 @@ pub fn run(
 
 /// "1 event", "2 events".
 pub fn events(n: u64) -> String {
-    if n == 1 {
-        "1 event".to_owned()
-    } else {
-        format!("{n} events")
-    }
+    format!("{n} {}", crate::output::plural(n, "event", "events"))
 }
 
 fn report_lost(tool: &str, stream: &EventStream<'_>, reported: u64) -> u64 {

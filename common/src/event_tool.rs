@@ -333,9 +333,12 @@ pub fn run<T: EventTool>(
             event_loop::events(unprinted.get()),
             event_loop::DRAIN.as_millis(),
             if cut.get() {
-                " (and maybe more: they were counted for 2 s only)"
+                format!(
+                    " (and maybe more: they were counted for {} s only)",
+                    event_loop::OVERDUE.as_secs()
+                )
             } else {
-                ""
+                String::new()
             }
         );
     }

@@ -319,6 +319,11 @@ impl Printer {
     }
 }
 
+/// `one` when `n` is 1, `many` otherwise ("1 event", "2 events" in the tools' messages).
+pub fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 { one } else { many }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -146,16 +146,14 @@ impl SkipList {
     /// The `-v` line at the end of a run: `--container: the kernel dropped N events of M other
     /// cgroups (skip list)`, and whether the list filled up.
     pub fn summary(&self) -> String {
-        let plural =
-            |n: u64, one: &'static str, many: &'static str| if n == 1 { one } else { many };
         let (n, m) = (
             self.skipped(),
             u64::try_from(self.listed()).unwrap_or(u64::MAX),
         );
         let mut s = format!(
             "--container: the kernel dropped {n} {} of {m} other {} (skip list)",
-            plural(n, "event", "events"),
-            plural(m, "cgroup", "cgroups"),
+            crate::output::plural(n, "event", "events"),
+            crate::output::plural(m, "cgroup", "cgroups"),
         );
         if self.full {
             s.push_str(&format!(

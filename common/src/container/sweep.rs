@@ -113,7 +113,7 @@ impl Sweep {
             format!(
                 "--container: {} {} of {map} while tracing, the longest {:.1} ms",
                 self.done,
-                if self.done == 1 { "sweep" } else { "sweeps" },
+                crate::output::plural(self.done.into(), "sweep", "sweeps"),
                 self.longest.as_secs_f64() * 1e3
             )
         })
