@@ -223,6 +223,20 @@ pub fn kernel_skips(stderr: &str) -> Option<(u64, u64)> {
     Some((events, cgroups))
 }
 
+/// The counts of `-v`'s `the kernel dropped N events of M other cgroups` line, (N, M), after
+/// asserting that there is one, with at least one cgroup listed and `events` or more dropped
+/// (each failure shows the tool's `out`).
+pub fn assert_kernel_dropped(out: &crate::Finished, events: u64) -> (u64, u64) {
+    let (n, m) = kernel_skips(&out.stderr)
+        .unwrap_or_else(|| panic!("no skip list line on stderr with -v: {out}"));
+    assert!(m >= 1, "nothing skip-listed: {out}");
+    assert!(
+        n >= events,
+        "the kernel dropped {n} events, fewer than {events}: {out}"
+    );
+    (n, m)
+}
+
 /// `--container ID -v`: the host's first event puts the host cgroup in the kernel's skip list,
 /// so that the host events made after the container's event was shown never reach the tool:
 /// the kernel counts them (`-v`: `the kernel dropped N events of M other cgroups`), which a
@@ -252,14 +266,8 @@ pub fn container_filter_drops_other_cgroups_in_the_kernel<T: ContainerEvents>(te
             assert!(!T::is_row(l, tag), "a host event: {out}");
         }
     }
-    let (events, cgroups) = kernel_skips(&out.stderr)
-        .unwrap_or_else(|| panic!("no skip list line on stderr with -v: {out}"));
-    assert!(cgroups >= 1, "nothing skip-listed: {out}");
-    assert!(
-        events >= LATER as u64,
-        "the kernel dropped {events} events, fewer than the {LATER} host events made after \
-         the host cgroup was listed: {out}"
-    );
+    // At least the LATER host events made after the host cgroup was listed.
+    assert_kernel_dropped(&out, LATER as u64);
 }
 
 /// The kernel skip list test of an event tool ([`container_filter_drops_other_cgroups_in_the_kernel`]),

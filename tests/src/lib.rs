@@ -436,10 +436,17 @@ impl Tool {
 
     /// Send `signal` and collect everything once the tool has exited.
     pub fn signal(self, signal: i32) -> Finished {
+        self.send(signal);
+        self.finish(Duration::from_secs(20))
+    }
+
+    /// Send `signal` and go on (SIGSTOP, then SIGCONT, to hold the tool up while events
+    /// happen); panics if kill(2) fails.
+    pub fn send(&self, signal: i32) {
         let pid = i32::try_from(self.child.id()).expect("pid fits");
         // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(pid, signal) };
-        self.finish(Duration::from_secs(20))
+        let r = unsafe { libc::kill(pid, signal) };
+        assert_eq!(r, 0, "kill({pid}, {signal})");
     }
 
     /// Ctrl-C, as a user would end it.

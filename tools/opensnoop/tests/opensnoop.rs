@@ -652,12 +652,9 @@ fn root_drops_at_the_end_of_a_burst_are_reported() {
     let opener = testkit::opener::Opener::new(dir.path(), &missing, N as u64);
     let pid = opener.pid().to_string();
     let t = Tool::spawn(BIN, &["-p", &pid, "--buffer-size", "64"]).ready();
-    let tool = libc::pid_t::try_from(t.pid()).expect("pid");
-    // SAFETY: kill has no memory-safety preconditions; the PID is our live child's.
-    assert_eq!(unsafe { libc::kill(tool, libc::SIGSTOP) }, 0, "SIGSTOP");
+    t.send(libc::SIGSTOP);
     opener.go();
-    // SAFETY: as above.
-    assert_eq!(unsafe { libc::kill(tool, libc::SIGCONT) }, 0, "SIGCONT");
+    t.send(libc::SIGCONT);
     let out = t.interrupt().success();
     let path = missing.to_str().expect("utf8");
     let rows = out.lines().filter(|l| l.ends_with(path)).count();
@@ -706,9 +703,7 @@ fn root_records_left_at_the_end_are_counted() {
         let spawned = std::time::Instant::now();
         let t = Tool::spawn(BIN, &["-p", &pid, "-d", "2"]).ready();
         let ready = std::time::Instant::now();
-        let tool = libc::pid_t::try_from(t.pid()).expect("pid");
-        // SAFETY: kill has no memory-safety preconditions; the PID is our live child's.
-        assert_eq!(unsafe { libc::kill(tool, libc::SIGSTOP) }, 0, "SIGSTOP");
+        t.send(libc::SIGSTOP);
         opener.go();
         // The deadline is D after the tool parsed its options: between `spawned` and `ready`.
         // Resumed past the latest deadline plus the drain, and before the earliest one plus
@@ -717,8 +712,7 @@ fn root_records_left_at_the_end_are_counted() {
             (ready + D + Duration::from_millis(300))
                 .saturating_duration_since(std::time::Instant::now()),
         );
-        // SAFETY: as above.
-        assert_eq!(unsafe { libc::kill(tool, libc::SIGCONT) }, 0, "SIGCONT");
+        t.send(libc::SIGCONT);
         let out = t.finish(Duration::from_secs(30)).success();
         if ready - spawned > Duration::from_millis(1500) && attempt < 3 {
             continue; // loading took too long to tell; the machine is busy
