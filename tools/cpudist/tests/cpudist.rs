@@ -247,6 +247,12 @@ fn root_off_cpu_sleeps_land_in_their_slot() {
 /// --exclude-idle. Only where the CPUs were idle meanwhile (/proc/stat): a machine loaded by
 /// others may never run its idle tasks for seconds. No other test of this binary runs its busy
 /// shells meanwhile ([`LOAD`]).
+///
+/// An idle task's run is counted only if it began after the attach and ended before the
+/// report: on a quiet machine (CI's) a CPU can stay idle through the whole interval, woken only
+/// by the tool's own timer, and then nothing is counted. A thread sleeping 5 ms at a time makes
+/// its CPU's idle task switch in and out all along; `--all-switches` counts that thread's runs
+/// (each ends in a sleep) in the `--exclude-idle` run.
 #[test]
 fn root_idle_tasks_unless_excluded() {
     let test = "root_idle_tasks_unless_excluded";
@@ -254,10 +260,14 @@ fn root_idle_tasks_unless_excluded() {
         return;
     }
     let _alone = LOAD.write().unwrap_or_else(|e| e.into_inner());
+    let _waker = Sleeper::start(Duration::from_millis(5));
     // Idle time counted while each tool traces, not while the other loads (under emulation
     // loading takes seconds of busy CPU while the first one's interval runs).
     let mut outs = Vec::new();
-    for args in [&["-P", "2", "1"][..], &["-P", "--exclude-idle", "2", "1"]] {
+    for args in [
+        &["-P", "--all-switches", "2", "1"][..],
+        &["-P", "--all-switches", "--exclude-idle", "2", "1"],
+    ] {
         let t = Tool::spawn(BIN, args).ready();
         let before = idle_ticks();
         outs.push(t.finish(Duration::from_secs(30)).success());
