@@ -13,14 +13,18 @@
 use clap::Args;
 
 use crate::hist::{Hist, SectionValue};
-use crate::hist_tool::{self, HistTool, Style};
+use crate::hist_tool::{self, HistTool, Reading, Style};
 use crate::metrics::Metric;
 use crate::output::escaped;
 
-/// The options hardirqs and softirqs take from libbpf-tools 0.26 (Debian's) beside
-/// [`crate::cli::HistArgs`]' `[interval] [count] -T`.
+/// The options hardirqs and softirqs take from libbpf-tools 0.26 (Debian's): `-d`, `-N`, `-C`
+/// after [`crate::cli::HistArgs`]' `[interval] [count] -T -m`. Each tool adds its own
+/// `--cpu` (hardirqs' `-s`, softirqs' `-c`) and hardirqs its `-c` cgroup.
 #[derive(Args, Debug, Clone)]
 pub struct IrqArgs {
+    #[command(flatten)]
+    pub hist: crate::cli::HistArgs,
+
     /// Show distributions as histograms
     #[arg(short = 'd', long = "distributed")]
     pub distributed: bool,
@@ -41,10 +45,10 @@ pub struct IrqArgs {
 
 impl IrqArgs {
     /// How many nanoseconds make one unit of the histograms: 1 with `-N`, 10^6 with `-m`
-    /// (`milliseconds`, from [`crate::cli::HistArgs`]), else 1000. The BPF side divides each
-    /// handler's time by it for the histogram's slot.
-    pub fn unit_ns(&self, milliseconds: bool) -> u32 {
-        match (self.nanoseconds, milliseconds) {
+    /// (from [`crate::cli::HistArgs`]), else 1000. The BPF side divides each handler's time by
+    /// it for the histogram's slot.
+    pub fn unit_ns(&self) -> u32 {
+        match (self.nanoseconds, self.hist.milliseconds) {
             (true, _) => 1,
             (_, true) => 1_000_000,
             _ => 1000,
@@ -54,8 +58,8 @@ impl IrqArgs {
     /// The checks clap cannot make, before any BPF work: `--percentiles` describes histograms,
     /// so without `-d` it is a usage error; `cpu` (`--cpu`) must be one of this machine's.
     /// Returns the BPF side's `targ_cpu` ([`cpu_filter`]).
-    pub fn check(&self, hist: &crate::cli::HistArgs, cpu: Option<u32>) -> crate::Result<i32> {
-        if hist.percentiles && !self.distributed {
+    pub fn check(&self, cpu: Option<u32>) -> crate::Result<i32> {
+        if self.hist.percentiles && !self.distributed {
             return Err(crate::Error::usage(
                 "--percentiles needs -d (it describes the histograms)",
             ));
@@ -150,6 +154,45 @@ macro_rules! irq_hist_source {
 pub fn in_unit(mut h: Hist, unit_ns: u32) -> Hist {
     h.totals.sum /= u64::from(unit_ns.max(1));
     h
+}
+
+/// hardirqs' and softirqs' output, from the attached programs to the end ([`hist_tool::run`]):
+/// the banner, then every interval the table, the counts or the histograms of what `read`
+/// returns. `read` ends the interval ([`crate::maps::end_interval`]), reads the maps and
+/// returns each interrupt's histogram as
+/// [`irq_hist_source!`] reads it (sum in nanoseconds) with its name, and the measurements a
+/// full map dropped; the interrupts that ran in the interval are kept, their sums converted to
+/// the unit ([`in_unit`]) and ordered ([`IrqView::sort`]). `full_hint` ends the full-map
+/// warning. Errors: `read`'s, and the driver's (see [`hist_tool::run`]).
+pub fn report(
+    tool: &'static str,
+    kind: Kind,
+    args: &IrqArgs,
+    json: bool,
+    full_hint: &str,
+    mut read: impl FnMut() -> crate::Result<Reading<Vec<u8>>>,
+) -> crate::Result<()> {
+    let unit_ns = args.unit_ns();
+    let mut view = IrqView::new(kind, args);
+    let banner = banner(kind, args.count);
+    hist_tool::run(
+        tool,
+        &banner,
+        &mut view,
+        &args.hist,
+        json,
+        full_hint,
+        |view| {
+            let Reading { hists, dropped } = read()?;
+            let mut hists: Vec<_> = hists
+                .into_iter()
+                .filter(|(_, h)| h.totals.count > 0)
+                .map(|(name, h)| (name, in_unit(h, unit_ns)))
+                .collect();
+            view.sort(&mut hists);
+            Ok(Reading { hists, dropped })
+        },
+    )
 }
 
 /// How hardirqs and softirqs print: sections are interrupt names (kernel bytes, escaped).
@@ -395,29 +438,33 @@ timer                    534
         assert_eq!(in_unit(ns.clone(), 1000).totals.sum, 1997);
         assert_eq!(in_unit(ns.clone(), 1).totals.sum, 1999 * 999);
         assert_eq!(in_unit(ns, 1_000_000).totals.sum, 1);
-        let a = IrqArgs {
-            distributed: false,
-            nanoseconds: true,
-            count: false,
-        };
-        assert_eq!((a.unit_ns(false), a.unit_ns(true)), (1, 1));
-        let a = IrqArgs {
-            nanoseconds: false,
-            ..a
-        };
-        assert_eq!((a.unit_ns(false), a.unit_ns(true)), (1000, 1_000_000));
-        let hist = |percentiles| crate::cli::HistArgs {
+        let hist = |milliseconds, percentiles| crate::cli::HistArgs {
             interval: None,
             count: None,
             timestamp: false,
-            milliseconds: false,
+            milliseconds,
             percentiles,
             cumulative: false,
             metrics: crate::cli::ExportArgs::default(),
         };
-        assert!(a.check(&hist(true), None).is_err());
-        assert_eq!(a.check(&hist(false), None).ok(), Some(-1));
-        assert_eq!(a.check(&hist(false), Some(0)).ok(), Some(0));
-        assert!(a.check(&hist(false), Some(8191)).is_err());
+        let args = |nanoseconds, milliseconds, percentiles| IrqArgs {
+            hist: hist(milliseconds, percentiles),
+            distributed: false,
+            nanoseconds,
+            count: false,
+        };
+        let unit_ns = |ns| {
+            (
+                args(ns, false, false).unit_ns(),
+                args(ns, true, false).unit_ns(),
+            )
+        };
+        assert_eq!(unit_ns(true), (1, 1));
+        assert_eq!(unit_ns(false), (1000, 1_000_000));
+        let a = args(false, false, false);
+        assert!(args(false, false, true).check(None).is_err());
+        assert_eq!(a.check(None).ok(), Some(-1));
+        assert_eq!(a.check(Some(0)).ok(), Some(0));
+        assert!(a.check(Some(8191)).is_err());
     }
 }

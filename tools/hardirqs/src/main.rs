@@ -12,8 +12,8 @@ use common::cli;
 use common::decode::c_bytes;
 use common::error::{Error, Result};
 use common::hist::Intervals;
-use common::hist_tool::{self, Reading};
-use common::irq::{self, IrqView, Kind};
+use common::hist_tool::Reading;
+use common::irq::{self, Kind};
 use common::lifecycle;
 use common::maps::{end_interval, read_hash_hists};
 use libbpf_rs::skel::Skel;
@@ -38,7 +38,7 @@ fn load<'obj>(
     let mut open = lifecycle::open(HardirqsSkelBuilder::default(), storage)?;
     let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
     ro.ferro_floor = args.common.floor;
-    ro.targ_unit_ns = args.irq.unit_ns(args.hist.milliseconds);
+    ro.targ_unit_ns = args.irq.unit_ns();
     ro.targ_cpu = cpu;
     ro.filter_cgroup = args.cgroup.is_some();
     let p = &mut open.progs;
@@ -52,7 +52,7 @@ fn load<'obj>(
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    let cpu = args.irq.check(&args.hist, args.cpu)?;
+    let cpu = args.irq.check(args.cpu)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
     lifecycle::start(args.common.verbose)?;
 
@@ -69,34 +69,25 @@ fn run() -> Result<()> {
         "{TOOL}: attached to irq_handler_entry, irq_handler_exit as {}",
         if tp_btf { "tp_btf" } else { "raw tracepoints" },
     ));
+    // Each handler name's histogram, kept across readings (see Intervals).
+    let mut names = Intervals::new(args.irq.hist.cumulative);
 
-    let unit_ns = args.irq.unit_ns(args.hist.milliseconds);
-    let mut view = IrqView::new(Kind::Hard, &args.irq);
-    let mut intervals = Intervals::new(args.hist.cumulative);
-    hist_tool::run(
+    irq::report(
         TOOL,
-        &irq::banner(Kind::Hard, args.irq.count),
-        &mut view,
-        &args.hist,
+        Kind::Hard,
+        &args.irq,
         args.common.json,
         " (too many interrupt handler names)",
-        |view| {
-            let epoch = end_interval(
-                skel.maps
-                    .bss_data
-                    .as_deref_mut()
-                    .map(|b| &mut b.ferro_hist_epoch),
-            );
-            let read = read_hash_hists::<types::irq_hist>(&skel.maps.hists, &mut intervals, epoch)?;
-            let mut hists: Vec<(Vec<u8>, _)> = read
+        || {
+            let bss = skel.maps.bss_data.as_deref_mut();
+            let epoch = end_interval(bss.map(|b| &mut b.ferro_hist_epoch));
+            let read = read_hash_hists::<types::irq_hist>(&skel.maps.hists, &mut names, epoch)?;
+            let hists = read
                 .into_iter()
-                .filter(|(_, h, _)| h.totals.count > 0)
-                .map(|(name, h, _)| (c_bytes(&name).to_vec(), irq::in_unit(h, unit_ns)))
-                .collect();
-            view.sort(&mut hists);
+                .map(|(name, h, _)| (c_bytes(&name).to_vec(), h));
             let bss = skel.maps.bss_data.as_deref();
             Ok(Reading {
-                hists,
+                hists: hists.collect(),
                 dropped: vec![(bss.map_or(0, |b| b.hists_full), "interrupts")],
             })
         },
@@ -115,9 +106,9 @@ mod tests {
     #[test]
     fn options_as_libbpf_tools_takes_them() {
         let a = parse(&["-NTd", "-c", "/sys/fs/cgroup/unified", "1", "10"]).expect("parses");
-        assert!(a.irq.nanoseconds && a.hist.timestamp && a.irq.distributed);
+        assert!(a.irq.nanoseconds && a.irq.hist.timestamp && a.irq.distributed);
         assert!(a.cgroup.is_some());
-        assert_eq!((a.hist.interval, a.hist.count), (Some(1), Some(10)));
+        assert_eq!((a.irq.hist.interval, a.irq.hist.count), (Some(1), Some(10)));
         let a = parse(&["-C", "-s", "1"]).expect("parses");
         assert!(a.irq.count && a.cpu == Some(1));
         // libbpf-tools 0.26: "count, distributed cann't be used together".

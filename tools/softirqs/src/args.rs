@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' softirqs options and ferroscope's additions.
 
 use clap::Parser;
-use common::cli::{CommonArgs, HistArgs};
+use common::cli::CommonArgs;
 use common::irq::IrqArgs;
 
 const EXAMPLES: &str = "\
@@ -23,9 +23,6 @@ EXAMPLES:
     after_help = EXAMPLES
 )]
 pub struct Args {
-    #[command(flatten)]
-    pub hist: HistArgs,
-
     #[command(flatten)]
     pub irq: IrqArgs,
 

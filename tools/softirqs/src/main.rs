@@ -10,8 +10,8 @@ use std::mem::MaybeUninit;
 use common::cli;
 use common::error::{Error, Result};
 use common::hist::Intervals;
-use common::hist_tool::{self, Reading};
-use common::irq::{self, IrqView, Kind};
+use common::hist_tool::Reading;
+use common::irq::{self, Kind};
 use common::lifecycle;
 use common::maps::{end_interval, read_percpu_at};
 use libbpf_rs::MapCore;
@@ -91,7 +91,7 @@ fn load<'obj>(
     let mut open = lifecycle::open(SoftirqsSkelBuilder::default(), storage)?;
     let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
     ro.ferro_floor = args.common.floor;
-    ro.targ_unit_ns = args.irq.unit_ns(args.hist.milliseconds);
+    ro.targ_unit_ns = args.irq.unit_ns();
     ro.targ_cpu = cpu;
     let p = &mut open.progs;
     lifecycle::autoload_tp_btf_or_raw(
@@ -104,7 +104,7 @@ fn load<'obj>(
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    let cpu = args.irq.check(&args.hist, args.cpu)?;
+    let cpu = args.irq.check(args.cpu)?;
     lifecycle::start(args.common.verbose)?;
 
     let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
@@ -120,45 +120,28 @@ fn run() -> Result<()> {
         if tp_btf { "tp_btf" } else { "raw tracepoints" },
     ));
 
-    let unit_ns = args.irq.unit_ns(args.hist.milliseconds);
     let vectors = skel.maps.hists.max_entries();
-    let mut view = IrqView::new(Kind::Soft, &args.irq);
-    let mut intervals = Intervals::new(args.hist.cumulative);
-    hist_tool::run(
-        TOOL,
-        &irq::banner(Kind::Soft, args.irq.count),
-        &mut view,
-        &args.hist,
-        args.common.json,
-        "",
-        |_| {
-            let epoch = end_interval(
-                skel.maps
-                    .bss_data
-                    .as_deref_mut()
-                    .map(|b| &mut b.ferro_hist_epoch),
-            );
-            let mut hists = Vec::new();
-            for vec in 0..vectors {
-                let cpus = read_percpu_at::<types::irq_hist>(&skel.maps.hists, vec)?;
-                let h = intervals.update(vec, &cpus, epoch);
-                if h.totals.count == 0 {
-                    continue;
-                }
-                let name = usize::try_from(vec)
-                    .ok()
-                    .and_then(|i| names.get(i))
-                    .filter(|n| !n.is_empty())
-                    .map_or_else(|| vec.to_string(), Clone::clone);
-                hists.push((name.into_bytes(), irq::in_unit(h, unit_ns)));
-            }
-            // A per-CPU array has a slot for every vector: nothing is dropped.
-            Ok(Reading {
-                hists,
-                dropped: Vec::new(),
-            })
-        },
-    )
+    // Each vector's histogram, kept across readings (see Intervals).
+    let mut by_vector = Intervals::new(args.irq.hist.cumulative);
+    irq::report(TOOL, Kind::Soft, &args.irq, args.common.json, "", || {
+        let bss = skel.maps.bss_data.as_deref_mut();
+        let epoch = end_interval(bss.map(|b| &mut b.ferro_hist_epoch));
+        let mut hists = Vec::new();
+        for vec in 0..vectors {
+            let cpus = read_percpu_at::<types::irq_hist>(&skel.maps.hists, vec)?;
+            let name = usize::try_from(vec)
+                .ok()
+                .and_then(|i| names.get(i))
+                .filter(|n| !n.is_empty())
+                .map_or_else(|| vec.to_string(), Clone::clone);
+            hists.push((name.into_bytes(), by_vector.update(vec, &cpus, epoch)));
+        }
+        // A per-CPU array has a slot for every vector: nothing is dropped.
+        Ok(Reading {
+            hists,
+            dropped: Vec::new(),
+        })
+    })
 }
 
 #[cfg(test)]
@@ -198,9 +181,9 @@ print fmt: \"vec=%u [action=%s]\", REC->vec, __print_symbolic(REC->vec, { 0, \"H
     #[test]
     fn options_as_libbpf_tools_takes_them() {
         let a = parse(&["-NTd", "1", "10"]).expect("parses");
-        assert!(a.irq.nanoseconds && a.hist.timestamp && a.irq.distributed);
-        assert_eq!((a.hist.interval, a.hist.count), (Some(1), Some(10)));
-        assert_eq!(a.irq.unit_ns(a.hist.milliseconds), 1);
+        assert!(a.irq.nanoseconds && a.irq.hist.timestamp && a.irq.distributed);
+        assert_eq!((a.irq.hist.interval, a.irq.hist.count), (Some(1), Some(10)));
+        assert_eq!(a.irq.unit_ns(), 1);
         let a = parse(&["-C", "-c", "1"]).expect("parses");
         assert!(a.irq.count && a.cpu == Some(1));
         // -C counts instead of timing: no time histograms (as hardirqs' -C); -N and -m are two
