@@ -11,11 +11,9 @@ use std::mem::MaybeUninit;
 use common::cli;
 use common::container::Containers;
 use common::error::{Error, Result};
-use common::hist::{self, Hist, Intervals, SectionValue};
-use common::hist_tool::{self, HistTool, Reading};
-use common::maps::{TaskSection, end_interval, read_percpu, read_task_hists};
+use common::lifecycle;
 use common::metrics::Metric;
-use common::{lifecycle, probe};
+use common::sched::{self, Keying, Layout, TaskView};
 use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
@@ -49,6 +47,36 @@ fn banner(offcpu: bool) -> String {
     )
 }
 
+/// How the histograms are kept and their sections named for these options: `pid = 42 bash`,
+/// `tid = 43 worker`, or none; with --containers, `container = 46441cff64eb (podman)` or
+/// `host tasks`.
+fn keying(key: Key) -> Keying {
+    match key {
+        Key::KEY_PROCESS => Keying::Process,
+        Key::KEY_THREAD => Keying::Thread,
+        Key::KEY_CGROUP => Keying::Containers,
+        _ => Keying::Machine,
+    }
+}
+
+/// What `--prometheus` exports: on-CPU times, or off-CPU ones with -O
+/// (`ferroscope_cpudist_off_cpu_seconds`).
+fn metric(offcpu: bool) -> Metric {
+    if offcpu {
+        Metric {
+            name: "off_cpu",
+            help: "Off-CPU time: from a task's switching out to its switching back in \
+                   (sched_switch)",
+        }
+    } else {
+        Metric {
+            name: "on_cpu",
+            help: "On-CPU time: from a task's switching in to its switching out \
+                   (sched_switch)",
+        }
+    }
+}
+
 /// Open the object, configure it, and load the programs for these options: tp_btf or raw
 /// tracepoints, with the cgroup filter compiled in only when asked for. Maps the options leave
 /// unused are not created.
@@ -57,36 +85,28 @@ fn load<'obj>(
     args: &Args,
     cgroup: Option<&common::cgroup::CgroupV2>,
     tp_btf: bool,
-) -> Result<(bpf::CpudistSkel<'obj>, bool)> {
-    let task_storage = tp_btf && probe::lockless_task_storage();
+) -> Result<(bpf::CpudistSkel<'obj>, Layout)> {
     let key = key_by(args);
+    let layout = Layout::new(tp_btf, keying(key));
     let mut open = lifecycle::open(CpudistSkelBuilder::default(), storage)?;
     common::configure_containers!(open, args.containers)?;
-    {
-        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.key_by = key;
-        ro.targ_offcpu = args.offcpu;
-        ro.targ_all_switches = args.all_switches;
-        ro.targ_no_idle = args.exclude_idle;
-        ro.targ_ms = args.hist.milliseconds;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        ro.use_task_storage = task_storage;
-        if let Some(cg) = cgroup {
-            ro.targ_cgid = cg.id;
-            ro.targ_cg_level = i32::try_from(cg.level).unwrap_or(i32::MAX);
-        }
-    }
+    let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+    ro.key_by = key;
+    ro.targ_offcpu = args.offcpu;
+    ro.targ_all_switches = args.all_switches;
+    ro.targ_no_idle = args.exclude_idle;
+    ro.ferro_floor = args.common.floor;
+    ro.targ_ms = args.hist.milliseconds;
+    ro.targ_tgid = args.pid.unwrap_or(0);
+    ro.use_task_storage = layout.task_storage;
+    (ro.targ_cgid, ro.targ_cg_level) = sched::cgroup_rodata(cgroup);
     choose_programs(&mut open.progs, tp_btf, cgroup.is_some());
-    let per_cpu = key == Key::KEY_ALL;
     let m = &mut open.maps;
-    lifecycle::create_maps([
-        (&mut m.start, !task_storage),
-        (&mut m.start_task, task_storage),
-        (&mut m.hists, !per_cpu),
-        (&mut m.hist_cpu, per_cpu),
-    ])?;
-    Ok((lifecycle::load(open)?, task_storage))
+    layout.create_maps(
+        [&mut m.start, &mut m.start_task],
+        [&mut m.hists, &mut m.hist_cpu],
+    )?;
+    Ok((lifecycle::load(open)?, layout))
 }
 
 /// The sched_switch program for these options: tp_btf or raw, with or without the cgroup test.
@@ -109,142 +129,48 @@ fn run() -> Result<()> {
 
     // tp_btf first, raw tracepoints if it does not load.
     let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
-    let ((mut skel, task_storage), tp_btf) =
+    let ((mut skel, layout), tp_btf) =
         lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
             load(storage, &args, cgroup.as_ref(), tp_btf)
         })?;
     containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to sched_switch"))?;
-    common::log::verbose(format_args!(
-        "{TOOL}: attached to sched_switch as {}; switch times in {}",
-        if tp_btf { "tp_btf" } else { "raw tracepoints" },
-        if task_storage {
-            "task storage"
-        } else {
-            "a hash map"
-        }
-    ));
+    layout.log_attached(TOOL, "sched_switch", "switch", tp_btf);
 
-    let key = key_by(&args);
-    let mut view = View {
-        key,
+    let mut view = TaskView {
+        keying: layout.keying,
+        metric: metric(args.offcpu),
         extension: args.extension,
-        offcpu: args.offcpu,
     };
-    let mut by_cpu = Intervals::new(args.hist.cumulative);
-    let mut by_key = Intervals::new(args.hist.cumulative);
-    let ended = hist_tool::run(
+    sched::report(
         TOOL,
         &banner(args.offcpu),
         &mut view,
         &args.hist,
         args.common.json,
-        " (too many threads at once)",
-        |_| {
-            let epoch = end_interval(
-                skel.maps
-                    .bss_data
-                    .as_deref_mut()
-                    .map(|b| &mut b.ferro_hist_epoch),
-            );
-            let hists = if key == Key::KEY_ALL {
-                let cpus = read_percpu::<types::cpudist_hist>(&skel.maps.hist_cpu)?;
-                let h = by_cpu.update(0, &cpus, epoch);
-                let one = (!h.is_empty()).then(|| ((0, Vec::new(), None), h));
-                one.into_iter().collect()
-            } else {
-                let by_cgroup = (key == Key::KEY_CGROUP).then_some(&mut containers);
-                let map = &skel.maps.hists;
-                read_task_hists(map, &mut by_key, epoch, by_cgroup, |v: &Value| &v.comm)?
-            };
-            let bss = skel.maps.bss_data.as_deref();
-            Ok(Reading {
-                hists,
-                dropped: vec![
-                    (bss.map_or(0, |b| b.start_full), "switches"),
-                    (bss.map_or(0, |b| b.hists_full), "times"),
-                ],
-            })
+        &mut containers,
+        ["switches", "times"],
+        |reader| {
+            let m = &mut skel.maps;
+            let bss = m.bss_data.as_deref_mut();
+            let counters = bss.map(|b| (&mut b.ferro_hist_epoch, [b.start_full, b.hists_full]));
+            reader.read(
+                [&m.hist_cpu, &m.hists],
+                counters,
+                |v: &types::cpudist_hist| &v.comm,
+            )
         },
-    );
-    containers.report_skips(TOOL);
-    ended
-}
-
-type Value = types::cpudist_hist;
-
-/// Sections as libbpf-tools names them: `pid = 42 bash`, `tid = 43 worker`, or none; with
-/// --containers, `container = 46441cff64eb (podman)` or `host tasks`.
-struct View {
-    key: Key,
-    extension: bool,
-    /// -O: the histograms are of off-CPU times (`ferroscope_cpudist_off_cpu_seconds`).
-    offcpu: bool,
-}
-
-impl HistTool for View {
-    type Key = TaskSection;
-
-    fn metric(&self) -> Metric {
-        if self.offcpu {
-            Metric {
-                name: "off_cpu",
-                help: "Off-CPU time: from a task's switching out to its switching back in \
-                       (sched_switch)",
-            }
-        } else {
-            Metric {
-                name: "on_cpu",
-                help: "On-CPU time: from a task's switching in to its switching out \
-                       (sched_switch)",
-            }
-        }
-    }
-
-    fn section_text(&self, (id, comm, group): &Self::Key, out: &mut Vec<u8>) {
-        if let Some(g) = group {
-            out.extend_from_slice(format!("\n{}\n", g.label()).as_bytes());
-            return;
-        }
-        let comm = common::output::escaped(comm);
-        let section = match self.key {
-            Key::KEY_PROCESS => format!("\npid = {id} {comm}\n"),
-            Key::KEY_THREAD => format!("\ntid = {id} {comm}\n"),
-            _ => return,
-        };
-        out.extend_from_slice(section.as_bytes());
-    }
-
-    fn section_json<'a>(
-        &'a self,
-        (id, comm, group): &'a Self::Key,
-        out: &mut Vec<(&'static str, SectionValue<'a>)>,
-    ) {
-        if let Some(g) = group {
-            g.json_fields(out);
-            return;
-        }
-        let name = match self.key {
-            Key::KEY_PROCESS => "pid",
-            Key::KEY_THREAD => "tid",
-            _ => return,
-        };
-        out.push((name, SectionValue::Num((*id).into())));
-        out.push(("comm", SectionValue::Str(comm)));
-    }
-
-    fn extra_text(&self, h: &Hist, unit: &str, out: &mut Vec<u8>) {
-        if self.extension {
-            out.extend_from_slice(hist::extension_line(&h.totals, unit).as_bytes());
-        }
-    }
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
+    use common::hist::Intervals;
+    use common::hist_tool;
+    use common::maps::TaskSection;
 
     fn parse(argv: &[&str]) -> Option<Args> {
         Args::try_parse_from(std::iter::once("cpudist").chain(argv.iter().copied())).ok()
@@ -283,7 +209,7 @@ mod tests {
         assert_eq!(banner(true), "Tracing off-CPU time... Hit Ctrl-C to end.");
     }
 
-    fn render(view: &View, key: &TaskSection, h: &types::cpudist_hist) -> String {
+    fn render(view: &TaskView, key: &TaskSection, h: &types::cpudist_hist) -> String {
         let style = hist_tool::Style {
             unit: "usecs",
             json: false,
@@ -301,10 +227,10 @@ mod tests {
         h.slots[1] = 2;
         h.count = 2;
         h.sum = 5;
-        let view = View {
-            key: Key::KEY_THREAD,
+        let view = TaskView {
+            keying: keying(Key::KEY_THREAD),
+            metric: metric(false),
             extension: false,
-            offcpu: false,
         };
         assert_eq!(
             render(&view, &(43, b"worker".to_vec(), None), &h),
@@ -314,10 +240,10 @@ mod tests {
          2 -> 3          : 2        |****************************************|
 "
         );
-        let view = View {
-            key: Key::KEY_PROCESS,
+        let view = TaskView {
+            keying: keying(Key::KEY_PROCESS),
+            metric: metric(false),
             extension: true,
-            offcpu: false,
         };
         assert_eq!(
             render(&view, &(42, b"a\x1bb".to_vec(), None), &h),

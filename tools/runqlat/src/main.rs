@@ -9,11 +9,9 @@ use std::mem::MaybeUninit;
 use common::cli;
 use common::container::Containers;
 use common::error::{Error, Result};
-use common::hist::{Hist, Intervals, SectionValue};
-use common::hist_tool::{self, HistTool, Reading};
-use common::maps::{TaskSection, end_interval, read_percpu, read_task_hists};
+use common::lifecycle;
 use common::metrics::Metric;
-use common::{lifecycle, probe};
+use common::sched::{self, Keying, Layout, TaskView};
 use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
@@ -41,10 +39,27 @@ fn key_by(a: &Args) -> Key {
     }
 }
 
-/// One histogram, or one per CPU: kept per CPU in the kernel (no shared counters to update).
-fn per_cpu_hists(key: Key) -> bool {
-    key == Key::KEY_ALL || key == Key::KEY_CPU
+/// How the histograms are kept and their sections named for these options: `pid = 42 bash`,
+/// `cpu = 3`, or none; with --containers, `container = 46441cff64eb (podman)` or `host tasks`.
+/// The whole machine's and the per-CPU ones are kept in a per-CPU array (no shared counters to
+/// update), the others in a hash map.
+fn keying(key: Key) -> Keying {
+    match key {
+        Key::KEY_CPU => Keying::PerCpu,
+        Key::KEY_PROCESS => Keying::Process,
+        Key::KEY_THREAD => Keying::Thread,
+        Key::KEY_PIDNS => Keying::PidNs,
+        Key::KEY_CGROUP => Keying::Containers,
+        _ => Keying::Machine,
+    }
 }
+
+/// What `--prometheus` exports (`ferroscope_runqlat_latency_seconds`).
+const METRIC: Metric = Metric {
+    name: "latency",
+    help: "Run queue latency: from a task's wakeup (sched_wakeup, sched_wakeup_new, \
+           or preemption at sched_switch) to its running on a CPU (sched_switch)",
+};
 
 /// Open the object, configure it, and load the programs for these options: tp_btf or raw
 /// tracepoints, with the cgroup filter and PID-namespace keys compiled in only when asked for.
@@ -55,32 +70,24 @@ fn load<'obj>(
     args: &Args,
     cgroup: Option<&common::cgroup::CgroupV2>,
     tp_btf: bool,
-) -> Result<(bpf::RunqlatSkel<'obj>, bool)> {
-    let task_storage = tp_btf && probe::lockless_task_storage();
+) -> Result<(bpf::RunqlatSkel<'obj>, Layout)> {
+    let layout = Layout::new(tp_btf, keying(key_by(args)));
     let mut open = lifecycle::open(RunqlatSkelBuilder::default(), storage)?;
     common::configure_containers!(open, args.containers)?;
-    {
-        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.key_by = key_by(args);
-        ro.targ_ms = args.hist.milliseconds;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        ro.use_task_storage = task_storage;
-        if let Some(cg) = cgroup {
-            ro.targ_cgid = cg.id;
-            ro.targ_cg_level = i32::try_from(cg.level).unwrap_or(i32::MAX);
-        }
-    }
+    let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+    ro.key_by = key_by(args);
+    ro.ferro_floor = args.common.floor;
+    ro.targ_ms = args.hist.milliseconds;
+    ro.targ_tgid = args.pid.unwrap_or(0);
+    ro.use_task_storage = layout.task_storage;
+    (ro.targ_cgid, ro.targ_cg_level) = sched::cgroup_rodata(cgroup);
     choose_programs(&mut open.progs, tp_btf, cgroup.is_some(), args.pidnss);
-    let per_cpu = per_cpu_hists(key_by(args));
     let m = &mut open.maps;
-    lifecycle::create_maps([
-        (&mut m.start, !task_storage),
-        (&mut m.start_task, task_storage),
-        (&mut m.hists, !per_cpu),
-        (&mut m.hist_cpu, per_cpu),
-    ])?;
-    Ok((lifecycle::load(open)?, task_storage))
+    layout.create_maps(
+        [&mut m.start, &mut m.start_task],
+        [&mut m.hists, &mut m.hist_cpu],
+    )?;
+    Ok((lifecycle::load(open)?, layout))
 }
 
 /// The three programs for these options: tp_btf or raw, with or without the cgroup test, and
@@ -117,136 +124,48 @@ fn run() -> Result<()> {
 
     // tp_btf first, raw tracepoints if it does not load.
     let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
-    let ((mut skel, task_storage), tp_btf) =
+    let ((mut skel, layout), tp_btf) =
         lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
             load(storage, &args, cgroup.as_ref(), tp_btf)
         })?;
     containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
     skel.attach()
         .map_err(|e| Error::from(e).context("attaching to the sched tracepoints"))?;
-    common::log::verbose(format_args!(
-        "{TOOL}: attached to sched_wakeup, sched_wakeup_new, sched_switch as {}; wakeup times in {}",
-        if tp_btf { "tp_btf" } else { "raw tracepoints" },
-        if task_storage {
-            "task storage"
-        } else {
-            "a hash map"
-        }
-    ));
+    let hooks = "sched_wakeup, sched_wakeup_new, sched_switch";
+    layout.log_attached(TOOL, hooks, "wakeup", tp_btf);
 
-    let key = key_by(&args);
-    let mut view = View { key };
-    let mut by_cpu = Intervals::new(args.hist.cumulative);
-    let mut by_key = Intervals::new(args.hist.cumulative);
-    let ended = hist_tool::run(
+    let mut view = TaskView {
+        keying: layout.keying,
+        metric: METRIC,
+        extension: false,
+    };
+    sched::report(
         TOOL,
         "Tracing run queue latency... Hit Ctrl-C to end.",
         &mut view,
         &args.hist,
         args.common.json,
-        " (too many threads at once)",
-        |_| {
-            let epoch = end_interval(
-                skel.maps
-                    .bss_data
-                    .as_deref_mut()
-                    .map(|b| &mut b.ferro_hist_epoch),
-            );
-            let hists = if per_cpu_hists(key) {
-                let cpus = read_percpu::<types::runqlat_hist>(&skel.maps.hist_cpu)?;
-                let rows: Vec<(TaskSection, Hist)> = if key == Key::KEY_CPU {
-                    (0u32..)
-                        .zip(&cpus)
-                        .map(|(c, h)| {
-                            let h = by_cpu.update(c, std::slice::from_ref(h), epoch);
-                            ((c, Vec::new(), None), h)
-                        })
-                        .collect()
-                } else {
-                    vec![((0, Vec::new(), None), by_cpu.update(0, &cpus, epoch))]
-                };
-                rows.into_iter().filter(|(_, h)| !h.is_empty()).collect()
-            } else {
-                let by_cgroup = (key == Key::KEY_CGROUP).then_some(&mut containers);
-                let map = &skel.maps.hists;
-                read_task_hists(map, &mut by_key, epoch, by_cgroup, |v: &Value| &v.comm)?
-            };
-            let bss = skel.maps.bss_data.as_deref();
-            Ok(Reading {
-                hists,
-                dropped: vec![
-                    (bss.map_or(0, |b| b.start_full), "wakeups"),
-                    (bss.map_or(0, |b| b.hists_full), "latencies"),
-                ],
-            })
+        &mut containers,
+        ["wakeups", "latencies"],
+        |reader| {
+            let m = &mut skel.maps;
+            let bss = m.bss_data.as_deref_mut();
+            let counters = bss.map(|b| (&mut b.ferro_hist_epoch, [b.start_full, b.hists_full]));
+            reader.read(
+                [&m.hist_cpu, &m.hists],
+                counters,
+                |v: &types::runqlat_hist| &v.comm,
+            )
         },
-    );
-    containers.report_skips(TOOL);
-    ended
-}
-
-type Value = types::runqlat_hist;
-
-/// Sections as libbpf-tools names them: `pid = 42 bash`, `cpu = 3`, or none; with
-/// --containers, `container = 46441cff64eb (podman)` or `host tasks`.
-struct View {
-    key: Key,
-}
-
-impl HistTool for View {
-    type Key = TaskSection;
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "latency",
-            help: "Run queue latency: from a task's wakeup (sched_wakeup, sched_wakeup_new, \
-                   or preemption at sched_switch) to its running on a CPU (sched_switch)",
-        }
-    }
-
-    fn section_text(&self, (id, comm, group): &Self::Key, out: &mut Vec<u8>) {
-        if let Some(g) = group {
-            out.extend_from_slice(format!("\n{}\n", g.label()).as_bytes());
-            return;
-        }
-        let comm = common::output::escaped(comm);
-        let section = match self.key {
-            Key::KEY_PROCESS => format!("\npid = {id} {comm}\n"),
-            Key::KEY_THREAD => format!("\ntid = {id} {comm}\n"),
-            Key::KEY_PIDNS => format!("\npidns = {id} {comm}\n"),
-            Key::KEY_CPU => format!("\ncpu = {id}\n"),
-            _ => return,
-        };
-        out.extend_from_slice(section.as_bytes());
-    }
-
-    fn section_json<'a>(
-        &'a self,
-        (id, comm, group): &'a Self::Key,
-        out: &mut Vec<(&'static str, SectionValue<'a>)>,
-    ) {
-        if let Some(g) = group {
-            g.json_fields(out);
-            return;
-        }
-        let name = match self.key {
-            Key::KEY_PROCESS => "pid",
-            Key::KEY_THREAD => "tid",
-            Key::KEY_PIDNS => "pidns",
-            Key::KEY_CPU => "cpu",
-            _ => return,
-        };
-        out.push((name, SectionValue::Num((*id).into())));
-        if self.key != Key::KEY_CPU {
-            out.push(("comm", SectionValue::Str(comm)));
-        }
-    }
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
+    use common::hist::Intervals;
+    use common::hist_tool;
 
     #[test]
     fn grouping_options_exclude_each_other() {
@@ -271,7 +190,11 @@ mod tests {
         h.slots[1] = 2;
         h.count = 2;
         let a = Args::try_parse_from(["runqlat", "-P"]).expect("parses");
-        let view = View { key: key_by(&a) };
+        let view = TaskView {
+            keying: keying(key_by(&a)),
+            metric: METRIC,
+            extension: false,
+        };
         let style = hist_tool::Style {
             unit: "usecs",
             json: false,
