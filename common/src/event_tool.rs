@@ -40,10 +40,42 @@ use crate::metrics::{Exporter, Labels, Metric, State, Targets};
 use crate::output::{JsonLine, Printer};
 use crate::time::EventTimes;
 
+/// What the driver reads in every event tool's record (`struct <tool>_event` of
+/// `bpf/<tool>.h`): implemented for the skeleton's generated type by
+/// [`event_record!`](crate::event_record), since those types share fields but no trait.
+pub trait Record {
+    /// The cgroup v2 id of the task the record is about, taken in the kernel
+    /// (`bpf_get_current_cgroup_id()` for the current task; the woken task's, the socket's or
+    /// the submitter's where the record is about another task).
+    fn cgroup_id(&self) -> u64;
+}
+
+/// Implement [`Record`] for a generated record type with a `cgroup_id: u64` field:
+/// `common::event_record!(types::exitsnoop_event);`. A macro because the
+/// skeleton's types are generated per tool, with no trait of their own to read them through.
+#[macro_export]
+macro_rules! event_record {
+    ($event:ty) => {
+        impl $crate::event_tool::Record for $event {
+            fn cgroup_id(&self) -> u64 {
+                self.cgroup_id
+            }
+        }
+    };
+}
+
 /// What an event tool supplies.
 pub trait EventTool {
     /// The record the BPF side sends (`struct <tool>_event` from `bpf/<tool>.h`).
-    type Event: Plain + Default;
+    type Event: Plain + Default + Record;
+
+    /// The help text of what `--prometheus` counts, `ferroscope_<tool>_events_total`: what
+    /// one event is, and by which labels it is counted.
+    const METRIC_HELP: &'static str = "Events traced";
+
+    /// The names of the labels [`Self::labels`] gives every event, in order. None: the
+    /// counter is one series, there (at 0) from the start.
+    const LABEL_NAMES: &'static [&'static str] = &[];
 
     /// Bytes every record carries; a variable-length record may stop anywhere after them.
     /// Shorter ones (a tool and kernel object out of step) are skipped.
@@ -51,9 +83,10 @@ pub trait EventTool {
         std::mem::size_of::<Self::Event>()
     }
 
-    /// The cgroup v2 id of the task the record is about, taken in the kernel
-    /// (`bpf_get_current_cgroup_id()` for the current task).
-    fn cgroup_id(&self, e: &Self::Event) -> u64;
+    /// The cgroup v2 id of the task the record is about (the record's, [`Record::cgroup_id`]).
+    fn cgroup_id(&self, e: &Self::Event) -> u64 {
+        e.cgroup_id()
+    }
 
     /// The column header of text output; `None` prints none (a count mode, or rows that are
     /// sentences, as oomkill's, whose start line is a [`EventTool::banner`]).
@@ -83,22 +116,8 @@ pub trait EventTool {
         None
     }
 
-    /// What `--prometheus` counts: `ferroscope_<tool>_<name>_total`, with its help text.
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Events traced",
-        }
-    }
-
-    /// The names of the labels [`Self::labels`] gives every event, in order. None: the
-    /// counter is one series, there (at 0) from the start.
-    fn label_names(&self) -> &'static [&'static str] {
-        &[]
-    }
-
     /// The event's labels for `--prometheus` and `--textfile`, named as
-    /// [`Self::label_names`] says. Their values must be few (an errno name, a port, a disk,
+    /// [`Self::LABEL_NAMES`] says. Their values must be few (an errno name, a port, a disk,
     /// never a PID or a path): past [`crate::metrics::MAX_SERIES`] label sets, events are
     /// counted in one series labelled `other`.
     fn labels(&mut self, _e: &Self::Event, _out: &mut Labels) {}
@@ -146,6 +165,62 @@ macro_rules! configure_events {
             &mut $open.maps.events_pb,
         )
     };
+}
+
+/// Open an event tool's skeleton and set what every event tool sets: `lifecycle::open`, the
+/// event buffer ([`configure_events!`](crate::configure_events), and `use_perf_buffer` to
+/// match), `--container`'s skip list ([`configure_containers!`](crate::configure_containers)),
+/// `ferro_floor` (`--floor`), then the task filters of `bpf/filter.bpf.h` that the tool has
+/// options for, each named alone for the `Args` field of that name or given a value:
+/// `pid` (`Option<u32>`: `targ_tgid`), `tid` (`targ_tid`), `uid` (`filter_uid`, `targ_uid`),
+/// `cgroup = &OPTION` (`filter_cgroup` when the `--cgroup` option, or the cgroup opened from
+/// it, is `Some`; the map is filled after loading, [`crate::cgroup::install`]):
+/// `common::open_events!(builder, &mut storage, args, pid, cgroup = &cgroup)`.
+///
+/// `args` is the tool's `Args`, with `common` ([`crate::cli::CommonArgs`]), `buffer`
+/// ([`crate::cli::BufferArgs`]) and `containers` ([`ContainerArgs`]). Evaluates to
+/// `Result<(open skeleton, BufferKind)>`; the tool then sets its own rodata, chooses its
+/// programs and loads. A macro, as `configure_events!`: the maps and rodata are fields of each
+/// tool's generated types.
+#[macro_export]
+macro_rules! open_events {
+    (@value $args:expr, $filter:ident) => {
+        $args.$filter
+    };
+    (@value $args:expr, $filter:ident, $value:expr) => {
+        $value
+    };
+    (@set $ro:ident, pid, $v:expr) => {
+        $ro.targ_tgid = Option::<u32>::unwrap_or($v, 0)
+    };
+    (@set $ro:ident, tid, $v:expr) => {
+        $ro.targ_tid = Option::<u32>::unwrap_or($v, 0)
+    };
+    (@set $ro:ident, uid, $v:expr) => {
+        if let Some(uid) = Option::<u32>::from($v) {
+            $ro.filter_uid = true;
+            $ro.targ_uid = uid;
+        }
+    };
+    (@set $ro:ident, cgroup, $v:expr) => {
+        $ro.filter_cgroup = Option::is_some($v)
+    };
+    ($builder:expr, $storage:expr, $args:expr $(, $filter:ident $(= $value:expr)?)* $(,)?) => {{
+        // The filters' values first: the closure below takes them, not what they come from.
+        $(let $filter = $crate::open_events!(@value $args, $filter $(, $value)?);)*
+        let args = &$args;
+        let storage = $storage;
+        (move || -> $crate::error::Result<_> {
+            let mut open = $crate::lifecycle::open($builder, storage)?;
+            let kind = $crate::configure_events!(open, args.buffer)?;
+            $crate::configure_containers!(open, args.containers)?;
+            let ro = $crate::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+            ro.ferro_floor = args.common.floor;
+            ro.use_perf_buffer = kind == $crate::buffer::BufferKind::PerfBuf;
+            $($crate::open_events!(@set ro, $filter, $filter);)*
+            Ok((open, kind))
+        })()
+    }};
 }
 
 /// How the stream is read and for how long.
@@ -225,7 +300,7 @@ pub fn run<T: EventTool>(
     containers.skip_in_kernel(maps.skip, maps.skipped)?;
     let show = containers.show && !run.json;
     let exporter = match &run.export {
-        Some(targets) => Some(start_export(tool_name, &*tool.borrow(), show, targets)?),
+        Some(targets) => Some(start_export::<T>(tool_name, show, targets)?),
         None => None,
     };
     let mut row = Vec::with_capacity(512);
@@ -355,12 +430,12 @@ pub fn run<T: EventTool>(
 /// the lost counter there from the start.
 fn start_export<T: EventTool>(
     tool_name: &'static str,
-    tool: &T,
     containers: bool,
     targets: &Targets,
 ) -> Result<Exporter> {
-    let mut state = State::counter(tool_name, env!("CARGO_PKG_VERSION"), tool.metric());
-    if tool.label_names().is_empty() && !containers {
+    let metric = Metric::events(T::METRIC_HELP);
+    let mut state = State::counter(tool_name, env!("CARGO_PKG_VERSION"), metric);
+    if T::LABEL_NAMES.is_empty() && !containers {
         state.count(Labels::new(), 0);
     }
     state.set_lost(&[(0, "events")]);

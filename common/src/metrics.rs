@@ -72,6 +72,16 @@ pub struct Metric {
     pub help: &'static str,
 }
 
+impl Metric {
+    /// An event tool's counter, `ferroscope_<tool>_events_total`, with its help text.
+    pub const fn events(help: &'static str) -> Self {
+        Self {
+            name: "events",
+            help,
+        }
+    }
+}
+
 /// The value of an `errno` label for a syscall's return value `ret`: `0` for success (0 or
 /// more), else the errno's name (`ENOENT` for -2) as Linux's headers spell it (through
 /// `nix`), or its number where it has none.

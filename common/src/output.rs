@@ -142,11 +142,16 @@ impl<'a> JsonLine<'a> {
     /// `time` (RFC 3339, [`crate::time::EventTimes::rfc3339`]), `ts_ns` (the record's
     /// CLOCK_MONOTONIC nanoseconds), `pid` (the tgid) and `tid`.
     pub fn event(out: &'a mut Vec<u8>, time: &str, ts_ns: u64, pid: u32, tid: u32) -> Self {
+        let mut j = Self::timed(out, time, ts_ns);
+        j.u64("pid", pid.into()).u64("tid", tid.into());
+        j
+    }
+
+    /// An event's line opened with its first two fields only, `time` and `ts_ns` (as
+    /// [`Self::event`]), for records whose next fields are not `pid` and `tid`.
+    pub fn timed(out: &'a mut Vec<u8>, time: &str, ts_ns: u64) -> Self {
         let mut j = Self::new(out);
-        j.str("time", time.as_bytes())
-            .u64("ts_ns", ts_ns)
-            .u64("pid", pid.into())
-            .u64("tid", tid.into());
+        j.str("time", time.as_bytes()).u64("ts_ns", ts_ns);
         j
     }
 

@@ -14,7 +14,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
-use common::metrics::{Labels, Metric};
+use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -26,6 +26,7 @@ common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::bindsnoop_event {}
+common::event_record!(types::bindsnoop_event);
 
 /// How binds are caught: libbpf-tools' kprobes where the kernel has them (FERROSCOPE_DISABLE=
 /// kprobes forces the other path), else the bind syscall's tracepoints.
@@ -148,9 +149,9 @@ struct Bindsnoop {
 impl EventTool for Bindsnoop {
     type Event = types::bindsnoop_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str =
+        "Binds traced, by protocol, port asked for (0: any) and errno (0: success)";
+    const LABEL_NAMES: &'static [&'static str] = &["protocol", "port", "errno"];
 
     fn header(&self) -> Option<String> {
         Some(format::header(self.timestamp))
@@ -162,17 +163,6 @@ impl EventTool for Bindsnoop {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Binds traced, by protocol, port asked for (0: any) and errno (0: success)",
-        }
-    }
-
-    fn label_names(&self) -> &'static [&'static str] {
-        &["protocol", "port", "errno"]
     }
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {

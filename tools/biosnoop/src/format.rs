@@ -93,10 +93,8 @@ pub fn json_row(
     queued_ns: Option<u64>,
     out: &mut Vec<u8>,
 ) {
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .str("comm", c_bytes(&e.comm))
+    let mut j = JsonLine::timed(out, time, e.ts_ns);
+    j.str("comm", c_bytes(&e.comm))
         .u64("pid", e.pid.into())
         .str("disk", r.disk.as_bytes())
         .u64("dev_major", (e.dev >> 20).into())

@@ -15,7 +15,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::metrics::{Labels, Metric};
+use common::metrics::Labels;
 use common::names::NameTable;
 use common::time::EventTimes;
 use common::{lifecycle, probe};
@@ -29,6 +29,7 @@ common::tool_main!();
 
 // SAFETY: plain integers, byte arrays, and an enum that is a u32 newtype (any value is valid).
 unsafe impl plain::Plain for types::biosnoop_event {}
+common::event_record!(types::biosnoop_event);
 
 /// Where requests are followed from issue to completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -292,9 +293,8 @@ impl Biosnoop {
 impl EventTool for Biosnoop {
     type Event = types::biosnoop_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "Block I/O requests completed, by disk and RWBS";
+    const LABEL_NAMES: &'static [&'static str] = &["disk", "rwbs"];
 
     fn header(&self) -> Option<String> {
         Some(format::header(self.columns))
@@ -314,17 +314,6 @@ impl EventTool for Biosnoop {
             queued_ms: queued.map_or(-1.0, |ns| ns as f64 / 1e6),
         };
         format::text_row(self.columns, e, &r, out);
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Block I/O requests completed, by disk and RWBS",
-        }
-    }
-
-    fn label_names(&self) -> &'static [&'static str] {
-        &["disk", "rwbs"]
     }
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {

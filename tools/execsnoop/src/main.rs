@@ -15,7 +15,7 @@ use common::decode::c_bytes;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
-use common::metrics::{self, Labels, Metric};
+use common::metrics::{self, Labels};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -30,6 +30,7 @@ common::tool_main!();
 
 // SAFETY: plain integers (the flags a C enum's transparent u16 newtype) and byte arrays.
 unsafe impl plain::Plain for types::execsnoop_event {}
+common::event_record!(types::execsnoop_event);
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
@@ -204,9 +205,8 @@ struct Execsnoop {
 impl EventTool for Execsnoop {
     type Event = types::execsnoop_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "Execs traced, by errno (0: success; failed ones with -x)";
+    const LABEL_NAMES: &'static [&'static str] = &["errno"];
 
     fn min_len(&self) -> usize {
         std::mem::offset_of!(types::execsnoop_event, area)
@@ -214,17 +214,6 @@ impl EventTool for Execsnoop {
 
     fn header(&self) -> Option<String> {
         Some(self.cols.header())
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Execs traced, by errno (0: success; failed ones with -x)",
-        }
-    }
-
-    fn label_names(&self) -> &'static [&'static str] {
-        &["errno"]
     }
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {

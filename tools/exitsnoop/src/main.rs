@@ -8,12 +8,11 @@ mod format;
 
 use std::mem::MaybeUninit;
 
-use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
-use common::metrics::{Labels, Metric};
+use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -25,6 +24,7 @@ common::tool_main!();
 
 // SAFETY: plain integers and a byte array.
 unsafe impl plain::Plain for types::exitsnoop_event {}
+common::event_record!(types::exitsnoop_event);
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
@@ -37,15 +37,11 @@ fn run() -> Result<()> {
     }
 
     let mut storage = MaybeUninit::uninit();
-    let mut open = lifecycle::open(ExitsnoopSkelBuilder::default(), &mut storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = ExitsnoopSkelBuilder::default();
+    let (mut open, kind) =
+        common::open_events!(builder, &mut storage, args, pid, cgroup = &cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        ro.filter_cgroup = cgroup.is_some();
         ro.trace_threads = args.threaded;
         ro.trace_failed = args.failed;
     }
@@ -70,9 +66,8 @@ struct Exitsnoop {
 impl EventTool for Exitsnoop {
     type Event = types::exitsnoop_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "Exits traced, by exit status or killing signal";
+    const LABEL_NAMES: &'static [&'static str] = &["code", "signal"];
 
     fn header(&self) -> Option<String> {
         Some(format::header(self.timestamp))
@@ -84,17 +79,6 @@ impl EventTool for Exitsnoop {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Exits traced, by exit status or killing signal",
-        }
-    }
-
-    fn label_names(&self) -> &'static [&'static str] {
-        &["code", "signal"]
     }
 
     /// An exit has `code` (0 to 255) and an empty `signal`; a kill the signal's name

@@ -13,7 +13,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
-use common::metrics::{Labels, Metric};
+use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -25,6 +25,7 @@ common::tool_main!();
 
 // SAFETY: plain integers, byte arrays, and a one-byte enum the BPF side sets to its values only.
 unsafe impl plain::Plain for types::killsnoop_event {}
+common::event_record!(types::killsnoop_event);
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
@@ -114,9 +115,8 @@ struct Killsnoop {
 impl EventTool for Killsnoop {
     type Event = types::killsnoop_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "Signals sent, by signal and errno (0: delivered)";
+    const LABEL_NAMES: &'static [&'static str] = &["signal", "errno"];
 
     fn header(&self) -> Option<String> {
         Some(format::header())
@@ -128,17 +128,6 @@ impl EventTool for Killsnoop {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Signals sent, by signal and errno (0: delivered)",
-        }
-    }
-
-    fn label_names(&self) -> &'static [&'static str] {
-        &["signal", "errno"]
     }
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {

@@ -72,10 +72,8 @@ fn loadavg_json(line: &str) -> Option<String> {
 }
 
 pub fn json_row(time: &str, e: &Event, x: &Extra<'_>, out: &mut Vec<u8>) {
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .u64("trigger_pid", e.fpid.into())
+    let mut j = JsonLine::timed(out, time, e.ts_ns);
+    j.u64("trigger_pid", e.fpid.into())
         .str("trigger_comm", c_bytes(&e.fcomm))
         .u64("victim_pid", e.tpid.into());
     match x.victim_comm {

@@ -27,6 +27,7 @@ common::tool_main!();
 
 // SAFETY: plain integers, a one-byte enum whose values the BPF side sets, and byte arrays.
 unsafe impl plain::Plain for types::oomkill_event {}
+common::event_record!(types::oomkill_event);
 
 /// How OOM kills are caught, best first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,9 +170,7 @@ fn loadavg() -> Option<String> {
 impl EventTool for Oomkill {
     type Event = types::oomkill_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "OOM kills";
 
     fn header(&self) -> Option<String> {
         None
@@ -188,13 +187,6 @@ impl EventTool for Oomkill {
             loadavg: load.as_deref(),
         };
         format::text_row(&times.hms(e.ts_ns), e, &x, out);
-    }
-
-    fn metric(&self) -> common::metrics::Metric {
-        common::metrics::Metric {
-            name: "events",
-            help: "OOM kills",
-        }
     }
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {

@@ -15,7 +15,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
-use common::metrics::{self, Labels, Metric};
+use common::metrics::{self, Labels};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -29,6 +29,7 @@ common::tool_main!();
 // SAFETY: the generated event type is plain integers (dir_flags a C enum's transparent u8
 // newtype) and byte arrays with explicit padding.
 unsafe impl plain::Plain for types::opensnoop_event {}
+common::event_record!(types::opensnoop_event);
 
 /// Syscalls traced, each attached only where its tracepoints exist (no `open` on arm64, no
 /// `openat2` before 5.6).
@@ -179,9 +180,8 @@ impl Opensnoop {
 impl EventTool for Opensnoop {
     type Event = types::opensnoop_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "Opens traced, by errno (0: success)";
+    const LABEL_NAMES: &'static [&'static str] = &["errno"];
 
     fn min_len(&self) -> usize {
         std::mem::offset_of!(types::opensnoop_event, path)
@@ -199,17 +199,6 @@ impl EventTool for Opensnoop {
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         let callers = self.callers(e);
         format::json_row(&self.cols, e, &times.rfc3339(e.ts_ns), &callers, out);
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Opens traced, by errno (0: success)",
-        }
-    }
-
-    fn label_names(&self) -> &'static [&'static str] {
-        &["errno"]
     }
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {

@@ -49,10 +49,8 @@ pub fn text_row(previous: bool, e: &Event, time: &str, out: &mut Vec<u8>) {
 }
 
 pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .str("comm", c_bytes(&e.comm))
+    let mut j = JsonLine::timed(out, time, e.ts_ns);
+    j.str("comm", c_bytes(&e.comm))
         .u64("pid", e.pid.into())
         .u64("tid", e.tid.into())
         .u64("latency_us", e.delta_us)

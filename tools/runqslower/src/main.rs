@@ -12,7 +12,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::Result;
 use common::event_tool::{self, EventTool, Run};
-use common::metrics::Metric;
+
 use common::time::EventTimes;
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
@@ -24,6 +24,8 @@ common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::runqslower_event {}
+// Its cgroup_id is the waiting task's (not current's, which is the task switched out).
+common::event_record!(types::runqslower_event);
 
 type Loaded<'obj> = (bpf::RunqslowerSkel<'obj>, BufferKind, bool);
 
@@ -35,15 +37,10 @@ fn load<'obj>(
     tp_btf: bool,
 ) -> Result<Loaded<'obj>> {
     let task_storage = tp_btf && probe::lockless_task_storage();
-    let mut open = lifecycle::open(RunqslowerSkelBuilder::default(), storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = RunqslowerSkelBuilder::default();
+    let (mut open, kind) = common::open_events!(builder, storage, args, pid, tid)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        ro.targ_tid = args.tid.unwrap_or(0);
         ro.min_us = args.min_us;
         ro.use_task_storage = task_storage;
     }
@@ -114,10 +111,7 @@ struct Runqslower {
 impl EventTool for Runqslower {
     type Event = types::runqslower_event;
 
-    /// The waiting task's (not current's, which is the task switched out).
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "Run queue waits longer than the threshold";
 
     /// The driver prints it before the header, and on stderr when exporting (stdout then
     /// stays empty).
@@ -135,13 +129,6 @@ impl EventTool for Runqslower {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Run queue waits longer than the threshold",
-        }
     }
 }
 

@@ -14,7 +14,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
-use common::metrics::{Labels, Metric};
+use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -27,6 +27,7 @@ common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::tcpconnect_event {}
+common::event_record!(types::tcpconnect_event);
 
 /// How connects are caught, best first; each is forced off by FERROSCOPE_DISABLE (`fentry`,
 /// `kprobes`) so every path can be tested on a kernel that has them all.
@@ -202,9 +203,8 @@ struct Tcpconnect {
 impl EventTool for Tcpconnect {
     type Event = types::tcpconnect_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "Connects traced, by outcome and destination port";
+    const LABEL_NAMES: &'static [&'static str] = &["outcome", "port"];
 
     fn min_len(&self) -> usize {
         0 // fixed-size records; a short one is copied as far as it goes
@@ -246,17 +246,6 @@ impl EventTool for Tcpconnect {
     fn finish(&mut self) -> Option<String> {
         let counts = self.counts.as_ref()?;
         Some(format::count_table(counts, self.cols.sport))
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "Connects traced, by outcome and destination port",
-        }
-    }
-
-    fn label_names(&self) -> &'static [&'static str] {
-        &["outcome", "port"]
     }
 
     /// The outcome as the OUTCOME column says it (exporting, the tool waits for it).

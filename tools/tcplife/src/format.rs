@@ -128,10 +128,8 @@ pub fn text_row(cols: &Columns, e: &Event, hms: &str, secs: f64, out: &mut Strin
 }
 
 pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .u64("pid", e.pid.into())
+    let mut j = JsonLine::timed(out, time, e.ts_ns);
+    j.u64("pid", e.pid.into())
         .str("comm", c_bytes(&e.comm))
         .u64("ip", ip_version(e.family).into())
         .str("laddr", ip_addr(e.family, &e.saddr).to_string().as_bytes())

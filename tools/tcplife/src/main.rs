@@ -14,7 +14,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
-use common::metrics::{Labels, Metric};
+use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -27,6 +27,7 @@ common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::tcplife_event {}
+common::event_record!(types::tcplife_event);
 
 type Loaded<'obj> = (bpf::TcplifeSkel<'obj>, BufferKind);
 
@@ -100,9 +101,10 @@ struct Tcplife {
 impl EventTool for Tcplife {
     type Event = types::tcplife_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str = "TCP sessions closed, by address family";
+    /// Not by port: one side of nearly every session is an ephemeral port, which would
+    /// make a series per connection.
+    const LABEL_NAMES: &'static [&'static str] = &["family"];
 
     fn header(&self) -> Option<String> {
         Some(self.cols.header())
@@ -122,19 +124,6 @@ impl EventTool for Tcplife {
 
     fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
         format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "TCP sessions closed, by address family",
-        }
-    }
-
-    /// Not by port: one side of nearly every session is an ephemeral port, which would
-    /// make a series per connection.
-    fn label_names(&self) -> &'static [&'static str] {
-        &["family"]
     }
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {

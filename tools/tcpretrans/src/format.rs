@@ -83,10 +83,8 @@ pub fn text_row(sequence: bool, e: &Event, hms: &str, out: &mut String) {
 }
 
 pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
-    let mut j = JsonLine::new(out);
-    j.str("time", time.as_bytes())
-        .u64("ts_ns", e.ts_ns)
-        .u64("pid", e.pid.into())
+    let mut j = JsonLine::timed(out, time, e.ts_ns);
+    j.u64("pid", e.pid.into())
         .u64("ip", ip_version(e.family).into())
         .str("laddr", ip_addr(e.family, &e.saddr).to_string().as_bytes())
         .u64("lport", e.sport.into())

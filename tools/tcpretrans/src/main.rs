@@ -14,7 +14,7 @@ use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
-use common::metrics::{Labels, Metric};
+use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -27,6 +27,7 @@ common::tool_main!();
 
 // SAFETY: plain integers and byte arrays.
 unsafe impl plain::Plain for types::tcpretrans_event {}
+common::event_record!(types::tcpretrans_event);
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
@@ -86,9 +87,9 @@ struct Tcpretrans {
 impl EventTool for Tcpretrans {
     type Event = types::tcpretrans_event;
 
-    fn cgroup_id(&self, e: &Self::Event) -> u64 {
-        e.cgroup_id
-    }
+    const METRIC_HELP: &'static str =
+        "TCP retransmits (and tail loss probes), by type and socket state";
+    const LABEL_NAMES: &'static [&'static str] = &["type", "state"];
 
     /// BCC prints its "Tracing" line in both modes, the columns only when tracing.
     fn banner(&self) -> Option<String> {
@@ -119,17 +120,6 @@ impl EventTool for Tcpretrans {
 
     fn finish(&mut self) -> Option<String> {
         self.counts.as_ref().map(format::count_table)
-    }
-
-    fn metric(&self) -> Metric {
-        Metric {
-            name: "events",
-            help: "TCP retransmits (and tail loss probes), by type and socket state",
-        }
-    }
-
-    fn label_names(&self) -> &'static [&'static str] {
-        &["type", "state"]
     }
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
