@@ -36,6 +36,20 @@ pub struct CommonArgs {
     pub floor: bool,
 }
 
+/// The scheduler histogram tools' task filters (cpudist, runqlat: libbpf-tools' `-p` and `-c`),
+/// both applied in the kernel (`targ_tgid`; `targ_cgid` with `crate::sched::cgroup_rodata`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TaskFilterArgs {
+    /// Trace this PID only
+    #[arg(short = 'p', long = "pid", value_name = "PID",
+          value_parser = pid())]
+    pub pid: Option<u32>,
+
+    /// Trace tasks in this cgroup v2 (or below it)
+    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = path())]
+    pub cgroup: Option<std::path::PathBuf>,
+}
+
 /// Options of the tools that stream events.
 #[derive(Args, Debug, Clone)]
 pub struct BufferArgs {

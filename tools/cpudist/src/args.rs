@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' cpudist options and ferroscope's additions.
 
 use clap::Parser;
-use common::cli::{CommonArgs, HistArgs};
+use common::cli::{CommonArgs, HistArgs, TaskFilterArgs};
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -41,14 +41,8 @@ pub struct Args {
     #[arg(short = 'L', long = "tids", conflicts_with_all = ["containers", "container"])]
     pub tids: bool,
 
-    /// Trace this PID only
-    #[arg(short = 'p', long = "pid", value_name = "PID",
-          value_parser = common::cli::pid())]
-    pub pid: Option<u32>,
-
-    /// Trace tasks in this cgroup v2 (or below it)
-    #[arg(short = 'c', long = "cgroup", value_name = "PATH", value_parser = common::cli::path())]
-    pub cgroup: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub filter: TaskFilterArgs,
 
     /// On-CPU time ends at every switch, sleeps and waits too, as BCC counts it (libbpf-tools,
     /// and the default, count only runs ended by preemption)

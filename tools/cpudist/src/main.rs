@@ -97,7 +97,7 @@ fn load<'obj>(
     ro.targ_no_idle = args.exclude_idle;
     ro.ferro_floor = args.common.floor;
     ro.targ_ms = args.hist.milliseconds;
-    ro.targ_tgid = args.pid.unwrap_or(0);
+    ro.targ_tgid = args.filter.pid.unwrap_or(0);
     ro.use_task_storage = layout.task_storage;
     (ro.targ_cgid, ro.targ_cg_level) = sched::cgroup_rodata(cgroup);
     choose_programs(&mut open.progs, tp_btf, cgroup.is_some());
@@ -123,7 +123,7 @@ fn choose_programs(p: &mut OpenCpudistProgs<'_>, tp_btf: bool, cg: bool) {
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    let cgroup = common::cgroup::open_opt(args.filter.cgroup.as_deref())?;
     let mut containers = Containers::start(TOOL, &args.containers)?;
     lifecycle::start(args.common.verbose)?;
 
@@ -181,7 +181,7 @@ mod tests {
         let a = parse(&["-OmT", "-p", "185", "1", "10"]).expect("parses");
         assert!(a.offcpu && a.hist.milliseconds && a.hist.timestamp);
         assert_eq!(
-            (a.pid, a.hist.interval, a.hist.count),
+            (a.filter.pid, a.hist.interval, a.hist.count),
             (Some(185), Some(1), Some(10))
         );
         assert_eq!(key_by(&parse(&["-P"]).expect("-P")), Key::KEY_PROCESS);

@@ -78,7 +78,7 @@ fn load<'obj>(
     ro.key_by = key_by(args);
     ro.ferro_floor = args.common.floor;
     ro.targ_ms = args.hist.milliseconds;
-    ro.targ_tgid = args.pid.unwrap_or(0);
+    ro.targ_tgid = args.filter.pid.unwrap_or(0);
     ro.use_task_storage = layout.task_storage;
     (ro.targ_cgid, ro.targ_cg_level) = sched::cgroup_rodata(cgroup);
     choose_programs(&mut open.progs, tp_btf, cgroup.is_some(), args.pidnss);
@@ -118,7 +118,7 @@ fn choose_programs(p: &mut OpenRunqlatProgs<'_>, tp_btf: bool, cg: bool, ns: boo
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
+    let cgroup = common::cgroup::open_opt(args.filter.cgroup.as_deref())?;
     let mut containers = Containers::start(TOOL, &args.containers)?;
     lifecycle::start(args.common.verbose)?;
 
