@@ -13,12 +13,9 @@
 //! ```ignore
 //! let map = StackMap::new(&skel.maps.stackmap);
 //! let mut syms = Symbols::new();
-//! let kernel = match map.read(key.kern_stack_id as i64) {
-//!     Stack::Frames(ips) => Part::Frames(syms.kernel(&ips)),
-//!     Stack::Absent => Part::Absent,
-//!     Stack::Missed => Part::Missed,
-//! };
-//! // likewise the user stack with syms.user(pid, &ips); then render:
+//! let kernel = map.kernel(&mut syms, key.kern_stack_id.into());
+//! let user = map.user(&mut syms, pid, key.user_stack_id.into());
+//! // then render:
 //! folded_line(&mut out, comm, &user, &kernel, delimited, count);
 //! // at the end, on stderr:
 //! for w in map.warning().into_iter().chain(syms.warnings()) { eprintln!("{w}") }
@@ -136,6 +133,18 @@ impl<'m> StackMap<'m> {
         stack
     }
 
+    /// The kernel stack `id` ([`StackMap::read`]) symbolized ([`Symbols::kernel`]), ready to
+    /// render.
+    pub fn kernel(&self, syms: &mut Symbols, id: i64) -> Part {
+        self.read(id).symbolized(|ips| syms.kernel(ips))
+    }
+
+    /// The user stack `id` of process `pid` ([`StackMap::read`]) symbolized through that
+    /// process's files ([`Symbols::user`]), ready to render.
+    pub fn user(&self, syms: &mut Symbols, pid: u32, id: i64) -> Part {
+        self.read(id).symbolized(|ips| syms.user(pid, ips))
+    }
+
     /// Stacks read so far that could not be shown.
     pub fn missed(&self) -> u64 {
         self.missed.get()
@@ -169,6 +178,17 @@ fn ips(bytes: &[u8]) -> Vec<u64> {
         .filter_map(|c| c.try_into().ok().map(u64::from_ne_bytes))
         .take_while(|&ip| ip != 0)
         .collect()
+}
+
+impl Stack {
+    /// This stack as a [`Part`]: its frames through `symbolize`, or what stands for it.
+    fn symbolized(self, symbolize: impl FnOnce(&[u64]) -> Vec<Frame>) -> Part {
+        match self {
+            Stack::Frames(ips) => Part::Frames(symbolize(&ips)),
+            Stack::Absent => Part::Absent,
+            Stack::Missed => Part::Missed,
+        }
+    }
 }
 
 /// One side (kernel or user) of a counted stack, ready to render.

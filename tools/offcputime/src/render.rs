@@ -5,7 +5,7 @@
 
 use common::container::Containers;
 use common::output::JsonLine;
-use common::stacks::{self, Entry, Part, Side, Stack, StackMap, Symbols};
+use common::stacks::{self, Entry, Part, Side, StackMap, Symbols};
 
 use crate::bpf::types;
 
@@ -44,16 +44,8 @@ impl Counted {
         stacks: &StackMap<'_>,
         syms: &mut Symbols,
     ) -> Self {
-        let kernel = match stacks.read(key.kern_stack_id.into()) {
-            Stack::Frames(ips) => Part::Frames(syms.kernel(&ips)),
-            Stack::Absent => Part::Absent,
-            Stack::Missed => Part::Missed,
-        };
-        let user = match stacks.read(key.user_stack_id.into()) {
-            Stack::Frames(ips) => Part::Frames(syms.user(key.tgid, &ips)),
-            Stack::Absent => Part::Absent,
-            Stack::Missed => Part::Missed,
-        };
+        let kernel = stacks.kernel(syms, key.kern_stack_id.into());
+        let user = stacks.user(syms, key.tgid, key.user_stack_id.into());
         Self {
             tid: key.pid,
             pid: key.tgid,

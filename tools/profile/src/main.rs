@@ -17,7 +17,7 @@ use common::event_loop::StopCheck;
 use common::lifecycle;
 use common::output::Printer;
 use common::stacks::flamegraph::SvgFile;
-use common::stacks::{self, Entry, Part, Stack, StackMap, Symbols};
+use common::stacks::{self, Entry, Part, StackMap, Symbols};
 use libbpf_rs::{MapCore, MapFlags};
 
 use crate::args::{Args, MAX_IDS};
@@ -332,16 +332,8 @@ fn report(
         if containers.wanted() && !containers.keep(k.cgroup_id) {
             continue;
         }
-        let kernel = match stackmap.read(k.kern_stack_id.into()) {
-            Stack::Frames(ips) => Part::Frames(syms.kernel(&ips)),
-            Stack::Missed => Part::Missed,
-            Stack::Absent => Part::Absent,
-        };
-        let user = match stackmap.read(k.user_stack_id.into()) {
-            Stack::Frames(ips) => Part::Frames(syms.user(k.pid, &ips)),
-            Stack::Missed => Part::Missed,
-            Stack::Absent => Part::Absent,
-        };
+        let kernel = stackmap.kernel(&mut syms, k.kern_stack_id.into());
+        let user = stackmap.user(&mut syms, k.pid, k.user_stack_id.into());
         rows.push(Row {
             key: k,
             kernel,
