@@ -6,7 +6,7 @@
 
 use crate::cli::HistArgs;
 use crate::error::Result;
-use crate::hist::{self, FullMapWarning, Hist, SectionValue};
+use crate::hist::{self, FullMapWarning, Hist, Intervals, Log2Source, SectionValue};
 use crate::interval::{self, Schedule};
 use crate::metrics::{Exporter, Labels, Metric, State};
 use crate::output::escaped;
@@ -120,6 +120,21 @@ pub fn render<T: HistTool + ?Sized>(
     if style.percentiles && totals.count > 0 {
         out.extend_from_slice(hist::percentiles_line(slots, totals, style.unit).as_bytes());
     }
+}
+
+/// A map's histogram value (`value`, one copy as the BPF side keeps it) rendered with its section
+/// as [`render`] prints it in text, in usecs without percentiles: what a tool's golden tests of
+/// its sections compare.
+pub fn text_of<T: HistTool + ?Sized, V: Log2Source>(tool: &T, key: &T::Key, value: &V) -> String {
+    let style = Style {
+        unit: "usecs",
+        json: false,
+        percentiles: false,
+    };
+    let h = Intervals::new(false).update((), std::slice::from_ref(value), 0);
+    let mut out = Vec::new();
+    render(tool, key, &h, &style, "", &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Print `banner`, then every interval what `read` returns (the interval's histograms, or

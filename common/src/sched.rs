@@ -118,9 +118,7 @@ impl HistTool for TaskView {
 /// Where the start times and the histograms live, chosen before loading.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
-    /// Start times in task storage (`use_task_storage`, see `bpf/sched.bpf.h`): only on tp_btf
-    /// (the storage helpers need a trusted task pointer) and where the kernel allocates it
-    /// without locks ([`crate::probe::lockless_task_storage`]); else the `start` hash map.
+    /// Start times in task storage ([`task_storage`]), else the `start` hash map.
     pub task_storage: bool,
     /// How the histograms are kept.
     pub keying: Keying,
@@ -130,7 +128,7 @@ impl Layout {
     /// The layout for a load on tp_btf (`tp_btf`) or raw tracepoints.
     pub fn new(tp_btf: bool, keying: Keying) -> Self {
         Self {
-            task_storage: tp_btf && crate::probe::lockless_task_storage(),
+            task_storage: task_storage(tp_btf),
             keying,
         }
     }
@@ -167,6 +165,15 @@ impl Layout {
             }
         ));
     }
+}
+
+/// Whether a tool that stamps tasks (`use_task_storage` of `bpf/sched.bpf.h`; offcputime's
+/// stamps too) keeps the stamps in task storage for a load on tp_btf (`tp_btf`) or raw
+/// tracepoints: only on tp_btf (the storage helpers need a trusted task pointer) and where the
+/// kernel allocates it without locks ([`crate::probe::lockless_task_storage`]); else in a hash
+/// map.
+pub fn task_storage(tp_btf: bool) -> bool {
+    tp_btf && crate::probe::lockless_task_storage()
 }
 
 /// `--cgroup`'s rodata for `ferro_task_in_cgroup`: the cgroup's id and level (`targ_cgid`,

@@ -401,11 +401,6 @@ mod tests {
             args: &args,
             dev_names,
         };
-        let style = hist_tool::Style {
-            unit: "usecs",
-            json: false,
-            percentiles: false,
-        };
         let key = types::biolat_key {
             cmd_flags: 1 | 1 << 11,
             dev: 254 << 20,
@@ -413,18 +408,9 @@ mod tests {
         };
         let mut h = types::biolat_hist::default();
         h.slots[0] = 1;
-        let mut out = Vec::new();
         let key = (key, names.describe(key.cmd_flags), None);
-        hist_tool::render(
-            &view,
-            &key,
-            &Intervals::new(false).update((), &[h], 0),
-            &style,
-            "",
-            &mut out,
-        );
         assert_eq!(
-            String::from_utf8(out).expect("utf8"),
+            hist_tool::text_of(&view, &key, &h),
             "\ndisk = vda\tflags = Sync-Write
      usecs               : count    distribution
          0 -> 1          : 1        |****************************************|

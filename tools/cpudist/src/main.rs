@@ -168,9 +168,7 @@ fn run() -> Result<()> {
 mod tests {
     use super::*;
     use clap::Parser;
-    use common::hist::Intervals;
     use common::hist_tool;
-    use common::maps::TaskSection;
 
     fn parse(argv: &[&str]) -> Option<Args> {
         Args::try_parse_from(std::iter::once("cpudist").chain(argv.iter().copied())).ok()
@@ -209,18 +207,6 @@ mod tests {
         assert_eq!(banner(true), "Tracing off-CPU time... Hit Ctrl-C to end.");
     }
 
-    fn render(view: &TaskView, key: &TaskSection, h: &types::cpudist_hist) -> String {
-        let style = hist_tool::Style {
-            unit: "usecs",
-            json: false,
-            percentiles: false,
-        };
-        let mut out = Vec::new();
-        let h = Intervals::new(false).update((), std::slice::from_ref(h), 0);
-        hist_tool::render(view, key, &h, &style, "", &mut out);
-        String::from_utf8(out).expect("utf8")
-    }
-
     #[test]
     fn section_lines_match_libbpf_tools() {
         let mut h = types::cpudist_hist::default();
@@ -233,7 +219,7 @@ mod tests {
             extension: false,
         };
         assert_eq!(
-            render(&view, &(43, b"worker".to_vec(), None), &h),
+            hist_tool::text_of(&view, &(43, b"worker".to_vec(), None), &h),
             "\ntid = 43 worker
      usecs               : count    distribution
          0 -> 1          : 0        |                                        |
@@ -246,7 +232,7 @@ mod tests {
             extension: true,
         };
         assert_eq!(
-            render(&view, &(42, b"a\x1bb".to_vec(), None), &h),
+            hist_tool::text_of(&view, &(42, b"a\x1bb".to_vec(), None), &h),
             "\npid = 42 a\\eb
      usecs               : count    distribution
          0 -> 1          : 0        |                                        |

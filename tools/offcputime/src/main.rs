@@ -14,10 +14,10 @@ use common::cli;
 use common::container::{Containers, Sweep};
 use common::error::{Error, Result};
 use common::event_loop::StopCheck;
+use common::lifecycle;
 use common::output::Printer;
 use common::stacks::flamegraph::SvgFile;
 use common::stacks::{StackMap, Symbols};
-use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 use libbpf_rs::{MapCore, MapFlags};
 
@@ -42,7 +42,7 @@ fn load<'obj>(
     args: &Args,
     tp_btf: bool,
 ) -> Result<Loaded<'obj>> {
-    let task_storage = tp_btf && probe::lockless_task_storage();
+    let task_storage = common::sched::task_storage(tp_btf);
     let mut open = lifecycle::open(OffcputimeSkelBuilder::default(), storage)?;
     common::configure_containers!(open, args.containers)?;
     {
