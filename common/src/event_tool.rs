@@ -170,12 +170,11 @@ macro_rules! configure_events {
 /// Open an event tool's skeleton and set what every event tool sets: `lifecycle::open`, the
 /// event buffer ([`configure_events!`](crate::configure_events), and `use_perf_buffer` to
 /// match), `--container`'s skip list ([`configure_containers!`](crate::configure_containers)),
-/// `ferro_floor` (`--floor`), then the task filters of `bpf/filter.bpf.h` that the tool has
-/// options for, each named alone for the `Args` field of that name or given a value:
-/// `pid` (`Option<u32>`: `targ_tgid`), `tid` (`targ_tid`), `uid` (`filter_uid`, `targ_uid`),
-/// `cgroup = &OPTION` (`filter_cgroup` when the `--cgroup` option, or the cgroup opened from
-/// it, is `Some`; the map is filled after loading, [`crate::cgroup::install`]):
-/// `common::open_events!(builder, &mut storage, args, pid, cgroup = &cgroup)`.
+/// `ferro_floor` (`--floor`), then the task filters of `bpf/filter.bpf.h` named after `args`,
+/// each an `Args` field of that name: `pid` (`-p`, `Option<u32>`: `targ_tgid`), `tid` (`-t`:
+/// `targ_tid`), `uid` (`-u`: `filter_uid`, `targ_uid`), `cgroup` (`--cgroup`, an `Option`:
+/// `filter_cgroup` when given; the map is filled after loading, [`crate::cgroup::install`]):
+/// `common::open_events!(builder, &mut storage, args, pid, uid, cgroup)`.
 ///
 /// `args` is the tool's `Args`, with `common` ([`crate::cli::CommonArgs`]), `buffer`
 /// ([`crate::cli::BufferArgs`]) and `containers` ([`ContainerArgs`]). Evaluates to
@@ -184,40 +183,33 @@ macro_rules! configure_events {
 /// tool's generated types.
 #[macro_export]
 macro_rules! open_events {
-    (@value $args:expr, $filter:ident) => {
-        $args.$filter
+    (@set $ro:ident, pid, $args:ident) => {
+        $ro.targ_tgid = $args.pid.unwrap_or(0)
     };
-    (@value $args:expr, $filter:ident, $value:expr) => {
-        $value
+    (@set $ro:ident, tid, $args:ident) => {
+        $ro.targ_tid = $args.tid.unwrap_or(0)
     };
-    (@set $ro:ident, pid, $v:expr) => {
-        $ro.targ_tgid = Option::<u32>::unwrap_or($v, 0)
-    };
-    (@set $ro:ident, tid, $v:expr) => {
-        $ro.targ_tid = Option::<u32>::unwrap_or($v, 0)
-    };
-    (@set $ro:ident, uid, $v:expr) => {
-        if let Some(uid) = Option::<u32>::from($v) {
+    (@set $ro:ident, uid, $args:ident) => {
+        if let Some(uid) = $args.uid {
             $ro.filter_uid = true;
             $ro.targ_uid = uid;
         }
     };
-    (@set $ro:ident, cgroup, $v:expr) => {
-        $ro.filter_cgroup = Option::is_some($v)
+    (@set $ro:ident, cgroup, $args:ident) => {
+        $ro.filter_cgroup = $args.cgroup.is_some()
     };
-    ($builder:expr, $storage:expr, $args:expr $(, $filter:ident $(= $value:expr)?)* $(,)?) => {{
-        // The filters' values first: the closure below takes them, not what they come from.
-        $(let $filter = $crate::open_events!(@value $args, $filter $(, $value)?);)*
+    ($builder:expr, $storage:expr, $args:expr $(, $filter:ident)* $(,)?) => {{
         let args = &$args;
-        let storage = $storage;
+        // Moved into the closure, which is called once: what it returns borrows the storage.
+        let (builder, storage) = ($builder, $storage);
         (move || -> $crate::error::Result<_> {
-            let mut open = $crate::lifecycle::open($builder, storage)?;
+            let mut open = $crate::lifecycle::open(builder, storage)?;
             let kind = $crate::configure_events!(open, args.buffer)?;
             $crate::configure_containers!(open, args.containers)?;
             let ro = $crate::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
             ro.ferro_floor = args.common.floor;
             ro.use_perf_buffer = kind == $crate::buffer::BufferKind::PerfBuf;
-            $($crate::open_events!(@set ro, $filter, $filter);)*
+            $($crate::open_events!(@set ro, $filter, args);)*
             Ok((open, kind))
         })()
     }};

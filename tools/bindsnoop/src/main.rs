@@ -62,19 +62,10 @@ fn load<'obj>(
     hooks: Hooks,
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
 ) -> Result<Loaded<'obj>> {
-    let mut open = lifecycle::open(BindsnoopSkelBuilder::default(), storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = BindsnoopSkelBuilder::default();
+    let (mut open, kind) = common::open_events!(builder, storage, args, pid, uid, cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        if let Some(uid) = args.uid {
-            ro.filter_uid = true;
-            ro.targ_uid = uid;
-        }
-        ro.filter_cgroup = args.cgroup.is_some();
         ro.include_failed = args.failed;
         if let Some(ports) = &args.ports {
             ro.n_ports = ports.fill(&mut ro.targ_ports);

@@ -11,7 +11,6 @@ use std::mem::MaybeUninit;
 use std::path::Path;
 
 use common::blk::{self, ReqNames};
-use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
@@ -157,14 +156,10 @@ fn run() -> Result<()> {
     let (names, single, bio_single) = blk::from_running_kernel()?;
 
     let mut storage = MaybeUninit::uninit();
-    let mut open = lifecycle::open(BiosnoopSkelBuilder::default(), &mut storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = BiosnoopSkelBuilder::default();
+    let (mut open, kind) = common::open_events!(builder, &mut storage, args, cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.filter_cgroup = cgroup.is_some();
         ro.targ_queued = args.queued;
         ro.targ_single = single;
         ro.targ_bio_single = bio_single;

@@ -9,7 +9,6 @@ mod rules;
 
 use std::mem::MaybeUninit;
 
-use common::buffer::BufferKind;
 use common::cli;
 use common::decode::c_bytes;
 use common::error::{Error, Result};
@@ -87,20 +86,11 @@ fn run() -> Result<()> {
     }
 
     let mut storage = MaybeUninit::uninit();
-    let mut open = lifecycle::open(ExecsnoopSkelBuilder::default(), &mut storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = ExecsnoopSkelBuilder::default();
+    let (mut open, kind) = common::open_events!(builder, &mut storage, args, pid, uid, cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        if let Some(uid) = args.uid {
-            ro.filter_uid = true;
-            ro.targ_uid = uid;
-        }
-        ro.targ_tgid = args.pid.unwrap_or(0);
         ro.targ_ppid = args.ppid.unwrap_or(0);
-        ro.filter_cgroup = cgroup.is_some();
         ro.targ_failed = args.fails;
         // Failed execs read argv string by string: one more than shown detects "more".
         ro.max_failed_args = i32::from(args.max_args).min(63) + 1;

@@ -38,8 +38,7 @@ fn run() -> Result<()> {
 
     let mut storage = MaybeUninit::uninit();
     let builder = ExitsnoopSkelBuilder::default();
-    let (mut open, kind) =
-        common::open_events!(builder, &mut storage, args, pid, cgroup = &cgroup)?;
+    let (mut open, kind) = common::open_events!(builder, &mut storage, args, pid, cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
         ro.trace_threads = args.threaded;

@@ -47,7 +47,7 @@ fn run() -> Result<()> {
         None
     } else {
         Some(common::log::quietly(|| {
-            load(&args, cgroup.is_some(), &syscalls, true, &mut first)
+            load(&args, &syscalls, true, &mut first)
         }))
     };
     let (skel, kind) = match attempt {
@@ -56,9 +56,9 @@ fn run() -> Result<()> {
             common::log::verbose(format!(
                 "{TOOL}: the TCOMM lookup was refused ({e}); loading without it"
             ));
-            load(&args, cgroup.is_some(), &syscalls, false, &mut second)?
+            load(&args, &syscalls, false, &mut second)?
         }
-        None => load(&args, cgroup.is_some(), &syscalls, false, &mut second)?,
+        None => load(&args, &syscalls, false, &mut second)?,
     };
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
@@ -76,20 +76,14 @@ fn run() -> Result<()> {
 /// Open, configure and load the object; `lookup_tcomm` keeps the target's task lookup.
 fn load<'obj>(
     args: &Args,
-    cgroup: bool,
     syscalls: &[&str],
     lookup_tcomm: bool,
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
 ) -> Result<(bpf::KillsnoopSkel<'obj>, BufferKind)> {
-    let mut open = lifecycle::open(KillsnoopSkelBuilder::default(), storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = KillsnoopSkelBuilder::default();
+    let (mut open, kind) = common::open_events!(builder, storage, args, pid, cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        ro.filter_cgroup = cgroup;
         ro.sig_mask = args.signal.unwrap_or(0);
         ro.failed_only = args.failed;
         ro.lookup_tcomm = lookup_tcomm;

@@ -91,14 +91,7 @@ fn load<'obj>(
     hooks: Hooks,
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
 ) -> Result<Loaded<'obj>> {
-    let mut open = lifecycle::open(OomkillSkelBuilder::default(), storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
-    {
-        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-    }
+    let (mut open, kind) = common::open_events!(OomkillSkelBuilder::default(), storage, args)?;
     let p = &mut open.progs;
     p.kprobe_oom_kill_process
         .set_autoload(hooks == Hooks::Kprobe);

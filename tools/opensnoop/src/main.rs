@@ -10,7 +10,6 @@ use std::mem::MaybeUninit;
 
 use blazesym::symbolize::source::{Process, Source};
 use blazesym::symbolize::{Input, Reason, Symbolized, Symbolizer};
-use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
@@ -80,19 +79,11 @@ fn run() -> Result<()> {
     }
 
     let mut storage = MaybeUninit::uninit();
-    let mut open = lifecycle::open(OpensnoopSkelBuilder::default(), &mut storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = OpensnoopSkelBuilder::default();
+    let (mut open, kind) =
+        common::open_events!(builder, &mut storage, args, pid, tid, uid, cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        ro.targ_tid = args.tid.unwrap_or(0);
-        if let Some(uid) = args.uid {
-            ro.filter_uid = true;
-            ro.targ_uid = uid;
-        }
         ro.targ_failed = args.failed;
         if let Some(c) = plan.comm {
             ro.filter_comm = true;
@@ -103,7 +94,6 @@ fn run() -> Result<()> {
             ro.targ_flag_bits = f.bits;
             ro.targ_accmodes = f.accmodes;
         }
-        ro.filter_cgroup = plan.cgroup.is_some();
         ro.want_callers = args.callers;
     }
     choose_programs(&mut open.progs, &hooks, args.full_path);

@@ -78,25 +78,16 @@ fn open_and_load<'obj>(
     hooks: Hooks,
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
 ) -> Result<Loaded<'obj>> {
-    let mut open = lifecycle::open(TcpconnectSkelBuilder::default(), storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = TcpconnectSkelBuilder::default();
+    let (mut open, kind) = common::open_events!(builder, storage, args, pid, uid, cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
         ro.register_at_syn_sent = hooks != Hooks::Fentry;
         ro.emit_phases = wanted_phase(args).0;
-        ro.targ_tgid = args.pid.unwrap_or(0);
-        if let Some(uid) = args.uid {
-            ro.filter_uid = true;
-            ro.targ_uid = uid;
-        }
         ro.targ_family = common::net::family_filter(args.ipv4, args.ipv6);
         if let Some(ports) = &args.ports {
             ro.n_ports = ports.fill(&mut ro.targ_ports);
         }
-        ro.filter_cgroup = args.cgroup.is_some();
     }
     let p = &mut open.progs;
     p.fexit_v4.set_autoload(hooks == Hooks::Fentry);

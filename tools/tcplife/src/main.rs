@@ -37,14 +37,10 @@ fn load<'obj>(
     tp_btf: bool,
     storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
 ) -> Result<Loaded<'obj>> {
-    let mut open = lifecycle::open(TcplifeSkelBuilder::default(), storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
+    let builder = TcplifeSkelBuilder::default();
+    let (mut open, kind) = common::open_events!(builder, storage, args, pid)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.targ_tgid = args.pid.unwrap_or(0);
         ro.targ_family = common::net::family_filter(args.ipv4, args.ipv6);
         if let Some(ports) = &args.localport {
             ro.n_lports = ports.fill(&mut ro.targ_lports);

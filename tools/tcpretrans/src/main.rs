@@ -9,7 +9,6 @@ mod format;
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 
-use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
@@ -46,15 +45,10 @@ fn run() -> Result<()> {
     }
 
     let mut storage = MaybeUninit::uninit();
-    let mut open = lifecycle::open(TcpretransSkelBuilder::default(), &mut storage)?;
-    let kind = common::configure_events!(open, args.buffer)?;
-    common::configure_containers!(open, args.containers)?;
-    {
-        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.ferro_floor = args.common.floor;
-        ro.use_perf_buffer = kind == BufferKind::PerfBuf;
-        ro.targ_family = common::net::family_filter(args.ipv4, args.ipv6);
-    }
+    let builder = TcpretransSkelBuilder::default();
+    let (mut open, kind) = common::open_events!(builder, &mut storage, args)?;
+    let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+    ro.targ_family = common::net::family_filter(args.ipv4, args.ipv6);
     open.progs.loss_probe.set_autoload(args.lossprobe);
     let skel = lifecycle::load(open)?;
 
