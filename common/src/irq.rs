@@ -103,6 +103,14 @@ impl Kind {
         }
     }
 
+    /// The entry and exit tracepoints the tool times a handler between.
+    fn hooks(self) -> [&'static str; 2] {
+        match self {
+            Kind::Hard => ["irq_handler_entry", "irq_handler_exit"],
+            Kind::Soft => ["softirq_entry", "softirq_exit"],
+        }
+    }
+
     /// The name column's width in libbpf-tools 0.26's table (`%-26s`, `%-16s`).
     fn name_width(self) -> usize {
         match self {
@@ -154,6 +162,27 @@ macro_rules! irq_hist_source {
 pub fn in_unit(mut h: Hist, unit_ns: u32) -> Hist {
     h.totals.sum /= u64::from(unit_ns.max(1));
     h
+}
+
+/// Attach the loaded programs of `kind`'s tool (its entry and exit hooks, as tp_btf or raw
+/// tracepoints: `tp_btf`) and say so at `-v` (`hardirqs: attached to irq_handler_entry,
+/// irq_handler_exit as tp_btf`, then `note` where it is not empty: softirqs' `; vector names
+/// from ...`). Errors: libbpf's attach error, naming the hooks.
+pub fn attach<'obj>(
+    tool: &str,
+    kind: Kind,
+    skel: &mut impl libbpf_rs::skel::Skel<'obj>,
+    tp_btf: bool,
+    note: &str,
+) -> crate::Result<()> {
+    let [entry, exit] = kind.hooks();
+    skel.attach()
+        .map_err(|e| crate::Error::from(e).context(format!("attaching to {entry} and {exit}")))?;
+    crate::log::verbose(format_args!(
+        "{tool}: attached to {entry}, {exit} as {}{note}",
+        if tp_btf { "tp_btf" } else { "raw tracepoints" },
+    ));
+    Ok(())
 }
 
 /// hardirqs' and softirqs' output, from the attached programs to the end ([`hist_tool::run`]):

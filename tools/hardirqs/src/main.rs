@@ -10,13 +10,12 @@ use std::mem::MaybeUninit;
 
 use common::cli;
 use common::decode::c_bytes;
-use common::error::{Error, Result};
+use common::error::Result;
 use common::hist::Intervals;
 use common::hist_tool::Reading;
 use common::irq::{self, Kind};
 use common::lifecycle;
 use common::maps::{end_interval, read_hash_hists};
-use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
 use crate::bpf::{HardirqsSkelBuilder, types};
@@ -62,13 +61,7 @@ fn run() -> Result<()> {
             load(storage, &args, cpu, tp_btf)
         })?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
-    skel.attach().map_err(|e| {
-        Error::from(e).context("attaching to irq_handler_entry and irq_handler_exit")
-    })?;
-    common::log::verbose(format_args!(
-        "{TOOL}: attached to irq_handler_entry, irq_handler_exit as {}",
-        if tp_btf { "tp_btf" } else { "raw tracepoints" },
-    ));
+    irq::attach(TOOL, Kind::Hard, &mut skel, tp_btf, "")?;
     // Each handler name's histogram, kept across readings (see Intervals).
     let mut names = Intervals::new(args.irq.hist.cumulative);
 

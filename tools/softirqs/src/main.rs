@@ -8,14 +8,13 @@ mod args;
 use std::mem::MaybeUninit;
 
 use common::cli;
-use common::error::{Error, Result};
+use common::error::Result;
 use common::hist::Intervals;
 use common::hist_tool::Reading;
 use common::irq::{self, Kind};
 use common::lifecycle;
 use common::maps::{end_interval, read_percpu_at};
 use libbpf_rs::MapCore;
-use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
 use crate::bpf::{SoftirqsSkelBuilder, types};
@@ -112,13 +111,9 @@ fn run() -> Result<()> {
         lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
             load(storage, &args, cpu, tp_btf)
         })?;
-    skel.attach()
-        .map_err(|e| Error::from(e).context("attaching to softirq_entry and softirq_exit"))?;
     let (names, from) = vector_names();
-    common::log::verbose(format_args!(
-        "{TOOL}: attached to softirq_entry, softirq_exit as {}; vector names from {from}",
-        if tp_btf { "tp_btf" } else { "raw tracepoints" },
-    ));
+    let note = format!("; vector names from {from}");
+    irq::attach(TOOL, Kind::Soft, &mut skel, tp_btf, &note)?;
 
     let vectors = skel.maps.hists.max_entries();
     // Each vector's histogram, kept across readings (see Intervals).
