@@ -50,6 +50,22 @@ pub struct TaskFilterArgs {
     pub cgroup: Option<std::path::PathBuf>,
 }
 
+/// The options every event tool has, after its own (flattened last in its `Args`, so `--help`
+/// lists them in this order): `--containers`/`--container`, then [`CommonArgs`], then
+/// [`BufferArgs`]. [`crate::event_tool::Run::new`] and
+/// [`open_events!`](crate::open_events) take what they need from it.
+#[derive(Args, Debug, Clone)]
+pub struct EventArgs {
+    #[command(flatten)]
+    pub containers: crate::container::ContainerArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub buffer: BufferArgs,
+}
+
 /// Options of the tools that stream events.
 #[derive(Args, Debug, Clone)]
 pub struct BufferArgs {

@@ -176,8 +176,7 @@ macro_rules! configure_events {
 /// `filter_cgroup` when given; the map is filled after loading, [`crate::cgroup::install`]):
 /// `common::open_events!(builder, &mut storage, args, pid, uid, cgroup)`.
 ///
-/// `args` is the tool's `Args`, with `common` ([`crate::cli::CommonArgs`]), `buffer`
-/// ([`crate::cli::BufferArgs`]) and `containers` ([`ContainerArgs`]). Evaluates to
+/// `args` is the tool's `Args`, with `event` ([`crate::cli::EventArgs`]). Evaluates to
 /// `Result<(open skeleton, BufferKind)>`; the tool then sets its own rodata, chooses its
 /// programs and loads. A macro, as `configure_events!`: the maps and rodata are fields of each
 /// tool's generated types.
@@ -204,10 +203,10 @@ macro_rules! open_events {
         let (builder, storage) = ($builder, $storage);
         (move || -> $crate::error::Result<_> {
             let mut open = $crate::lifecycle::open(builder, storage)?;
-            let kind = $crate::configure_events!(open, args.buffer)?;
-            $crate::configure_containers!(open, args.containers)?;
+            let kind = $crate::configure_events!(open, args.event.buffer)?;
+            $crate::configure_containers!(open, args.event.containers)?;
             let ro = $crate::lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-            ro.ferro_floor = args.common.floor;
+            ro.ferro_floor = args.event.common.floor;
             ro.use_perf_buffer = kind == $crate::buffer::BufferKind::PerfBuf;
             $($crate::open_events!(@set ro, $filter, args);)*
             Ok((open, kind))
@@ -231,31 +230,20 @@ pub struct Run {
 }
 
 impl Run {
-    /// From the shared options: `--buffer-size`, `--prometheus`, `--textfile`, `--json`, and
-    /// `-d` seconds where the tool has it.
-    pub fn new(
-        kind: BufferKind,
-        buffer: &crate::cli::BufferArgs,
-        json: bool,
-        duration: Option<u64>,
-    ) -> Self {
+    /// From the shared options: `--buffer-size`, `--prometheus`, `--textfile`, `--json`,
+    /// `--containers`, `--container`, and `-d` seconds where the tool has it.
+    pub fn new(kind: BufferKind, args: &crate::cli::EventArgs, duration: Option<u64>) -> Self {
         Self {
             kind,
-            kib: buffer.buffer_kib,
-            json,
+            kib: args.buffer.buffer_kib,
+            json: args.common.json,
             // checked: a deadline the clock cannot represent is no deadline (the parser caps
             // -d anyway).
             deadline: duration
                 .and_then(|s| Instant::now().checked_add(std::time::Duration::from_secs(s))),
-            containers: ContainerArgs::default(),
-            export: buffer.export.targets(),
+            containers: args.containers.clone(),
+            export: args.buffer.export.targets(),
         }
-    }
-
-    /// With the tool's `--containers` and `--container`.
-    pub fn containers(mut self, args: &ContainerArgs) -> Self {
-        self.containers = args.clone();
-        self
     }
 }
 

@@ -3,7 +3,7 @@
 //! -u.
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 use common::net::Ports;
 
 const EXAMPLES: &str = "\
@@ -61,13 +61,7 @@ pub struct Args {
     pub cgroup: Option<std::path::PathBuf>,
 
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }
 
 #[cfg(test)]

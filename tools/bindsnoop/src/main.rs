@@ -91,7 +91,7 @@ fn load<'obj>(
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     let tracepoints = probe::traceable_syscalls(&["bind"])?.contains(&"bind");
     let first = if probe::kprobes() {
         Hooks::Kprobes
@@ -125,7 +125,7 @@ fn run() -> Result<()> {
     let tool = Bindsnoop {
         timestamp: args.timestamp,
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
         Ok((links, format!("via {} ({})", hooks.name(), hooks.what())))

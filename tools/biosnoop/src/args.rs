@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' biosnoop options (HEAD: `-d -Q -c -m -t` and a duration).
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -50,11 +50,5 @@ pub struct Args {
     pub timestamp: bool,
 
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }

@@ -151,7 +151,7 @@ fn run() -> Result<()> {
         .map(|n| blk::find_disk(&blk::partitions(), n))
         .transpose()?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     let (stages, who) = choose_hooks()?;
     let (names, single, bio_single) = blk::from_running_kernel()?;
 
@@ -193,8 +193,7 @@ fn run() -> Result<()> {
         disks: NameTable::new(disk_names),
         schedulers: HashMap::new(),
     };
-    let run =
-        Run::new(kind, &args.buffer, args.common.json, args.duration).containers(&args.containers);
+    let run = Run::new(kind, &args.event, args.duration);
     let stage_hooks = format!(
         "{} block_rq_{{{}issue,complete}}",
         if stages == Stages::Btf {

@@ -51,7 +51,7 @@ fn run() -> Result<()> {
                 &builtin
             }
         };
-        let listed = if args.common.json {
+        let listed = if args.event.common.json {
             r.listing_json()
         } else {
             r.listing()
@@ -69,8 +69,9 @@ fn run() -> Result<()> {
     };
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
     let cols = columns(&args, rules.as_ref());
-    let audit_want = audit_parts(&cols, args.common.json) | rules.as_ref().map_or(0, Rules::parts);
-    lifecycle::start(args.common.verbose)?;
+    let audit_want =
+        audit_parts(&cols, args.event.common.json) | rules.as_ref().map_or(0, Rules::parts);
+    lifecycle::start(args.event.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exec")? {
         return Err(Error::fatal(
             "the sched:sched_process_exec tracepoint is missing (needs CONFIG_TRACEPOINTS)",
@@ -126,7 +127,7 @@ fn run() -> Result<()> {
         name,
         line: args.line.clone().map(String::into_bytes),
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), "the exec hooks")?;
         let hooks = if syscall_hooks.is_empty() {

@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' exitsnoop options (HEAD, the same as Debian's 0.26).
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -46,11 +46,5 @@ pub struct Args {
     pub cgroup: Option<std::path::PathBuf>,
 
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }

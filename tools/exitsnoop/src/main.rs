@@ -29,7 +29,7 @@ common::event_record!(types::exitsnoop_event);
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     if !probe::tracepoint_exists("sched", "sched_process_exit")? {
         return Err(Error::fatal(
             "the sched:sched_process_exit tracepoint is missing (needs CONFIG_TRACEPOINTS)",
@@ -50,7 +50,7 @@ fn run() -> Result<()> {
     let tool = Exitsnoop {
         timestamp: args.timestamp,
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), "the exit hook")?;
         Ok((links, "to sched:sched_process_exit".to_owned()))

@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' killsnoop (its sigsnoop in kill mode) options, HEAD.
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -50,13 +50,7 @@ pub struct Args {
     pub cgroup: Option<std::path::PathBuf>,
 
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }
 
 /// `-s 1,9,15` as a mask with bit (sig - 1) set per signal (libbpf-tools HEAD takes 1-31; the

@@ -30,7 +30,7 @@ common::event_record!(types::killsnoop_event);
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     let syscalls = probe::traceable_syscalls(&["kill", "tkill", "tgkill"])?;
     if syscalls.is_empty() {
         return Err(Error::fatal(
@@ -63,7 +63,7 @@ fn run() -> Result<()> {
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let tool = Killsnoop { names: args.name };
-    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), "the kill syscall hooks")?;
         Ok((

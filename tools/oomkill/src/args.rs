@@ -3,7 +3,7 @@
 //! 0.26); BCC's oomkill none at all. The rest are ferroscope's own.
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -21,11 +21,5 @@ EXAMPLES:
 )]
 pub struct Args {
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }

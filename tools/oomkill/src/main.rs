@@ -105,7 +105,7 @@ fn load<'obj>(
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     let candidates = candidates()?;
     let mut storages = [const { MaybeUninit::uninit() }; 3];
     let mut loaded = None;
@@ -131,7 +131,7 @@ fn run() -> Result<()> {
         return Err(failure.unwrap_or_else(|| Error::fatal("no hook to load")));
     };
 
-    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, Oomkill, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
         Ok((links, format!("via {} ({})", hooks.name(), hooks.what())))

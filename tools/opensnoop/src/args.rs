@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' opensnoop options, BCC's -f, and ferroscope's additions.
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -96,13 +96,7 @@ pub struct Args {
     pub cgroup: Option<std::path::PathBuf>,
 
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }
 
 #[cfg(test)]

@@ -70,7 +70,7 @@ fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let plan = plan(args)?;
     let args = &plan.args;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     let hooks = probe::traceable_syscalls(&SYSCALLS)?;
     if hooks.is_empty() {
         return Err(Error::fatal(
@@ -109,8 +109,7 @@ fn run() -> Result<()> {
         },
         symbolizer: args.callers.then(Symbolizer::new),
     };
-    let run =
-        Run::new(kind, &args.buffer, args.common.json, args.duration).containers(&args.containers);
+    let run = Run::new(kind, &args.event, args.duration);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let what = format!("the {} syscall tracepoints", hooks.join(", "));
         let links = lifecycle::attach_loaded(skel.object(), &what)?;

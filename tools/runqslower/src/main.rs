@@ -69,7 +69,7 @@ fn load<'obj>(
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
 
     // tp_btf first, raw tracepoints if it does not load (kernels before 5.5, or
     // FERROSCOPE_DISABLE=tp_btf).
@@ -83,7 +83,7 @@ fn run() -> Result<()> {
         previous: args.previous,
         min_us: args.min_us,
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), "the sched tracepoints")?;
         Ok((

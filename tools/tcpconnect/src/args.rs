@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' tcpconnect options, BCC's -L, and ferroscope's additions.
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 use common::net::Ports;
 
 const EXAMPLES: &str = "\
@@ -83,13 +83,7 @@ pub struct Args {
     pub cgroup: Option<std::path::PathBuf>,
 
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }
 
 #[cfg(test)]

@@ -121,7 +121,7 @@ fn open_and_load<'obj>(
 /// handshake ends; plain rows and counts when the SYN goes out, as libbpf-tools does. Only
 /// that record is sent.
 fn wanted_phase(args: &Args) -> Phase {
-    if args.common.json || args.outcome || args.buffer.export.targets().is_some() {
+    if args.event.common.json || args.outcome || args.event.buffer.export.targets().is_some() {
         Phase::TCPCONNECT_OUTCOME
     } else {
         Phase::TCPCONNECT_ATTEMPT
@@ -131,7 +131,7 @@ fn wanted_phase(args: &Args) -> Phase {
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     if !probe::tracepoint_exists("sock", "inet_sock_set_state")? {
         return Err(Error::fatal(
             "tracepoint sock:inet_sock_set_state is missing on this kernel (needs Linux 4.16+)",
@@ -166,7 +166,7 @@ fn run() -> Result<()> {
         counts: args.count.then(HashMap::new),
         line: String::with_capacity(160),
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
         let progs = match hooks {

@@ -2,7 +2,7 @@
 //! Command line: libbpf-tools' tcplife options (HEAD), and BCC's -t and -s.
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 use common::net::Ports;
 
 const EXAMPLES: &str = "\
@@ -67,13 +67,7 @@ pub struct Args {
     pub csv: bool,
 
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ fn load<'obj>(
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     if !probe::tracepoint_exists("sock", "inet_sock_set_state")? {
         return Err(Error::fatal(
             "the sock:inet_sock_set_state tracepoint is missing on this kernel (needs Linux 4.16+)",
@@ -82,7 +82,7 @@ fn run() -> Result<()> {
         },
         line: String::with_capacity(160),
     };
-    let run = Run::new(kind, &args.buffer, args.common.json, None).containers(&args.containers);
+    let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), "sock:inet_sock_set_state")?;
         Ok((links, format!("to sock:inet_sock_set_state ({how})")))

@@ -2,7 +2,7 @@
 //! Command line: BCC's tcpretrans options (libbpf-tools has no tcpretrans).
 
 use clap::Parser;
-use common::cli::{BufferArgs, CommonArgs};
+use common::cli::EventArgs;
 
 const EXAMPLES: &str = "\
 EXAMPLES:
@@ -51,13 +51,7 @@ pub struct Args {
     pub duration: Option<u64>,
 
     #[command(flatten)]
-    pub containers: common::container::ContainerArgs,
-
-    #[command(flatten)]
-    pub common: CommonArgs,
-
-    #[command(flatten)]
-    pub buffer: BufferArgs,
+    pub event: EventArgs,
 }
 
 #[cfg(test)]

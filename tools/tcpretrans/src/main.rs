@@ -30,7 +30,7 @@ common::event_record!(types::tcpretrans_event);
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    lifecycle::start(args.common.verbose)?;
+    lifecycle::start(args.event.common.verbose)?;
     if !probe::tracepoint_exists("tcp", "tcp_retransmit_skb")? {
         return Err(Error::fatal(
             "the tcp:tcp_retransmit_skb tracepoint is missing on this kernel (needs Linux 4.16+)",
@@ -57,8 +57,7 @@ fn run() -> Result<()> {
         counts: args.count.then(HashMap::new),
         line: String::with_capacity(128),
     };
-    let run =
-        Run::new(kind, &args.buffer, args.common.json, args.duration).containers(&args.containers);
+    let run = Run::new(kind, &args.event, args.duration);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
         let links = lifecycle::attach_loaded(skel.object(), "tcp:tcp_retransmit_skb")?;
         let what = if args.lossprobe {
