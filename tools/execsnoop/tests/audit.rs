@@ -353,12 +353,21 @@ fn root_audit_columns_line_up_with_the_header() {
     );
 }
 
-/// The JSON objects of the execs whose argv ends with `end` (`"ARG"]`).
-fn alerts_for(out: &testkit::Finished, end: &str) -> Vec<Value> {
+/// The JSON objects of the execs whose line holds `needle` (`"ARG"]`: argv ends with ARG).
+fn alerts_for(out: &testkit::Finished, needle: &str) -> Vec<Value> {
     out.lines()
-        .filter(|l| l.contains(end))
+        .filter(|l| l.contains(needle))
         .map(|l| serde_json::from_str(l).expect("--alerts --json line parses"))
         .collect()
+}
+
+/// The JSON object of the first exec whose line holds `needle`; panics, with the output,
+/// where there is none.
+fn exec_with(out: &testkit::Finished, needle: &str) -> Value {
+    alerts_for(out, needle)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no exec with {needle}\n{out}"))
 }
 
 #[test]
@@ -696,14 +705,7 @@ fn root_exe_path_of_exactly_48_names_is_whole() {
     }
     t.wait_line(&m_cut);
     let out = t.interrupt().success();
-    let exec = |m: &str| -> Value {
-        let end = format!("\"{m}\"]");
-        let line = out
-            .lines()
-            .find(|l| l.contains(&end))
-            .unwrap_or_else(|| panic!("no exec {m}\n{out}"));
-        serde_json::from_str(line).expect("JSON")
-    };
+    let exec = |m: &str| exec_with(&out, &format!("\"{m}\"]"));
     let v = exec(&m_whole);
     assert_eq!(v["exe_truncated"], false, "{v}");
     assert_eq!(v["exe"], whole.to_str().expect("utf8"), "{v}");
@@ -736,14 +738,7 @@ fn root_argv_of_exactly_16_kib_is_whole() {
     }
     t.wait_line(&m_cut);
     let out = t.interrupt().success();
-    let exec = |m: &str| -> Value {
-        let start = format!("[\"true\",\"{m}\",");
-        let line = out
-            .lines()
-            .find(|l| l.contains(&start))
-            .unwrap_or_else(|| panic!("no exec {m}\n{out}"));
-        serde_json::from_str(line).expect("JSON")
-    };
+    let exec = |m: &str| exec_with(&out, &format!("[\"true\",\"{m}\","));
     let v = exec(&m_whole);
     assert_eq!(v["args_truncated"], false, "{v}");
     assert_eq!(
