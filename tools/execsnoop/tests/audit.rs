@@ -361,13 +361,12 @@ fn alerts_for(out: &testkit::Finished, needle: &str) -> Vec<Value> {
         .collect()
 }
 
-/// The JSON object of the first exec whose line holds `needle`; panics, with the output,
-/// where there is none.
+/// The JSON object of the one exec whose line holds `needle`; panics, with the output, where
+/// there is none or more than one.
 fn exec_with(out: &testkit::Finished, needle: &str) -> Value {
-    alerts_for(out, needle)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("no exec with {needle}\n{out}"))
+    let mut v = alerts_for(out, needle);
+    assert_eq!(v.len(), 1, "{needle}: {out}");
+    v.remove(0)
 }
 
 #[test]
@@ -401,12 +400,7 @@ fn root_builtin_rules_flag_dev_shm_memfd_and_deleted_execs() {
     t.wait_line(&format!("\"{m_shm}\"]"));
     testkit::settle();
     let out = t.interrupt().success();
-    let one = |m: &str| {
-        let v = alerts_for(&out, m);
-        assert_eq!(v.len(), 1, "{m}: {out}");
-        v.into_iter().next().expect("one")
-    };
-    let v = one(&format!("\"{m_shm}\"]"));
+    let v = exec_with(&out, &format!("\"{m_shm}\"]"));
     assert_eq!(v["rules"], serde_json::json!(["exec-from-temp-dir"]), "{v}");
     assert_eq!(v["severity"], "medium", "{v}");
     // The helper itself runs from the temp dir (exec-from-temp-dir): its program is what counts;
@@ -418,7 +412,7 @@ fn root_builtin_rules_flag_dev_shm_memfd_and_deleted_execs() {
             serde_json::json!(["exec-from-temp-dir", "fileless-exec"]),
         ),
     ] {
-        let v = one(&format!("[\"true\",\"{m}\"]"));
+        let v = exec_with(&out, &format!("[\"true\",\"{m}\"]"));
         assert_eq!(v["rules"], want, "{v}");
         assert_eq!(v["severity"], "high", "{v}");
     }
@@ -827,17 +821,12 @@ fn root_busybox_applets_under_any_argv0_are_matched() {
     t.wait_line(&m_sh);
     testkit::settle();
     let out = t.interrupt().success();
-    let one = |m: &str| {
-        let v = alerts_for(&out, m);
-        assert_eq!(v.len(), 1, "{m}: {out}");
-        v.into_iter().next().expect("one")
-    };
     for m in [&m_nc, &m_dir_nc] {
-        let v = one(&format!("\"{m}\"]"));
+        let v = exec_with(&out, &format!("\"{m}\"]"));
         assert_eq!(v["rules"], serde_json::json!(["netcat-exec"]), "{v}");
         assert_eq!(v["exe"], busybox.to_str().expect("utf8"), "{v}");
     }
-    let v = one(&format!("\"true {m_sh}\"]"));
+    let v = exec_with(&out, &format!("\"true {m_sh}\"]"));
     assert_eq!(v["argv"][0], "/x y/sh", "{v}");
     assert_eq!(v["pcomm"], "nginx", "{v}");
     assert_eq!(v["rules"], serde_json::json!(["shell-from-server"]), "{v}");
