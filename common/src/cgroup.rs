@@ -69,6 +69,14 @@ pub fn open(path: &Path) -> Result<CgroupV2> {
             crate::error::shown(path.as_os_str().as_bytes())
         ))
     })?;
+    // A cgroup is a directory; its files (cgroup.procs) are on cgroup2 too, and their inode
+    // is no cgroup id (the kernel refuses the fd in cgroup_map: EBADF, exit 1).
+    if !meta.is_dir() {
+        return Err(Error::usage(format!(
+            "cgroup {}: not a cgroup v2 directory (a file in one)",
+            crate::error::shown(path.as_os_str().as_bytes()),
+        )));
+    }
     let level = level_of(path)?;
     Ok(CgroupV2 {
         file,
@@ -153,5 +161,17 @@ mod tests {
         let cg = open(&root).expect("the cgroup2 root opens");
         assert_eq!(cg.level, 0);
         assert_ne!(cg.id, 0);
+        // A file of a cgroup is on cgroup2 too, and no cgroup (fresh-user trial: it reached
+        // the kernel and failed with EBADF, exit 1; runqlat took its inode as a cgroup id).
+        let procs = root.join("cgroup.procs");
+        let e = open(&procs).expect_err("a cgroup's file");
+        assert_eq!(e.code(), crate::error::EXIT_USAGE);
+        assert_eq!(
+            e.message(),
+            format!(
+                "cgroup {}: not a cgroup v2 directory (a file in one)",
+                procs.display()
+            )
+        );
     }
 }
