@@ -125,7 +125,7 @@ pub fn shown(input: &[u8]) -> String {
 
 /// Print the warning `tool: msg` on stderr, as one escaped line (see [`one_line`]).
 pub fn warn(tool: &str, msg: impl fmt::Display) {
-    eprintln!("{tool}: {}", one_line(&msg.to_string()));
+    crate::log::stderr(format_args!("{tool}: {}\n", one_line(&msg.to_string())));
 }
 
 /// Print `tool: message` on one line and turn the error into the process exit status.
@@ -133,7 +133,7 @@ pub fn report(tool: &str, result: Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{tool}: {}", one_line(e.message()));
+            crate::log::stderr(format_args!("{tool}: {}\n", one_line(e.message())));
             ExitCode::from(e.code())
         }
     }

@@ -351,7 +351,7 @@ pub fn run<T: EventTool>(
     ));
     if let Some(x) = &exporter {
         if let Some(b) = tool.borrow().banner() {
-            eprint!("{b}");
+            crate::log::stderr(format_args!("{b}"));
         }
         x.announce("counting events as Prometheus metrics");
         x.publish();

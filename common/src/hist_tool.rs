@@ -198,7 +198,7 @@ fn export<T: HistTool>(
             .map_or(args.units_per_second(), |(_, per_second)| per_second),
     );
     let exporter = Exporter::start(state, targets)?;
-    eprintln!("{banner}");
+    crate::log::stderr(format_args!("{banner}\n"));
     exporter.announce("Prometheus metrics");
     let schedule = Schedule {
         interval: Some(args.interval.unwrap_or(1)),

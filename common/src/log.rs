@@ -17,14 +17,22 @@ pub fn init_logging(verbose: u8) {
 }
 
 fn print_libbpf(_level: libbpf_rs::PrintLevel, msg: String) {
-    eprint!("{msg}");
+    stderr(format_args!("{msg}"));
 }
 
 /// Print a diagnostic line on stderr when running with -v.
 pub fn verbose(msg: impl std::fmt::Display) {
     if VERBOSE.load(Ordering::Relaxed) > 0 {
-        eprintln!("{msg}");
+        stderr(format_args!("{msg}\n"));
     }
+}
+
+/// Write `text` to stderr as it is (the caller ends its lines). A failed write (stderr on a
+/// full disk, `2>/dev/full`) is ignored: `eprint!` panics there (exit 101), and the exit status
+/// still says how the tool ended.
+pub fn stderr(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_fmt(text);
 }
 
 /// Silence libbpf while probing something that is expected to fail on some kernels (except

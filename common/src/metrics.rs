@@ -548,7 +548,7 @@ impl Exporter {
     /// Print [`Self::announcements`] on stderr.
     pub fn announce(&self, what: &str) {
         for line in self.announcements(what) {
-            eprintln!("{line}");
+            crate::log::stderr(format_args!("{line}\n"));
         }
     }
 

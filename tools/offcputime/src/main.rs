@@ -288,7 +288,7 @@ fn run() -> Result<()> {
         .chain(stacks.warning())
         .chain(syms.warnings())
     {
-        eprintln!("{w}");
+        common::log::stderr(format_args!("{w}\n"));
     }
     Ok(())
 }

@@ -554,6 +554,22 @@ fn bad_input_exits_2_with_one_line() {
     );
 }
 
+/// A usage error still exits 2 when its line cannot be written (stderr on a full disk): the
+/// fresh-user trial saw `--bogus 2>/dev/full` panic in eprintln! (exit 101).
+#[test]
+fn usage_error_exits_2_when_stderr_is_full() {
+    let full = OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    let status = Command::new(BIN)
+        .arg("--bogus")
+        .stderr(full)
+        .status()
+        .expect("run");
+    assert_eq!(status.code(), Some(2), "{status}");
+}
+
 #[test]
 fn help_and_version() {
     let out = testkit::run(Command::new(BIN).arg("--help")).success();

@@ -401,13 +401,13 @@ fn report(
     }
     let full = skel.maps.bss_data.as_deref().map_or(0, |b| b.counts_full);
     if full > 0 {
-        eprintln!(
+        common::log::stderr(format_args!(
             "WARNING: {full} samples dropped: more than {MAX_ENTRIES} distinct stacks and \
-             processes"
-        );
+             processes\n"
+        ));
     }
     for w in stackmap.warning().into_iter().chain(syms.warnings()) {
-        eprintln!("{w}");
+        common::log::stderr(format_args!("{w}\n"));
     }
     Ok(())
 }

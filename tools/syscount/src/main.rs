@@ -225,7 +225,7 @@ impl Sink {
         state.set_lost(&[(0, LOST)]);
         let exporter = Exporter::start(state, targets)?;
         // No top-N reports while exporting: libbpf-tools' banner would promise them.
-        eprintln!("Tracing syscalls... Ctrl+C to quit.");
+        common::log::stderr(format_args!("Tracing syscalls... Ctrl+C to quit.\n"));
         exporter.announce("counting syscalls as Prometheus metrics");
         Ok(Self::Export {
             exporter,
