@@ -432,8 +432,18 @@ fn invalid_utf8_option(args: &[OsString], cmd: &clap::Command) -> Option<String>
 /// clap's message as one line: the first of its rendering (tips and usage follow).
 fn one_line_clap_error(e: &clap::Error, tool: &str) -> String {
     let rendered = e.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
-    let msg = first.strip_prefix("error: ").unwrap_or(first);
+    let mut lines = rendered.lines();
+    let first = lines.next().unwrap_or("invalid arguments");
+    let mut msg = first.strip_prefix("error: ").unwrap_or(first).to_owned();
+    // A conflict with several options lists them on indented lines after a colon
+    // ("cannot be used with:"); they are the message, so they join the one line.
+    if msg.ends_with(':') {
+        let items: Vec<&str> = lines
+            .take_while(|l| l.starts_with(' '))
+            .map(str::trim)
+            .collect();
+        msg = format!("{msg} {}", items.join(", "));
+    }
     format!("{msg} (see '{tool} --help')")
 }
 
@@ -470,6 +480,26 @@ fn escape_quoted_input(e: clap::Error) -> clap::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// clap lists a conflict with several options on lines of their own; the one line keeps
+    /// them (fresh-user trial: `runqlat -P -L --cpus` said "cannot be used with:" and no name).
+    #[test]
+    fn a_conflict_with_several_options_names_them_all() {
+        #[derive(Parser, Debug)]
+        struct Three {
+            #[arg(long, conflicts_with_all = ["tids", "cpus"])]
+            pids: bool,
+            #[arg(long)]
+            tids: bool,
+            #[arg(long)]
+            cpus: bool,
+        }
+        let e = Three::try_parse_from(["t", "--pids", "--tids", "--cpus"]).expect_err("conflict");
+        assert_eq!(
+            one_line_clap_error(&e, "t"),
+            "the argument '--pids' cannot be used with: --tids, --cpus (see 't --help')"
+        );
+    }
 
     #[derive(Parser, Debug)]
     struct Nums {
