@@ -650,6 +650,23 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp_name.push(format!(".tmp{}", std::process::id()));
     let tmp = dir.join(tmp_name);
     let result = std::fs::File::create(&tmp)
+        .map_err(|e| {
+            // The file written is the temporary one: its error alone ("No such file or
+            // directory" for --textfile /proc/version) would deny a path that exists. Where
+            // the directory itself is missing, the plain error is the whole truth.
+            if dir.is_dir() {
+                use std::os::unix::ffi::OsStrExt as _;
+                std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "cannot create {} to rename over it: {e}",
+                        crate::error::shown(tmp.as_os_str().as_bytes())
+                    ),
+                )
+            } else {
+                e
+            }
+        })
         .and_then(|mut f| f.write_all(bytes))
         .and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
@@ -1019,6 +1036,14 @@ ferroscope_syscount_syscall_seconds_total{syscall=\"read\"} 2.0
             .collect();
         assert_eq!(left, [std::ffi::OsString::from("runqlat.prom")]);
         assert!(write_atomically(&dir.join("no/such/dir.prom"), b"").is_err());
+        // procfs refuses new files (ENOENT for root): the message names the file refused.
+        let e = write_atomically(Path::new("/proc/version"), b"").expect_err("procfs");
+        let tmp = format!("/proc/.version.tmp{}", std::process::id());
+        let shown = e.to_string();
+        assert!(
+            shown.starts_with(&format!("cannot create {tmp} to rename over it: ")),
+            "{shown}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
