@@ -352,13 +352,52 @@ pub fn parse<T: Parser>(info: &ToolInfo) -> Result<T, Error> {
         done?;
         std::process::exit(0);
     }
+    crate::probe::check_disabled_features().map_err(Error::usage)?;
     parse_from::<T>(std::env::args_os()).map_err(|e| match e.kind() {
-        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
-            let _ = e.print();
-            std::process::exit(0);
+        kind @ (ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            // `--help | head -1` ends quietly; `--help > /dev/full` says it wrote nothing.
+            match e.print() {
+                Err(err) if !crate::output::is_broken_pipe(&err) => {
+                    let what = match kind {
+                        ErrorKind::DisplayHelp => "help text",
+                        _ => "version",
+                    };
+                    crate::error::warn(tool, format!("cannot write the {what}: {err}"));
+                    std::process::exit(1);
+                }
+                _ => std::process::exit(0),
+            }
         }
-        _ => Error::usage(one_line_clap_error(&e, tool)),
+        _ => match buffer_env_refused(&e) {
+            Some(value) => Error::usage(format!(
+                "FERROSCOPE_BUFFER: invalid value '{value}' (auto, ringbuf or perf)"
+            )),
+            None => Error::usage(one_line_clap_error(&e, tool)),
+        },
     })
+}
+
+/// The refused value when `e` refuses the hidden `--buffer`'s value that came from
+/// `FERROSCOPE_BUFFER` rather than from the command line: clap names the option either way,
+/// which blames a flag nobody typed. The value is quoted as clap quoted it (escaped).
+fn buffer_env_refused(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue};
+    let typed = std::env::args_os()
+        .skip(1)
+        .any(|a| a == "--buffer" || a.as_bytes().starts_with(b"--buffer="));
+    let on_buffer = matches!(e.get(ContextKind::InvalidArg),
+                             Some(ContextValue::String(a)) if a.starts_with("--buffer "));
+    if e.kind() != ErrorKind::InvalidValue
+        || typed
+        || !on_buffer
+        || std::env::var_os("FERROSCOPE_BUFFER").is_none()
+    {
+        return None;
+    }
+    match e.get(ContextKind::InvalidValue) {
+        Some(ContextValue::String(v)) => Some(v.clone()),
+        _ => Some(String::new()),
+    }
 }
 
 /// Parse `args` (the program name first) as `T`, letting every option and positional take a

@@ -13,12 +13,54 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::btf::{self, KernelBtf};
 use crate::error::{Error, Result};
 
-/// Features listed in `FERROSCOPE_DISABLE` (comma-separated: `ringbuf`, `tp_btf`, `fentry`,
-/// `kprobes`, `task_storage`, `atomics`, `kfuncs`, `block_io_start`) probe as absent, so every fallback path can be tested on a kernel that has it all.
+/// The names `FERROSCOPE_DISABLE` takes: each is a kernel feature (or, `pmu`, the hardware
+/// cycle counter) that some tool probes before choosing a hook, map or buffer.
+pub const FEATURES: [&str; 9] = [
+    "atomics",
+    "block_io_start",
+    "fentry",
+    "kfuncs",
+    "kprobes",
+    "pmu",
+    "ringbuf",
+    "task_storage",
+    "tp_btf",
+];
+
+/// Features listed in `FERROSCOPE_DISABLE` (comma-separated names of [`FEATURES`]) probe as
+/// absent, so every fallback path can be tested on a kernel that has it all.
 pub fn disabled(feature: &str) -> bool {
+    debug_assert!(FEATURES.contains(&feature), "{feature} is not in FEATURES");
     std::env::var("FERROSCOPE_DISABLE")
         .map(|v| v.split(',').any(|f| f.trim() == feature))
         .unwrap_or(false)
+}
+
+/// Refuse a `FERROSCOPE_DISABLE` that names something no probe knows (a typo such as `tpbtf`
+/// would otherwise test the preferred path while its user believes the fallback ran). Empty
+/// items are allowed (`tp_btf,`). Errors: the message, naming the first unknown item.
+pub fn check_disabled_features() -> std::result::Result<(), String> {
+    use std::os::unix::ffi::OsStrExt as _;
+    match std::env::var_os("FERROSCOPE_DISABLE") {
+        Some(v) => check_feature_list(v.as_bytes()),
+        None => Ok(()),
+    }
+}
+
+fn check_feature_list(list: &[u8]) -> std::result::Result<(), String> {
+    let known = |f: &[u8]| FEATURES.iter().any(|k| k.as_bytes() == f);
+    match list
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .find(|f| !f.is_empty() && !known(f))
+    {
+        None => Ok(()),
+        Some(f) => Err(format!(
+            "FERROSCOPE_DISABLE: unknown feature '{}' (known: {})",
+            crate::error::shown(f),
+            FEATURES.join(", ")
+        )),
+    }
 }
 
 /// Where libbpf looks for tracefs, in its order: the debugfs path first, then tracefs itself.
@@ -438,6 +480,25 @@ pub fn kernel_function(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feature_lists_name_what_they_refuse_golden() {
+        assert_eq!(check_feature_list(b""), Ok(()));
+        assert_eq!(check_feature_list(b"tp_btf, atomics,task_storage,"), Ok(()));
+        assert_eq!(
+            check_feature_list(b"tp_btf,tpbtf"),
+            Err(
+                "FERROSCOPE_DISABLE: unknown feature 'tpbtf' (known: atomics, block_io_start, \
+                 fentry, kfuncs, kprobes, pmu, ringbuf, task_storage, tp_btf)"
+                    .to_owned()
+            )
+        );
+        let e = check_feature_list(b"\x1b[2J\xff").expect_err("unknown");
+        assert!(
+            e.starts_with("FERROSCOPE_DISABLE: unknown feature '\\e[2J\\xff' "),
+            "{e}"
+        );
+    }
 
     #[test]
     fn kernels_before_5_11_charge_bpf_memory_to_memlock() {

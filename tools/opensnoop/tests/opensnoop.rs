@@ -570,6 +570,69 @@ fn usage_error_exits_2_when_stderr_is_full() {
     assert_eq!(status.code(), Some(2), "{status}");
 }
 
+/// `--help` on a full disk says so and exits 1 (a fresh-user trial saw exit 0, nothing said);
+/// `--help | head -1` still ends quietly with 0.
+#[test]
+fn help_that_cannot_be_written_is_an_error() {
+    let full = OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    let out = Command::new(BIN)
+        .arg("--help")
+        .stdout(full)
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr,
+        "opensnoop: cannot write the help text: No space left on device (os error 28)\n"
+    );
+    let out = testkit::run(
+        Command::new("bash").args(["-c", &format!("set -o pipefail; {BIN} --help | head -1")]),
+    )
+    .success();
+    assert!(out.stderr.is_empty(), "{out}");
+}
+
+/// The testing knobs are input too: a bad FERROSCOPE_BUFFER is blamed on itself, not on the
+/// hidden `--buffer` nobody typed, and an unknown FERROSCOPE_DISABLE name (a typo would test
+/// the preferred path while its user believes the fallback ran) is refused; both exit 2.
+#[test]
+fn bad_environment_knobs_are_usage_errors_golden() {
+    let out = Command::new(BIN)
+        .env("FERROSCOPE_BUFFER", "bogus")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "opensnoop: FERROSCOPE_BUFFER: invalid value 'bogus' (auto, ringbuf or perf)\n"
+    );
+    let out = Command::new(BIN)
+        .args(["--buffer", "bogus"])
+        .env("FERROSCOPE_BUFFER", "perf")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("opensnoop: invalid value 'bogus' for '--buffer "),
+        "{stderr}"
+    );
+    let out = Command::new(BIN)
+        .env("FERROSCOPE_DISABLE", "tp_btf,tpbtf")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "opensnoop: FERROSCOPE_DISABLE: unknown feature 'tpbtf' (known: atomics, \
+         block_io_start, fentry, kfuncs, kprobes, pmu, ringbuf, task_storage, tp_btf)\n"
+    );
+}
+
 #[test]
 fn help_and_version() {
     let out = testkit::run(Command::new(BIN).arg("--help")).success();
