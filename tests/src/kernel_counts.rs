@@ -41,6 +41,11 @@ pub fn run_around<S>(
     let attached = read();
     work();
     let worked = read();
+    // The kernel counts an interrupt or softirq as it starts, the tools when its handler
+    // returns: one that started just before `worked` was read is in `worked` but not yet in
+    // any tool's map. Give such a handler time to end before the tools read their maps (a
+    // host run saw a tool one short of `worked`; a stalled vCPU can hold a handler for ms).
+    std::thread::sleep(IN_FLIGHT);
     let outs = tools.into_iter().map(|t| t.interrupt().success()).collect();
     let after = read();
     Window {
@@ -51,6 +56,10 @@ pub fn run_around<S>(
         after,
     }
 }
+
+/// How long a handler that was running when `worked` was read may take to end: far above a
+/// handler's microseconds, to cover a vCPU that the hypervisor stalls meanwhile.
+const IN_FLIGHT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What each name counted from `before` to `after`.
 pub fn diff(before: &Counts, after: &Counts) -> Counts {
