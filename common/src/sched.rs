@@ -6,13 +6,16 @@
 //! `hist_cpu`, or the `hists` hash map keyed by task or cgroup) with the full-map counters.
 //! Each tool keeps its own keys, programs and sections.
 
-use libbpf_rs::{MapCore, OpenMapMut};
+use std::mem::MaybeUninit;
+
+use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
+use libbpf_rs::{MapCore, MapMut, OpenMapMut, OpenObject};
 use plain::Plain;
 
 use crate::cgroup::CgroupV2;
-use crate::cli::HistArgs;
-use crate::container::Containers;
-use crate::error::Result;
+use crate::cli::{CommonArgs, HistArgs, TaskFilterArgs};
+use crate::container::{ContainerArgs, Containers};
+use crate::error::{Error, Result};
 use crate::hist::{Hist, Intervals, Log2Source, SectionValue, extension_line};
 use crate::hist_tool::{self, HistTool, Reading};
 use crate::maps::{TaskSection, end_interval, read_percpu, read_task_hists};
@@ -188,7 +191,7 @@ pub fn cgroup_rodata(cgroup: Option<&CgroupV2>) -> (u64, i32) {
 /// One interval's reading of a scheduler tool's maps, handed to the closure of [`report`]:
 /// the histograms kept across readings (see [`Intervals`]) and what the full-map counters
 /// count.
-pub struct Reader<'c> {
+struct Reader<'c> {
     keying: Keying,
     containers: &'c mut Containers,
     by_cpu: Intervals<u32>,
@@ -202,7 +205,7 @@ impl Reader<'_> {
     /// nothing. `counters` are the BPF side's .bss counters (`None` when the object has no
     /// .bss): `ferro_hist_epoch` (see [`end_interval`]) and the full-map counts `start_full`
     /// and `hists_full`, reported with the tool's names for them. Errors: the maps' reads.
-    pub fn read<T: Plain + Default + Log2Source>(
+    fn read<T: Plain + Default + Log2Source>(
         &mut self,
         [hist_cpu, hists]: [&dyn MapCore; 2],
         counters: Option<(&mut u64, [u64; 2])>,
@@ -239,12 +242,220 @@ impl Reader<'_> {
     }
 }
 
+/// An open scheduler tool's skeleton (cpudist's, runqlat's): the rodata and maps that
+/// [`run`] sets, which each such object has under the same names (`bpf/sched.bpf.h`,
+/// `bpf/filter.bpf.h`, `bpf/container.bpf.h`). Implemented by
+/// [`sched_skel!`](crate::sched_skel): they are fields of each tool's generated types.
+pub trait SchedOpen<'obj>: OpenSkel<'obj> {
+    /// Set what every scheduler tool sets: `--container`'s switch and skip list
+    /// ([`configure_containers!`](crate::configure_containers)), `ferro_floor` (`--floor`),
+    /// `targ_ms` (`-m`), `targ_tgid` (`-p`), `use_task_storage` and `--cgroup`'s
+    /// [`cgroup_rodata`]; create only the maps `layout` uses ([`Layout::create_maps`]: libbpf
+    /// turns the code that would use the others, dead for these constants, into an invalid
+    /// call the verifier then drops). Errors: an object without rodata, and libbpf's.
+    fn configure(
+        &mut self,
+        options: &Options<'_>,
+        layout: Layout,
+        cgroup: Option<&CgroupV2>,
+    ) -> Result<()>;
+}
+
+/// A loaded scheduler tool's skeleton: the maps [`run`] reads. Implemented by
+/// [`sched_skel!`](crate::sched_skel).
+pub trait SchedSkel<'obj>: Skel<'obj> {
+    /// The value of `hist_cpu` and `hists` (`bpf/hist.h`'s layout, with the comm of the task it
+    /// was last updated for).
+    type Hist: Plain + Default + Log2Source;
+
+    /// `ferro_skip_cgroups` and `ferro_skipped`, for [`Containers::skip_in_kernel`].
+    fn skip_maps(&self) -> [&MapMut<'obj>; 2];
+
+    /// `hist_cpu` and `hists`, with the .bss counters `ferro_hist_epoch`, `start_full` and
+    /// `hists_full` (`None` when the object has no .bss), as `Reader::read` takes them.
+    fn hist_maps(&mut self) -> HistMaps<'_>;
+
+    /// The comm of a histogram's task (`hists`' sections name it).
+    fn comm(h: &Self::Hist) -> &[u8];
+}
+
+/// What [`SchedSkel::hist_maps`] returns: `[hist_cpu, hists]` and the .bss counters.
+pub type HistMaps<'a> = ([&'a dyn MapCore; 2], Option<(&'a mut u64, [u64; 2])>);
+
+/// [`SchedOpen`] and [`SchedSkel`] for a tool's generated skeleton types (the open and the
+/// loaded one, from the tool's `bpf` module) and, for its histogram value type (`bpf/hist.h`'s
+/// plain integers and byte arrays with explicit padding), `plain::Plain` and
+/// [`Log2Source`](crate::log2_source):
+/// `common::sched_skel!(bpf::OpenRunqlatSkel, bpf::RunqlatSkel, types::runqlat_hist);`.
+#[macro_export]
+macro_rules! sched_skel {
+    ($m:ident :: $open:ident, $n:ident :: $skel:ident, $hist:ty) => {
+        // SAFETY: plain integers and byte arrays with explicit padding (bpf/hist.h).
+        unsafe impl plain::Plain for $hist {}
+
+        $crate::log2_source!($hist);
+
+        impl<'obj> $crate::sched::SchedOpen<'obj> for $m::$open<'obj> {
+            fn configure(
+                &mut self,
+                options: &$crate::sched::Options<'_>,
+                layout: $crate::sched::Layout,
+                cgroup: Option<&$crate::cgroup::CgroupV2>,
+            ) -> $crate::error::Result<()> {
+                $crate::configure_containers!(self, options.containers)?;
+                let ro = $crate::lifecycle::rodata(self.maps.rodata_data.as_deref_mut())?;
+                ro.ferro_floor = options.common.floor;
+                ro.targ_ms = options.hist.milliseconds;
+                ro.targ_tgid = options.filter.pid.unwrap_or(0);
+                ro.use_task_storage = layout.task_storage;
+                (ro.targ_cgid, ro.targ_cg_level) = $crate::sched::cgroup_rodata(cgroup);
+                let m = &mut self.maps;
+                layout.create_maps(
+                    [&mut m.start, &mut m.start_task],
+                    [&mut m.hists, &mut m.hist_cpu],
+                )
+            }
+        }
+
+        impl<'obj> $crate::sched::SchedSkel<'obj> for $n::$skel<'obj> {
+            type Hist = $hist;
+
+            fn skip_maps(&self) -> [&libbpf_rs::MapMut<'obj>; 2] {
+                [&self.maps.ferro_skip_cgroups, &self.maps.ferro_skipped]
+            }
+
+            fn hist_maps(&mut self) -> $crate::sched::HistMaps<'_> {
+                let m = &mut self.maps;
+                let bss = m.bss_data.as_deref_mut();
+                let counters = bss.map(|b| (&mut b.ferro_hist_epoch, [b.start_full, b.hists_full]));
+                ([&m.hist_cpu, &m.hists], counters)
+            }
+
+            fn comm(h: &$hist) -> &[u8] {
+                &h.comm
+            }
+        }
+    };
+}
+
+/// The options every scheduler tool takes, as [`run`] and [`SchedOpen::configure`] use them.
+#[derive(Debug, Clone, Copy)]
+pub struct Options<'a> {
+    pub hist: &'a HistArgs,
+    pub common: &'a CommonArgs,
+    pub containers: &'a ContainerArgs,
+    /// `-p` and `--cgroup` ([`crate::cgroup::open_opt`] opens it).
+    pub filter: &'a TaskFilterArgs,
+}
+
+impl<'a> Options<'a> {
+    pub fn new(
+        hist: &'a HistArgs,
+        common: &'a CommonArgs,
+        containers: &'a ContainerArgs,
+        filter: &'a TaskFilterArgs,
+    ) -> Self {
+        Self {
+            hist,
+            common,
+            containers,
+            filter,
+        }
+    }
+}
+
+/// A scheduler tool's own words and choices for [`run`], with its [`Options`].
+#[derive(Debug, Clone, Copy)]
+pub struct Spec<'a> {
+    /// The banner: `Tracing run queue latency... Hit Ctrl-C to end.`
+    pub banner: &'a str,
+    /// The hooks the `-v` line names: `sched_wakeup, sched_wakeup_new, sched_switch`.
+    pub hooks: &'a str,
+    /// What an attach error names: `the sched tracepoints`.
+    pub attaching: &'a str,
+    /// The start times' name in the `-v` line ([`Layout::log_attached`]): `wakeup`.
+    pub what: &'a str,
+    /// What `start_full` and `hists_full` count: `["wakeups", "latencies"]`.
+    pub dropped: [&'static str; 2],
+    /// How the histograms are kept (from the tool's `key_by`).
+    pub keying: Keying,
+    /// What `--prometheus` exports.
+    pub metric: Metric,
+    /// BCC's `-e` (see [`TaskView::extension`]).
+    pub extension: bool,
+    pub options: Options<'a>,
+}
+
+/// cpudist's and runqlat's run once their options are parsed: open `--cgroup`, start the
+/// containers' view ([`Containers::start`]) and the BPF work ([`crate::lifecycle::start`]),
+/// then load with tp_btf programs, or raw tracepoint ones if those do not load
+/// ([`crate::lifecycle::load_tp_btf_or_fallback`]): a `B` opened, set up by
+/// [`SchedOpen::configure`] and by the tool's `configure(open, tp_btf, cgroup given)` (its own
+/// rodata and programs). Then fill the skip list, attach and say so at `-v`, and [`report`]
+/// every interval from the skeleton's maps. Errors: the options' (usage errors), the load's,
+/// the attach error (`attaching to ...`), and [`report`]'s.
+pub fn run<'obj, B>(
+    tool: &'static str,
+    spec: &Spec<'_>,
+    storage: [&'obj mut MaybeUninit<OpenObject>; 2],
+    mut configure: impl FnMut(&mut B::Output, bool, bool) -> Result<()>,
+) -> Result<()>
+where
+    B: SkelBuilder<'obj> + Default,
+    B::Output: SchedOpen<'obj>,
+    <B::Output as OpenSkel<'obj>>::Output: SchedSkel<'obj>,
+{
+    let o = &spec.options;
+    let cgroup = crate::cgroup::open_opt(o.filter.cgroup.as_deref())?;
+    let mut containers = Containers::start(tool, o.containers)?;
+    crate::lifecycle::start(o.common.verbose)?;
+
+    let [first, second] = storage;
+    let ((mut skel, layout), tp_btf) =
+        crate::lifecycle::load_tp_btf_or_fallback(first, second, |storage, tp_btf| {
+            let layout = Layout::new(tp_btf, spec.keying);
+            let mut open = crate::lifecycle::open(B::default(), storage)?;
+            open.configure(o, layout, cgroup.as_ref())?;
+            configure(&mut open, tp_btf, cgroup.is_some())?;
+            Ok((crate::lifecycle::load(open)?, layout))
+        })?;
+    let [skip, skipped] = skel.skip_maps();
+    containers.skip_in_kernel(skip, skipped)?;
+    skel.attach()
+        .map_err(|e| Error::from(e).context(format!("attaching to {}", spec.attaching)))?;
+    layout.log_attached(tool, spec.hooks, spec.what, tp_btf);
+
+    let mut view = TaskView {
+        keying: layout.keying,
+        metric: spec.metric,
+        extension: spec.extension,
+    };
+    let (hist, json) = (o.hist, o.common.json);
+    report(
+        tool,
+        spec.banner,
+        &mut view,
+        hist,
+        json,
+        &mut containers,
+        spec.dropped,
+        |r| {
+            let (maps, counters) = skel.hist_maps();
+            r.read(
+                maps,
+                counters,
+                <<B::Output as OpenSkel<'obj>>::Output as SchedSkel>::comm,
+            )
+        },
+    )
+}
+
 /// cpudist's and runqlat's output once attached: [`hist_tool::run`] of `view` with `read` reading each
 /// interval through a [`Reader`] (`dropped` names what `start_full` and `hists_full` count:
 /// `["wakeups", "latencies"]`), then the containers' skip report. Errors: `read`'s, and the
 /// driver's.
 #[allow(clippy::too_many_arguments)]
-pub fn report(
+fn report(
     tool: &'static str,
     banner: &str,
     view: &mut TaskView,

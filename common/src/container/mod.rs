@@ -155,6 +155,12 @@ pub struct ContainerArgs {
 }
 
 impl ContainerArgs {
+    /// Whether `--containers` or `--container` is given: the histogram tools then key their
+    /// histograms by cgroup, to print them per container.
+    pub fn any(&self) -> bool {
+        self.containers || self.container.is_some()
+    }
+
     /// Whether the kernel is to consult the skip list: the value of the rodata switch
     /// `filter_container` (bpf/container.bpf.h), true with `--container`.
     pub fn filter_in_kernel(&self) -> bool {

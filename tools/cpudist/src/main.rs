@@ -9,32 +9,25 @@ mod args;
 use std::mem::MaybeUninit;
 
 use common::cli;
-use common::container::Containers;
-use common::error::{Error, Result};
+use common::error::Result;
 use common::lifecycle;
 use common::metrics::Metric;
-use common::sched::{self, Keying, Layout, TaskView};
-use libbpf_rs::skel::Skel;
+use common::sched::{self, Keying};
 
 use crate::args::Args;
 use crate::bpf::{CpudistSkelBuilder, OpenCpudistProgs, types};
 
 common::tool_main!();
 
-// SAFETY: plain integers and byte arrays with explicit padding.
-unsafe impl plain::Plain for types::cpudist_hist {}
-
-common::log2_source!(types::cpudist_hist);
+common::sched_skel!(bpf::OpenCpudistSkel, bpf::CpudistSkel, types::cpudist_hist);
 
 type Key = types::cpudist_key;
 
 fn key_by(a: &Args) -> Key {
-    if a.containers.containers || a.containers.container.is_some() {
-        return Key::KEY_CGROUP;
-    }
-    match (a.pids, a.tids) {
-        (true, _) => Key::KEY_PROCESS,
-        (_, true) => Key::KEY_THREAD,
+    match (a.containers.any(), a.pids, a.tids) {
+        (true, ..) => Key::KEY_CGROUP,
+        (_, true, _) => Key::KEY_PROCESS,
+        (.., true) => Key::KEY_THREAD,
         _ => Key::KEY_ALL,
     }
 }
@@ -77,38 +70,6 @@ fn metric(offcpu: bool) -> Metric {
     }
 }
 
-/// Open the object, configure it, and load the programs for these options: tp_btf or raw
-/// tracepoints, with the cgroup filter compiled in only when asked for. Maps the options leave
-/// unused are not created.
-fn load<'obj>(
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-    args: &Args,
-    cgroup: Option<&common::cgroup::CgroupV2>,
-    tp_btf: bool,
-) -> Result<(bpf::CpudistSkel<'obj>, Layout)> {
-    let key = key_by(args);
-    let layout = Layout::new(tp_btf, keying(key));
-    let mut open = lifecycle::open(CpudistSkelBuilder::default(), storage)?;
-    common::configure_containers!(open, args.containers)?;
-    let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-    ro.key_by = key;
-    ro.targ_offcpu = args.offcpu;
-    ro.targ_all_switches = args.all_switches;
-    ro.targ_no_idle = args.exclude_idle;
-    ro.ferro_floor = args.common.floor;
-    ro.targ_ms = args.hist.milliseconds;
-    ro.targ_tgid = args.filter.pid.unwrap_or(0);
-    ro.use_task_storage = layout.task_storage;
-    (ro.targ_cgid, ro.targ_cg_level) = sched::cgroup_rodata(cgroup);
-    choose_programs(&mut open.progs, tp_btf, cgroup.is_some());
-    let m = &mut open.maps;
-    layout.create_maps(
-        [&mut m.start, &mut m.start_task],
-        [&mut m.hists, &mut m.hist_cpu],
-    )?;
-    Ok((lifecycle::load(open)?, layout))
-}
-
 /// The sched_switch program for these options: tp_btf or raw, with or without the cgroup test.
 fn choose_programs(p: &mut OpenCpudistProgs<'_>, tp_btf: bool, cg: bool) {
     for (btf, with_cg, prog) in [
@@ -123,45 +84,28 @@ fn choose_programs(p: &mut OpenCpudistProgs<'_>, tp_btf: bool, cg: bool) {
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    let cgroup = common::cgroup::open_opt(args.filter.cgroup.as_deref())?;
-    let mut containers = Containers::start(TOOL, &args.containers)?;
-    lifecycle::start(args.common.verbose)?;
-
-    // tp_btf first, raw tracepoints if it does not load.
-    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
-    let ((mut skel, layout), tp_btf) =
-        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
-            load(storage, &args, cgroup.as_ref(), tp_btf)
-        })?;
-    containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
-    skel.attach()
-        .map_err(|e| Error::from(e).context("attaching to sched_switch"))?;
-    layout.log_attached(TOOL, "sched_switch", "switch", tp_btf);
-
-    let mut view = TaskView {
-        keying: layout.keying,
+    let spec = sched::Spec {
+        banner: &banner(args.offcpu),
+        hooks: "sched_switch",
+        attaching: "sched_switch",
+        what: "switch",
+        dropped: ["switches", "times"],
+        keying: keying(key_by(&args)),
         metric: metric(args.offcpu),
         extension: args.extension,
+        options: sched::Options::new(&args.hist, &args.common, &args.containers, &args.filter),
     };
-    sched::report(
-        TOOL,
-        &banner(args.offcpu),
-        &mut view,
-        &args.hist,
-        args.common.json,
-        &mut containers,
-        ["switches", "times"],
-        |reader| {
-            let m = &mut skel.maps;
-            let bss = m.bss_data.as_deref_mut();
-            let counters = bss.map(|b| (&mut b.ferro_hist_epoch, [b.start_full, b.hists_full]));
-            reader.read(
-                [&m.hist_cpu, &m.hists],
-                counters,
-                |v: &types::cpudist_hist| &v.comm,
-            )
-        },
-    )
+    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    sched::run::<CpudistSkelBuilder>(TOOL, &spec, [&mut first, &mut second], |open, btf, cg| {
+        // cpudist's own rodata and program; sched::run sets the rest.
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.key_by = key_by(&args);
+        ro.targ_offcpu = args.offcpu;
+        ro.targ_all_switches = args.all_switches;
+        ro.targ_no_idle = args.exclude_idle;
+        choose_programs(&mut open.progs, btf, cg);
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -169,6 +113,7 @@ mod tests {
     use super::*;
     use clap::Parser;
     use common::hist_tool;
+    use common::sched::TaskView;
 
     fn parse(argv: &[&str]) -> Option<Args> {
         Args::try_parse_from(std::iter::once("cpudist").chain(argv.iter().copied())).ok()

@@ -7,33 +7,26 @@ mod args;
 use std::mem::MaybeUninit;
 
 use common::cli;
-use common::container::Containers;
-use common::error::{Error, Result};
+use common::error::Result;
 use common::lifecycle;
 use common::metrics::Metric;
-use common::sched::{self, Keying, Layout, TaskView};
-use libbpf_rs::skel::Skel;
+use common::sched::{self, Keying};
 
 use crate::args::Args;
 use crate::bpf::{OpenRunqlatProgs, RunqlatSkelBuilder, types};
 
 common::tool_main!();
 
-// SAFETY: plain integers and byte arrays with explicit padding.
-unsafe impl plain::Plain for types::runqlat_hist {}
-
-common::log2_source!(types::runqlat_hist);
+common::sched_skel!(bpf::OpenRunqlatSkel, bpf::RunqlatSkel, types::runqlat_hist);
 
 type Key = types::runqlat_key;
 
 fn key_by(a: &Args) -> Key {
-    if a.containers.containers || a.containers.container.is_some() {
-        return Key::KEY_CGROUP;
-    }
-    match (a.pids, a.tids, a.pidnss, a.cpus) {
-        (true, ..) => Key::KEY_PROCESS,
-        (_, true, ..) => Key::KEY_THREAD,
-        (_, _, true, _) => Key::KEY_PIDNS,
+    match (a.containers.any(), a.pids, a.tids, a.pidnss, a.cpus) {
+        (true, ..) => Key::KEY_CGROUP,
+        (_, true, ..) => Key::KEY_PROCESS,
+        (_, _, true, ..) => Key::KEY_THREAD,
+        (.., true, _) => Key::KEY_PIDNS,
         (.., true) => Key::KEY_CPU,
         _ => Key::KEY_ALL,
     }
@@ -60,35 +53,6 @@ const METRIC: Metric = Metric {
     help: "Run queue latency: from a task's wakeup (sched_wakeup, sched_wakeup_new, \
            or preemption at sched_switch) to its running on a CPU (sched_switch)",
 };
-
-/// Open the object, configure it, and load the programs for these options: tp_btf or raw
-/// tracepoints, with the cgroup filter and PID-namespace keys compiled in only when asked for.
-/// Maps the options leave unused are not created (libbpf turns the code that would use them,
-/// dead for these constants, into an invalid call the verifier then drops).
-fn load<'obj>(
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-    args: &Args,
-    cgroup: Option<&common::cgroup::CgroupV2>,
-    tp_btf: bool,
-) -> Result<(bpf::RunqlatSkel<'obj>, Layout)> {
-    let layout = Layout::new(tp_btf, keying(key_by(args)));
-    let mut open = lifecycle::open(RunqlatSkelBuilder::default(), storage)?;
-    common::configure_containers!(open, args.containers)?;
-    let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-    ro.key_by = key_by(args);
-    ro.ferro_floor = args.common.floor;
-    ro.targ_ms = args.hist.milliseconds;
-    ro.targ_tgid = args.filter.pid.unwrap_or(0);
-    ro.use_task_storage = layout.task_storage;
-    (ro.targ_cgid, ro.targ_cg_level) = sched::cgroup_rodata(cgroup);
-    choose_programs(&mut open.progs, tp_btf, cgroup.is_some(), args.pidnss);
-    let m = &mut open.maps;
-    layout.create_maps(
-        [&mut m.start, &mut m.start_task],
-        [&mut m.hists, &mut m.hist_cpu],
-    )?;
-    Ok((lifecycle::load(open)?, layout))
-}
 
 /// The three programs for these options: tp_btf or raw, with or without the cgroup test, and
 /// sched_switch keyed by PID namespace or not.
@@ -118,46 +82,26 @@ fn choose_programs(p: &mut OpenRunqlatProgs<'_>, tp_btf: bool, cg: bool, ns: boo
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
-    let cgroup = common::cgroup::open_opt(args.filter.cgroup.as_deref())?;
-    let mut containers = Containers::start(TOOL, &args.containers)?;
-    lifecycle::start(args.common.verbose)?;
-
-    // tp_btf first, raw tracepoints if it does not load.
-    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
-    let ((mut skel, layout), tp_btf) =
-        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
-            load(storage, &args, cgroup.as_ref(), tp_btf)
-        })?;
-    containers.skip_in_kernel(&skel.maps.ferro_skip_cgroups, &skel.maps.ferro_skipped)?;
-    skel.attach()
-        .map_err(|e| Error::from(e).context("attaching to the sched tracepoints"))?;
-    let hooks = "sched_wakeup, sched_wakeup_new, sched_switch";
-    layout.log_attached(TOOL, hooks, "wakeup", tp_btf);
-
-    let mut view = TaskView {
-        keying: layout.keying,
+    let spec = sched::Spec {
+        banner: "Tracing run queue latency... Hit Ctrl-C to end.",
+        hooks: "sched_wakeup, sched_wakeup_new, sched_switch",
+        attaching: "the sched tracepoints",
+        what: "wakeup",
+        dropped: ["wakeups", "latencies"],
+        keying: keying(key_by(&args)),
         metric: METRIC,
         extension: false,
+        options: sched::Options::new(&args.hist, &args.common, &args.containers, &args.filter),
     };
-    sched::report(
-        TOOL,
-        "Tracing run queue latency... Hit Ctrl-C to end.",
-        &mut view,
-        &args.hist,
-        args.common.json,
-        &mut containers,
-        ["wakeups", "latencies"],
-        |reader| {
-            let m = &mut skel.maps;
-            let bss = m.bss_data.as_deref_mut();
-            let counters = bss.map(|b| (&mut b.ferro_hist_epoch, [b.start_full, b.hists_full]));
-            reader.read(
-                [&m.hist_cpu, &m.hists],
-                counters,
-                |v: &types::runqlat_hist| &v.comm,
-            )
-        },
-    )
+    let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    sched::run::<RunqlatSkelBuilder>(TOOL, &spec, [&mut first, &mut second], |open, btf, cg| {
+        // runqlat's own rodata and programs (the PID-namespace keys compiled in only when
+        // asked for); sched::run sets the rest.
+        let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+        ro.key_by = key_by(&args);
+        choose_programs(&mut open.progs, btf, cg, args.pidnss);
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -165,6 +109,7 @@ mod tests {
     use super::*;
     use clap::Parser;
     use common::hist_tool;
+    use common::sched::TaskView;
 
     #[test]
     fn grouping_options_exclude_each_other() {
