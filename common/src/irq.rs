@@ -10,8 +10,13 @@
 //! truncates each handler's time to the unit before adding it, so a handler that runs under a
 //! microsecond (most hard interrupts) adds nothing to its `TOTAL_usecs` there.
 
-use clap::Args;
+use std::mem::MaybeUninit;
 
+use clap::Args;
+use libbpf_rs::OpenObject;
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+
+use crate::Result;
 use crate::hist::{Hist, SectionValue};
 use crate::hist_tool::{self, HistTool, Reading, Style};
 use crate::metrics::Metric;
@@ -162,6 +167,81 @@ macro_rules! irq_hist_source {
 pub fn in_unit(mut h: Hist, unit_ns: u32) -> Hist {
     h.totals.sum /= u64::from(unit_ns.max(1));
     h
+}
+
+/// An open hardirqs or softirqs skeleton: the rodata and programs [`load`] sets, which both
+/// objects have under the same names (`bpf/irq.h`'s histograms, `ferro_floor`, `targ_unit_ns`,
+/// `targ_cpu`). Implemented by [`irq_skel!`](crate::irq_skel): they are fields of each tool's
+/// generated types.
+pub trait IrqOpen<'obj>: OpenSkel<'obj> {
+    /// Set `ferro_floor` (`floor`, `--floor`), `targ_unit_ns` ([`IrqArgs::unit_ns`]) and
+    /// `targ_cpu` (`cpu`, [`cpu_filter`]'s), and load the entry and exit programs as tp_btf
+    /// or raw tracepoints (`tp_btf`). Errors: an object without rodata.
+    fn configure(&mut self, args: &IrqArgs, floor: bool, cpu: i32, tp_btf: bool) -> Result<()>;
+}
+
+/// [`IrqOpen`] for a tool's generated open skeleton type, with its tp_btf and raw tracepoint
+/// programs (entry, then exit), and for its `struct irq_hist` (plain integers and arrays with
+/// explicit padding) `plain::Plain` and [`irq_hist_source!`](crate::irq_hist_source):
+/// `common::irq_skel!(bpf::OpenSoftirqsSkel, types::irq_hist; btf_softirq_entry,
+/// btf_softirq_exit; raw_softirq_entry, raw_softirq_exit);`.
+#[macro_export]
+macro_rules! irq_skel {
+    ($m:ident :: $open:ident, $hist:ty; $($btf:ident),+; $($raw:ident),+) => {
+        // SAFETY: plain integers and arrays with explicit padding (bpf/irq.h).
+        unsafe impl plain::Plain for $hist {}
+
+        $crate::irq_hist_source!($hist);
+
+        impl<'obj> $crate::irq::IrqOpen<'obj> for $m::$open<'obj> {
+            fn configure(
+                &mut self,
+                args: &$crate::irq::IrqArgs,
+                floor: bool,
+                cpu: i32,
+                tp_btf: bool,
+            ) -> $crate::error::Result<()> {
+                let ro = $crate::lifecycle::rodata(self.maps.rodata_data.as_deref_mut())?;
+                ro.ferro_floor = floor;
+                ro.targ_unit_ns = args.unit_ns();
+                ro.targ_cpu = cpu;
+                let p = &mut self.progs;
+                $crate::lifecycle::autoload_tp_btf_or_raw(
+                    [$(&mut p.$btf),+],
+                    [$(&mut p.$raw),+],
+                    tp_btf,
+                );
+                Ok(())
+            }
+        }
+    };
+}
+
+/// Start the BPF work ([`crate::lifecycle::start`] at `common`'s verbosity) and load
+/// hardirqs' or softirqs' object with its tp_btf programs, or its raw tracepoint ones if those
+/// do not load ([`crate::lifecycle::load_tp_btf_or_fallback`]): a `B` opened into `storage`,
+/// set up by [`IrqOpen::configure`] (`cpu`: [`IrqArgs::check`]'s) and by the tool's
+/// `configure` (its own rodata). Returns the loaded skeleton and whether it is on tp_btf.
+/// Errors: the start's and the load's.
+pub fn load<'obj, B>(
+    storage: [&'obj mut MaybeUninit<OpenObject>; 2],
+    args: &IrqArgs,
+    common: &crate::cli::CommonArgs,
+    cpu: i32,
+    mut configure: impl FnMut(&mut B::Output) -> Result<()>,
+) -> Result<(<B::Output as OpenSkel<'obj>>::Output, bool)>
+where
+    B: SkelBuilder<'obj> + Default,
+    B::Output: IrqOpen<'obj>,
+{
+    crate::lifecycle::start(common.verbose)?;
+    let [first, second] = storage;
+    crate::lifecycle::load_tp_btf_or_fallback(first, second, |storage, tp_btf| {
+        let mut open = crate::lifecycle::open(B::default(), storage)?;
+        open.configure(args, common.floor, cpu, tp_btf)?;
+        configure(&mut open)?;
+        crate::lifecycle::load(open)
+    })
 }
 
 /// Attach the loaded programs of `kind`'s tool (its entry and exit hooks, as tp_btf or raw

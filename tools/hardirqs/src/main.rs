@@ -22,43 +22,21 @@ use crate::bpf::{HardirqsSkelBuilder, types};
 
 common::tool_main!();
 
-// SAFETY: plain integers and arrays with explicit padding.
-unsafe impl plain::Plain for types::irq_hist {}
-
-common::irq_hist_source!(types::irq_hist);
-
-/// Open the object and load the programs for these options: tp_btf or raw tracepoints.
-fn load<'obj>(
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-    args: &Args,
-    cpu: i32,
-    tp_btf: bool,
-) -> Result<bpf::HardirqsSkel<'obj>> {
-    let mut open = lifecycle::open(HardirqsSkelBuilder::default(), storage)?;
-    let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-    ro.ferro_floor = args.common.floor;
-    ro.targ_unit_ns = args.irq.unit_ns();
-    ro.targ_cpu = cpu;
-    ro.filter_cgroup = args.cgroup.is_some();
-    let p = &mut open.progs;
-    lifecycle::autoload_tp_btf_or_raw(
-        [&mut p.btf_irq_handler_entry, &mut p.btf_irq_handler_exit],
-        [&mut p.raw_irq_handler_entry, &mut p.raw_irq_handler_exit],
-        tp_btf,
-    );
-    lifecycle::load(open)
-}
+common::irq_skel!(bpf::OpenHardirqsSkel, types::irq_hist;
+    btf_irq_handler_entry, btf_irq_handler_exit; raw_irq_handler_entry, raw_irq_handler_exit);
 
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cpu = args.irq.check(args.cpu)?;
     let cgroup = common::cgroup::open_opt(args.cgroup.as_deref())?;
-    lifecycle::start(args.common.verbose)?;
 
     let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let storage = [&mut first, &mut second];
     let (mut skel, tp_btf) =
-        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
-            load(storage, &args, cpu, tp_btf)
+        irq::load::<HardirqsSkelBuilder>(storage, &args.irq, &args.common, cpu, |open| {
+            let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
+            ro.filter_cgroup = cgroup.is_some();
+            Ok(())
         })?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
     irq::attach(TOOL, Kind::Hard, &mut skel, tp_btf, "")?;

@@ -12,7 +12,6 @@ use common::error::Result;
 use common::hist::Intervals;
 use common::hist_tool::Reading;
 use common::irq::{self, Kind};
-use common::lifecycle;
 use common::maps::{end_interval, read_percpu_at};
 use libbpf_rs::MapCore;
 
@@ -21,10 +20,8 @@ use crate::bpf::{SoftirqsSkelBuilder, types};
 
 common::tool_main!();
 
-// SAFETY: plain integers and arrays with explicit padding.
-unsafe impl plain::Plain for types::irq_hist {}
-
-common::irq_hist_source!(types::irq_hist);
+common::irq_skel!(bpf::OpenSoftirqsSkel, types::irq_hist;
+    btf_softirq_entry, btf_softirq_exit; raw_softirq_entry, raw_softirq_exit);
 
 /// The vectors' names when the kernel's own list cannot be read: kernel/softirq.c's
 /// `softirq_to_name`, lower case as libbpf-tools prints them. The same ten names and numbers
@@ -80,37 +77,15 @@ fn vector_names() -> (Vec<String>, String) {
     (names, from)
 }
 
-/// Open the object and load the programs for these options: tp_btf or raw tracepoints.
-fn load<'obj>(
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-    args: &Args,
-    cpu: i32,
-    tp_btf: bool,
-) -> Result<bpf::SoftirqsSkel<'obj>> {
-    let mut open = lifecycle::open(SoftirqsSkelBuilder::default(), storage)?;
-    let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-    ro.ferro_floor = args.common.floor;
-    ro.targ_unit_ns = args.irq.unit_ns();
-    ro.targ_cpu = cpu;
-    let p = &mut open.progs;
-    lifecycle::autoload_tp_btf_or_raw(
-        [&mut p.btf_softirq_entry, &mut p.btf_softirq_exit],
-        [&mut p.raw_softirq_entry, &mut p.raw_softirq_exit],
-        tp_btf,
-    );
-    lifecycle::load(open)
-}
-
 fn run() -> Result<()> {
     let args: Args = cli::parse(&INFO)?;
     let cpu = args.irq.check(args.cpu)?;
-    lifecycle::start(args.common.verbose)?;
 
     let (mut first, mut second) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let storage = [&mut first, &mut second];
+    // softirqs has no rodata of its own.
     let (mut skel, tp_btf) =
-        lifecycle::load_tp_btf_or_fallback(&mut first, &mut second, |storage, tp_btf| {
-            load(storage, &args, cpu, tp_btf)
-        })?;
+        irq::load::<SoftirqsSkelBuilder>(storage, &args.irq, &args.common, cpu, |_| Ok(()))?;
     let (names, from) = vector_names();
     let note = format!("; vector names from {from}");
     irq::attach(TOOL, Kind::Soft, &mut skel, tp_btf, &note)?;
