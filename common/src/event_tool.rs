@@ -64,6 +64,51 @@ macro_rules! event_record {
     };
 }
 
+/// The [`EventTool::header`], [`EventTool::text_row`] and [`EventTool::json_row`] of a tool
+/// whose `format` module renders a record by itself, one option (a field of the tool) choosing
+/// its columns: `common::hms_rows!(format, timestamp);` inside the `impl EventTool` stands for
+/// `format::header(self.timestamp)`, `format::text_row(self.timestamp, e, hms, out)` with
+/// the record's `HH:MM:SS` ([`EventTimes::hms`] of `ts_ns`) and `format::json_row(e, time, out)`
+/// with its RFC 3339 time ([`EventTimes::rfc3339`]). `common::hms_rows!(format, header(),
+/// names);` is the same for a header that no option changes (killsnoop's). A macro: the three
+/// methods are the trait's, and each tool's `format` functions take its own record type.
+#[macro_export]
+macro_rules! hms_rows {
+    ($format:ident, header(), $field:ident) => {
+        fn header(&self) -> ::std::option::Option<::std::string::String> {
+            ::std::option::Option::Some($format::header())
+        }
+
+        $crate::hms_rows!(@rows $format, $field);
+    };
+    ($format:ident, $field:ident) => {
+        fn header(&self) -> ::std::option::Option<::std::string::String> {
+            ::std::option::Option::Some($format::header(self.$field))
+        }
+
+        $crate::hms_rows!(@rows $format, $field);
+    };
+    (@rows $format:ident, $field:ident) => {
+        fn text_row(
+            &mut self,
+            e: &Self::Event,
+            times: &$crate::time::EventTimes,
+            out: &mut ::std::vec::Vec<u8>,
+        ) {
+            $format::text_row(self.$field, e, &times.hms(e.ts_ns), out);
+        }
+
+        fn json_row(
+            &mut self,
+            e: &Self::Event,
+            times: &$crate::time::EventTimes,
+            out: &mut ::std::vec::Vec<u8>,
+        ) {
+            $format::json_row(e, &times.rfc3339(e.ts_ns), out);
+        }
+    };
+}
+
 /// What an event tool supplies.
 pub trait EventTool {
     /// The record the BPF side sends (`struct <tool>_event` from `bpf/<tool>.h`).

@@ -167,6 +167,61 @@ pub fn attach_loaded(obj: &libbpf_rs::Object, what: &str) -> Result<Vec<Link>> {
         .collect()
 }
 
+/// One of the sets of programs a tool can catch its events with, where it chooses among
+/// several by what the kernel offers (bindsnoop: libbpf-tools' kprobes, else the bind
+/// syscall's tracepoints). The tool keeps its own sets as constants, compares the chosen one to
+/// them to set each program's autoload, and names it through these methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hooks {
+    /// The set's short name, for `-v` (`via kprobes`) and errors (`the kprobes path`).
+    pub name: &'static str,
+    /// The programs it attaches, as `-v` lists them (`kprobe:inet_bind, kretprobe:inet_bind`).
+    pub what: &'static str,
+}
+
+impl Hooks {
+    /// [`load`], an error saying which set failed (`the kprobes path: ...`), so that a tool
+    /// falling back to the next set can tell why.
+    pub fn load<'obj, O: OpenSkel<'obj>>(self, open: O) -> Result<O::Output> {
+        load(open).map_err(|e| e.context(format!("the {} path", self.name)))
+    }
+
+    /// [`attach_loaded`] the loaded programs, and the `-v` line's account of them
+    /// (`via kprobes (kprobe:inet_bind, ...)`), as `event_tool::run`'s `attach` returns them.
+    pub fn attach(self, obj: &libbpf_rs::Object) -> Result<(Vec<Link>, String)> {
+        let links = attach_loaded(obj, self.name)?;
+        Ok((links, format!("via {} ({})", self.name, self.what)))
+    }
+}
+
+/// Load with the hooks `first`, else, where that load failed for another reason than a refusal
+/// of this user (privileges, a locked-memory limit: the `fallback` would be refused the same
+/// way), with `fallback`, saying so at `-v` (`TOOL: the kprobes path failed to load (..); using
+/// tracepoints`). `load(storage, hooks)` opens, configures and loads into `storage`, the first
+/// of `storages` for `first`. Returns what `load` returned and the hooks it loaded.
+pub fn load_hooks_or_fallback<'obj, T>(
+    tool: &str,
+    first: Hooks,
+    fallback: Option<Hooks>,
+    storages: [&'obj mut MaybeUninit<OpenObject>; 2],
+    mut load: impl FnMut(&'obj mut MaybeUninit<OpenObject>, Hooks) -> Result<T>,
+) -> Result<(T, Hooks)> {
+    let [storage, fallback_storage] = storages;
+    match load(storage, first) {
+        Ok(loaded) => Ok((loaded, first)),
+        Err(e) => match fallback {
+            Some(next) if !e.is_refusal() => {
+                log::verbose(format_args!(
+                    "{tool}: the {} path failed to load ({e}); using {}",
+                    first.name, next.name
+                ));
+                Ok((load(fallback_storage, next)?, next))
+            }
+            _ => Err(e),
+        },
+    }
+}
+
 /// The skeleton's read-only data, which only a mis-built object lacks.
 pub fn rodata<T>(data: Option<&mut T>) -> Result<&mut T> {
     data.ok_or_else(|| Error::fatal("BPF object has no read-only data section"))

@@ -13,10 +13,9 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::lifecycle;
+use common::lifecycle::{self, Hooks};
 use common::metrics::Labels;
 use common::probe;
-use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
@@ -30,30 +29,14 @@ common::event_record!(types::bindsnoop_event);
 
 /// How binds are caught: libbpf-tools' kprobes where the kernel has them (FERROSCOPE_DISABLE=
 /// kprobes forces the other path), else the bind syscall's tracepoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hooks {
-    Kprobes,
-    Tracepoints,
-}
-
-impl Hooks {
-    fn name(self) -> &'static str {
-        match self {
-            Self::Kprobes => "kprobes",
-            Self::Tracepoints => "tracepoints",
-        }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            Self::Kprobes => {
-                "kprobe:inet_bind, kretprobe:inet_bind, kprobe:inet6_bind, \
-                              kretprobe:inet6_bind"
-            }
-            Self::Tracepoints => "syscalls:sys_enter_bind, syscalls:sys_exit_bind",
-        }
-    }
-}
+const KPROBES: Hooks = Hooks {
+    name: "kprobes",
+    what: "kprobe:inet_bind, kretprobe:inet_bind, kprobe:inet6_bind, kretprobe:inet6_bind",
+};
+const TRACEPOINTS: Hooks = Hooks {
+    name: "tracepoints",
+    what: "syscalls:sys_enter_bind, syscalls:sys_exit_bind",
+};
 
 type Loaded<'obj> = (bpf::BindsnoopSkel<'obj>, BufferKind);
 
@@ -73,7 +56,7 @@ fn load<'obj>(
     }
     let p = &mut open.progs;
     for prog in [&mut p.sys_enter_bind, &mut p.sys_exit_bind] {
-        prog.set_autoload(hooks == Hooks::Tracepoints);
+        prog.set_autoload(hooks == TRACEPOINTS);
     }
     for prog in [
         &mut p.kprobe_inet_bind,
@@ -81,11 +64,9 @@ fn load<'obj>(
         &mut p.kprobe_inet6_bind,
         &mut p.kretprobe_inet6_bind,
     ] {
-        prog.set_autoload(hooks == Hooks::Kprobes);
+        prog.set_autoload(hooks == KPROBES);
     }
-    let skel =
-        lifecycle::load(open).map_err(|e| e.context(format!("the {} path", hooks.name())))?;
-    Ok((skel, kind))
+    Ok((hooks.load(open)?, kind))
 }
 
 fn run() -> Result<()> {
@@ -94,32 +75,23 @@ fn run() -> Result<()> {
     lifecycle::start(args.event.common.verbose)?;
     let tracepoints = probe::traceable_syscalls(&["bind"])?.contains(&"bind");
     let first = if probe::kprobes() {
-        Hooks::Kprobes
+        KPROBES
     } else if tracepoints {
-        Hooks::Tracepoints
+        TRACEPOINTS
     } else {
         return Err(Error::fatal(
             "no kprobes and no syscalls:sys_enter_bind tracepoint on this kernel \
              (CONFIG_FTRACE_SYSCALLS): nothing to trace bind() with",
         ));
     };
-    let mut storage = MaybeUninit::uninit();
-    let mut fallback = MaybeUninit::uninit();
-    let ((skel, kind), hooks) = match load(&args, first, &mut storage) {
-        Ok(loaded) => (loaded, first),
-        // Not when the kernel refused this user (privileges, a locked-memory limit): the
-        // tracepoints path creates the same maps and is refused the same way.
-        Err(e) if first == Hooks::Kprobes && tracepoints && !e.is_refusal() => {
-            common::log::verbose(format_args!(
-                "{TOOL}: the kprobes path failed to load ({e}); using tracepoints"
-            ));
-            (
-                load(&args, Hooks::Tracepoints, &mut fallback)?,
-                Hooks::Tracepoints,
-            )
-        }
-        Err(e) => return Err(e),
-    };
+    let (mut storage, mut fallback) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let ((skel, kind), hooks) = lifecycle::load_hooks_or_fallback(
+        TOOL,
+        first,
+        (first == KPROBES && tracepoints).then_some(TRACEPOINTS),
+        [&mut storage, &mut fallback],
+        |storage, hooks| load(&args, hooks, storage),
+    )?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let tool = Bindsnoop {
@@ -127,8 +99,7 @@ fn run() -> Result<()> {
     };
     let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
-        let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
-        Ok((links, format!("via {} ({})", hooks.name(), hooks.what())))
+        hooks.attach(skel.object())
     })
 }
 
@@ -144,17 +115,7 @@ impl EventTool for Bindsnoop {
         "Binds traced, by protocol, port asked for (0: any) and errno (0: success)";
     const LABEL_NAMES: &'static [&'static str] = &["protocol", "port", "errno"];
 
-    fn header(&self) -> Option<String> {
-        Some(format::header(self.timestamp))
-    }
-
-    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::text_row(self.timestamp, e, &times.hms(e.ts_ns), out);
-    }
-
-    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
+    common::hms_rows!(format, timestamp);
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
         out.push(("protocol", format::protocol(e.protocol).to_owned()));

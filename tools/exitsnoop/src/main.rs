@@ -14,7 +14,6 @@ use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
 use common::metrics::Labels;
 use common::probe;
-use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
@@ -68,17 +67,7 @@ impl EventTool for Exitsnoop {
     const METRIC_HELP: &'static str = "Exits traced, by exit status or killing signal";
     const LABEL_NAMES: &'static [&'static str] = &["code", "signal"];
 
-    fn header(&self) -> Option<String> {
-        Some(format::header(self.timestamp))
-    }
-
-    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::text_row(self.timestamp, e, &times.hms(e.ts_ns), out);
-    }
-
-    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
+    common::hms_rows!(format, timestamp);
 
     /// An exit has `code` (0 to 255) and an empty `signal`; a kill the signal's name
     /// (`SIGKILL`) and an empty `code`. Empty values are absent labels to PromQL.

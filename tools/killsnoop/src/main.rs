@@ -15,7 +15,6 @@ use common::event_tool::{self, EventTool, Run};
 use common::lifecycle;
 use common::metrics::Labels;
 use common::probe;
-use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
@@ -112,17 +111,7 @@ impl EventTool for Killsnoop {
     const METRIC_HELP: &'static str = "Signals sent, by signal and errno (0: delivered)";
     const LABEL_NAMES: &'static [&'static str] = &["signal", "errno"];
 
-    fn header(&self) -> Option<String> {
-        Some(format::header())
-    }
-
-    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::text_row(self.names, e, &times.hms(e.ts_ns), out);
-    }
-
-    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
+    common::hms_rows!(format, header(), names);
 
     fn labels(&mut self, e: &Self::Event, out: &mut Labels) {
         out.push(("signal", format::signal_name(e.sig)));

@@ -30,7 +30,7 @@ pub fn pages(e: &Event) -> Option<u64> {
 }
 
 /// The hook's name, as `-v` and JSON's `hook` give it.
-pub fn hook_name(hook: Hook) -> &'static str {
+pub const fn hook_name(hook: Hook) -> &'static str {
     match hook {
         Hook::OOMKILL_KPROBE => "kprobe",
         Hook::OOMKILL_TP_BTF => "tp_btf",

@@ -14,7 +14,7 @@ use common::cli;
 use common::decode::c_bytes;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::lifecycle;
+use common::lifecycle::{self, Hooks};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -29,34 +29,22 @@ common::tool_main!();
 unsafe impl plain::Plain for types::oomkill_event {}
 common::event_record!(types::oomkill_event);
 
-/// How OOM kills are caught, best first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hooks {
-    /// libbpf-tools' kprobe on oom_kill_process: the only path with the page count.
-    Kprobe,
-    /// tp_btf/mark_victim, where the tracepoint passes the victim's task.
-    TpBtf,
-    /// The classic oom:mark_victim tracepoint.
-    Tracepoint,
-}
-
-impl Hooks {
-    fn name(self) -> &'static str {
-        format::hook_name(match self {
-            Self::Kprobe => types::oomkill_hook::OOMKILL_KPROBE,
-            Self::TpBtf => types::oomkill_hook::OOMKILL_TP_BTF,
-            Self::Tracepoint => types::oomkill_hook::OOMKILL_TRACEPOINT,
-        })
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            Self::Kprobe => "kprobe:oom_kill_process",
-            Self::TpBtf => "tp_btf:mark_victim",
-            Self::Tracepoint => "oom:mark_victim",
-        }
-    }
-}
+/// How OOM kills are caught, best first: libbpf-tools' kprobe on oom_kill_process, the only
+/// path with the page count.
+const KPROBE: Hooks = Hooks {
+    name: format::hook_name(types::oomkill_hook::OOMKILL_KPROBE),
+    what: "kprobe:oom_kill_process",
+};
+/// tp_btf/mark_victim, where the tracepoint passes the victim's task.
+const TP_BTF: Hooks = Hooks {
+    name: format::hook_name(types::oomkill_hook::OOMKILL_TP_BTF),
+    what: "tp_btf:mark_victim",
+};
+/// The classic oom:mark_victim tracepoint.
+const TRACEPOINT: Hooks = Hooks {
+    name: format::hook_name(types::oomkill_hook::OOMKILL_TRACEPOINT),
+    what: "oom:mark_victim",
+};
 
 /// The paths this kernel offers, best first. kprobes only where oom_kill_process is a function
 /// of its own (FERROSCOPE_DISABLE=kprobes leaves them out); tp_btf only where the tracepoint
@@ -64,16 +52,16 @@ impl Hooks {
 fn candidates() -> Result<Vec<Hooks>> {
     let mut c = Vec::new();
     if probe::kprobes() && probe::kernel_function("oom_kill_process") {
-        c.push(Hooks::Kprobe);
+        c.push(KPROBE);
     }
     if probe::tracepoint_exists("oom", "mark_victim")? {
         let with_task = probe::with_vmlinux_btf(|btf| {
             btf.and_then(|b| b.tracepoint_arity("btf_trace_mark_victim")) == Some(2)
         });
         if with_task && probe::tp_btf("mark_victim") {
-            c.push(Hooks::TpBtf);
+            c.push(TP_BTF);
         }
-        c.push(Hooks::Tracepoint);
+        c.push(TRACEPOINT);
     }
     if c.is_empty() {
         return Err(Error::fatal(
@@ -93,14 +81,10 @@ fn load<'obj>(
 ) -> Result<Loaded<'obj>> {
     let (mut open, kind) = common::open_events!(OomkillSkelBuilder::default(), storage, args)?;
     let p = &mut open.progs;
-    p.kprobe_oom_kill_process
-        .set_autoload(hooks == Hooks::Kprobe);
-    p.tp_btf_mark_victim.set_autoload(hooks == Hooks::TpBtf);
-    p.tracepoint_mark_victim
-        .set_autoload(hooks == Hooks::Tracepoint);
-    let skel =
-        lifecycle::load(open).map_err(|e| e.context(format!("the {} path", hooks.name())))?;
-    Ok((skel, kind))
+    p.kprobe_oom_kill_process.set_autoload(hooks == KPROBE);
+    p.tp_btf_mark_victim.set_autoload(hooks == TP_BTF);
+    p.tracepoint_mark_victim.set_autoload(hooks == TRACEPOINT);
+    Ok((hooks.load(open)?, kind))
 }
 
 fn run() -> Result<()> {
@@ -121,7 +105,7 @@ fn run() -> Result<()> {
             Err(e) => {
                 common::log::verbose(format_args!(
                     "{TOOL}: the {} path failed to load ({e})",
-                    hooks.name()
+                    hooks.name
                 ));
                 failure = Some(e);
             }
@@ -133,8 +117,7 @@ fn run() -> Result<()> {
 
     let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, Oomkill, common::event_maps!(skel), run, || {
-        let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
-        Ok((links, format!("via {} ({})", hooks.name(), hooks.what())))
+        hooks.attach(skel.object())
     })
 }
 

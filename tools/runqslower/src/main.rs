@@ -13,7 +13,6 @@ use common::cli;
 use common::error::Result;
 use common::event_tool::{self, EventTool, Run};
 
-use common::time::EventTimes;
 use common::{lifecycle, probe};
 use libbpf_rs::skel::Skel;
 
@@ -119,17 +118,7 @@ impl EventTool for Runqslower {
         Some(format::banner(self.min_us))
     }
 
-    fn header(&self) -> Option<String> {
-        Some(format::header(self.previous))
-    }
-
-    fn text_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::text_row(self.previous, e, &times.hms(e.ts_ns), out);
-    }
-
-    fn json_row(&mut self, e: &Self::Event, times: &EventTimes, out: &mut Vec<u8>) {
-        format::json_row(e, &times.rfc3339(e.ts_ns), out);
-    }
+    common::hms_rows!(format, previous);
 }
 
 #[cfg(test)]

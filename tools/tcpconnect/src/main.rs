@@ -13,7 +13,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::lifecycle;
+use common::lifecycle::{self, Hooks};
 use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
@@ -30,48 +30,45 @@ unsafe impl plain::Plain for types::tcpconnect_event {}
 common::event_record!(types::tcpconnect_event);
 
 /// How connects are caught, best first; each is forced off by FERROSCOPE_DISABLE (`fentry`,
-/// `kprobes`) so every path can be tested on a kernel that has them all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hooks {
-    Fentry,
-    Kprobes,
-    Tracepoints,
-}
+/// `kprobes`) so every path can be tested on a kernel that has them all. All three also
+/// attach to sock:inet_sock_set_state.
+const FENTRY: Hooks = Hooks {
+    name: "fexit",
+    what: "sock:inet_sock_set_state, fexit:tcp_v4_connect, fexit:tcp_v6_connect",
+};
+const KPROBES: Hooks = Hooks {
+    name: "kprobes",
+    what: "sock:inet_sock_set_state, kprobe:tcp_v4_connect, kretprobe:tcp_v4_connect, \
+           kprobe:tcp_v6_connect, kretprobe:tcp_v6_connect, syscalls:sys_exit_connect, \
+           tcp:tcp_retransmit_skb",
+};
+const TRACEPOINTS: Hooks = Hooks {
+    name: "tracepoints",
+    what: "sock:inet_sock_set_state, syscalls:sys_exit_connect, tcp:tcp_retransmit_skb",
+};
 
-impl Hooks {
-    fn choose() -> Result<Self> {
-        if common::log::quietly(|| {
-            probe::fentry("tcp_v4_connect") && probe::fentry("tcp_v6_connect")
-        }) {
-            return Ok(Self::Fentry);
-        }
-        if probe::kprobes() {
-            return Ok(Self::Kprobes);
-        }
-        for (cat, name) in [
-            ("syscalls", "sys_exit_connect"),
-            ("tcp", "tcp_retransmit_skb"),
-        ] {
-            if !probe::tracepoint_exists(cat, name)? {
-                return Err(Error::fatal(format!(
-                    "no fentry, no kprobes and no {cat}:{name} tracepoint on this kernel: \
-                     nothing to trace connects with"
-                )));
-            }
-        }
-        Ok(Self::Tracepoints)
+fn choose_hooks() -> Result<Hooks> {
+    if common::log::quietly(|| probe::fentry("tcp_v4_connect") && probe::fentry("tcp_v6_connect")) {
+        return Ok(FENTRY);
     }
-
-    fn name(self) -> &'static str {
-        match self {
-            Self::Fentry => "fexit",
-            Self::Kprobes => "kprobes",
-            Self::Tracepoints => "tracepoints",
+    if probe::kprobes() {
+        return Ok(KPROBES);
+    }
+    for (cat, name) in [
+        ("syscalls", "sys_exit_connect"),
+        ("tcp", "tcp_retransmit_skb"),
+    ] {
+        if !probe::tracepoint_exists(cat, name)? {
+            return Err(Error::fatal(format!(
+                "no fentry, no kprobes and no {cat}:{name} tracepoint on this kernel: \
+                 nothing to trace connects with"
+            )));
         }
     }
+    Ok(TRACEPOINTS)
 }
 
-type Loaded<'obj> = (bpf::TcpconnectSkel<'obj>, Hooks, BufferKind);
+type Loaded<'obj> = (bpf::TcpconnectSkel<'obj>, BufferKind);
 
 fn open_and_load<'obj>(
     args: &Args,
@@ -82,7 +79,7 @@ fn open_and_load<'obj>(
     let (mut open, kind) = common::open_events!(builder, storage, args, pid, uid, cgroup)?;
     {
         let ro = lifecycle::rodata(open.maps.rodata_data.as_deref_mut())?;
-        ro.register_at_syn_sent = hooks != Hooks::Fentry;
+        ro.register_at_syn_sent = hooks != FENTRY;
         ro.emit_phases = wanted_phase(args).0;
         ro.targ_family = common::net::family_filter(args.ipv4, args.ipv6);
         if let Some(ports) = &args.ports {
@@ -90,31 +87,29 @@ fn open_and_load<'obj>(
         }
     }
     let p = &mut open.progs;
-    p.fexit_v4.set_autoload(hooks == Hooks::Fentry);
-    p.fexit_v6.set_autoload(hooks == Hooks::Fentry);
+    p.fexit_v4.set_autoload(hooks == FENTRY);
+    p.fexit_v6.set_autoload(hooks == FENTRY);
     for prog in [
         &mut p.kprobe_v4,
         &mut p.kretprobe_v4,
         &mut p.kprobe_v6,
         &mut p.kretprobe_v6,
     ] {
-        prog.set_autoload(hooks == Hooks::Kprobes);
+        prog.set_autoload(hooks == KPROBES);
     }
     // The kprobe path registers at SYN_SENT like the tracepoint path and keeps its reporting
     // points, so a kretprobe that misses a return delays a row instead of losing it.
-    p.exit_connect.set_autoload(hooks != Hooks::Fentry);
-    p.syn_retransmit.set_autoload(hooks != Hooks::Fentry);
+    p.exit_connect.set_autoload(hooks != FENTRY);
+    p.syn_retransmit.set_autoload(hooks != FENTRY);
     // Each per-thread map is a preallocated 16k-entry LRU hash (about 1 MiB of kernel memory),
     // created only for the paths that use it; libbpf poisons the references left in code the
     // verifier prunes, as it prunes syn_sent() without register_at_syn_sent.
     let m = &mut open.maps;
     lifecycle::create_maps([
-        (&mut m.by_tid, hooks != Hooks::Fentry),
-        (&mut m.entry_sk, hooks == Hooks::Kprobes),
+        (&mut m.by_tid, hooks != FENTRY),
+        (&mut m.entry_sk, hooks == KPROBES),
     ])?;
-    let skel =
-        lifecycle::load(open).map_err(|e| e.context(format!("the {} path", hooks.name())))?;
-    Ok((skel, hooks, kind))
+    Ok((hooks.load(open)?, kind))
 }
 
 /// JSON, the outcome column and the exported counts (by outcome) report a connect when its
@@ -137,21 +132,15 @@ fn run() -> Result<()> {
             "tracepoint sock:inet_sock_set_state is missing on this kernel (needs Linux 4.16+)",
         ));
     }
-    let first = Hooks::choose()?;
-    let mut storage = MaybeUninit::uninit();
-    let mut fallback_storage = MaybeUninit::uninit();
-    let (skel, hooks, kind) = match open_and_load(&args, first, &mut storage) {
-        Ok(loaded) => loaded,
-        // Not when the kernel refused this user: the tracepoints path would be refused too.
-        Err(e) if first != Hooks::Tracepoints && !e.is_refusal() => {
-            common::log::verbose(format_args!(
-                "{TOOL}: the {} path failed to load ({e}); using tracepoints",
-                first.name()
-            ));
-            open_and_load(&args, Hooks::Tracepoints, &mut fallback_storage)?
-        }
-        Err(e) => return Err(e),
-    };
+    let first = choose_hooks()?;
+    let (mut storage, mut fallback) = (MaybeUninit::uninit(), MaybeUninit::uninit());
+    let ((skel, kind), hooks) = lifecycle::load_hooks_or_fallback(
+        TOOL,
+        first,
+        (first != TRACEPOINTS).then_some(TRACEPOINTS),
+        [&mut storage, &mut fallback],
+        |storage, hooks| open_and_load(&args, hooks, storage),
+    )?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 
     let tool = Tcpconnect {
@@ -168,17 +157,7 @@ fn run() -> Result<()> {
     };
     let run = Run::new(kind, &args.event, None);
     event_tool::run(TOOL, tool, common::event_maps!(skel), run, || {
-        let links = lifecycle::attach_loaded(skel.object(), hooks.name())?;
-        let progs = match hooks {
-            Hooks::Fentry => "fexit:tcp_v4_connect, fexit:tcp_v6_connect",
-            Hooks::Kprobes => {
-                "kprobe:tcp_v4_connect, kretprobe:tcp_v4_connect, kprobe:tcp_v6_connect, \
-                 kretprobe:tcp_v6_connect, syscalls:sys_exit_connect, tcp:tcp_retransmit_skb"
-            }
-            Hooks::Tracepoints => "syscalls:sys_exit_connect, tcp:tcp_retransmit_skb",
-        };
-        let what = format!("via {} (sock:inet_sock_set_state, {progs})", hooks.name());
-        Ok((links, what))
+        hooks.attach(skel.object())
     })
 }
 
