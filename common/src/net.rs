@@ -24,6 +24,17 @@ pub fn ip_addr(family: u16, bytes: &[u8; 16]) -> IpAddr {
     }
 }
 
+/// The 16 bytes a record holds `ip` in, as [`ip_addr`] reads them: an IPv4 address in the
+/// first 4, the rest zero. For building records in tests.
+pub fn addr_bytes(ip: IpAddr) -> [u8; 16] {
+    let mut bytes = [0; 16];
+    match ip {
+        IpAddr::V4(a) => bytes[..4].copy_from_slice(&a.octets()),
+        IpAddr::V6(a) => bytes = a.octets(),
+    }
+    bytes
+}
+
 /// 4 or 6, the IP column of BCC's tools.
 pub fn ip_version(family: u16) -> u8 {
     if family == AF_INET { 4 } else { 6 }
@@ -73,6 +84,17 @@ pub fn ports(s: &str) -> Result<Ports, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addr_bytes_is_read_back_by_ip_addr() {
+        let v4 = IpAddr::V4(Ipv4Addr::new(10, 1, 2, 3));
+        let b = addr_bytes(v4);
+        assert_eq!(b[..4], [10, 1, 2, 3]);
+        assert!(b[4..].iter().all(|&x| x == 0));
+        assert_eq!(ip_addr(AF_INET, &b), v4);
+        let v6 = IpAddr::V6(Ipv6Addr::LOCALHOST);
+        assert_eq!(ip_addr(AF_INET6, &addr_bytes(v6)), v6);
+    }
 
     #[test]
     fn port_lists() {

@@ -146,7 +146,7 @@ pub fn count_table(counts: &std::collections::HashMap<CountKey, u64>, sport: boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::net::AF_INET;
+    use common::net::{AF_INET, addr_bytes};
     use std::collections::HashMap;
     use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -154,12 +154,12 @@ mod tests {
         let mut e = Event {
             pid: 1234,
             family: AF_INET,
+            saddr: addr_bytes(Ipv4Addr::LOCALHOST.into()),
+            daddr: addr_bytes(Ipv4Addr::LOCALHOST.into()),
             sport,
             dport,
             ..Default::default()
         };
-        e.saddr[..4].copy_from_slice(&[127, 0, 0, 1]);
-        e.daddr[..4].copy_from_slice(&[127, 0, 0, 1]);
         e.comm[..4].copy_from_slice(b"curl");
         e
     }

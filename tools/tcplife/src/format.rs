@@ -145,13 +145,15 @@ pub fn json_row(e: &Event, time: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::net::{AF_INET, AF_INET6};
+    use common::net::{AF_INET, AF_INET6, addr_bytes};
     use std::net::Ipv6Addr;
 
     fn v4() -> Event {
         let mut e = Event {
             pid: 8758,
             family: AF_INET,
+            saddr: addr_bytes([127, 0, 0, 1].into()),
+            daddr: addr_bytes([10, 1, 2, 3].into()),
             sport: 39812,
             dport: 60545,
             tx_bytes: 300_000,
@@ -159,8 +161,6 @@ mod tests {
             span_ns: 90_000,
             ..Default::default()
         };
-        e.saddr[..4].copy_from_slice(&[127, 0, 0, 1]);
-        e.daddr[..4].copy_from_slice(&[10, 1, 2, 3]);
         e.comm[..7].copy_from_slice(b"python3");
         e
     }

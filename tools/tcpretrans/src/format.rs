@@ -136,23 +136,22 @@ pub fn count_table(counts: &HashMap<Flow, u64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use common::net::{AF_INET, AF_INET6};
+    use common::net::{AF_INET, AF_INET6, addr_bytes};
     use std::net::{Ipv4Addr, Ipv6Addr};
 
     fn v4() -> Event {
-        let mut e = Event {
+        Event {
             pid: 0,
             family: AF_INET,
+            saddr: addr_bytes([127, 0, 0, 1].into()),
+            daddr: addr_bytes([10, 0, 0, 2].into()),
             sport: 38358,
             dport: 47001,
             state: 2,
             seq: 123456789,
             r#type: Type::TCPRETRANS_RETRANSMIT,
             ..Default::default()
-        };
-        e.saddr[..4].copy_from_slice(&[127, 0, 0, 1]);
-        e.daddr[..4].copy_from_slice(&[10, 0, 0, 2]);
-        e
+        }
     }
 
     /// BCC's format strings (next-tools.md §3.2).
