@@ -17,6 +17,7 @@ pub mod bounds;
 pub mod container;
 pub mod container_tests;
 pub mod docs;
+pub mod events;
 pub mod kernel_counts;
 pub mod oom;
 pub mod opener;

@@ -249,7 +249,6 @@ fn root_verbose_names_the_hooks() {
     if !bpf_ready("root_verbose_names_the_hooks") {
         return;
     }
-    let out = Tool::spawn(BIN, &["-v"]).ready().interrupt().success();
     let kprobes = !testkit::feature_disabled("kprobes")
         && std::path::Path::new("/sys/bus/event_source/devices/kprobe/type").exists();
     let want = if kprobes {
@@ -257,7 +256,7 @@ fn root_verbose_names_the_hooks() {
     } else {
         "bindsnoop: attached via tracepoints (syscalls:sys_enter_bind, syscalls:sys_exit_bind)"
     };
-    assert!(out.stderr.contains(want), "{out}");
+    testkit::events::assert_verbose_says(BIN, want);
 }
 
 #[test]

@@ -2,13 +2,12 @@
 //! execsnoop --prometheus and --textfile: the execs of one shell's children counted by
 //! result, scraped by a real Prometheus server.
 
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use testkit::events::{Gated, gated_loops, spawn_exporting};
 use testkit::prometheus::{self, Prometheus, free_addr};
-use testkit::{TempDir, Tool, bpf_ready, unique};
+use testkit::{TempDir, bpf_ready, unique};
 
 const BIN: &str = env!("CARGO_BIN_EXE_execsnoop");
 const METRIC: &str = "ferroscope_execsnoop_events_total";
@@ -37,40 +36,17 @@ fn root_prometheus_counts_execs_by_result() {
     let marker = dir.path().join(unique("marker"));
     std::os::unix::fs::symlink(true_bin(), &marker).expect("symlink");
     let missing = dir.path().join("missing");
-    let script = format!(
-        "read go; i=0; while [ $i -lt {N} ]; do {}; i=$((i+1)); done; \
-         i=0; while [ $i -lt {M} ]; do {} 2>/dev/null; i=$((i+1)); done; :",
-        marker.display(),
-        missing.display()
+    let (run, fail) = (
+        marker.display().to_string(),
+        format!("{} 2>/dev/null", missing.display()),
     );
-    let mut sh = Command::new("/bin/sh")
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("sh");
+    let sh = Gated::sh(&gated_loops(&[(&run, N), (&fail, M)], ":"));
     let addr = free_addr();
     let textfile = dir.path().join("execsnoop.prom");
-    let tool = Tool::spawn(
-        BIN,
-        &[
-            "-v",
-            "-x",
-            "-P",
-            &sh.id().to_string(),
-            "--prometheus",
-            &addr.to_string(),
-            "--textfile",
-            textfile.to_str().expect("utf8"),
-        ],
-    )
-    .ready();
+    let args = ["-v", "-x", "-P", &sh.id().to_string()];
+    let tool = spawn_exporting(BIN, &args, addr, Some(&textfile));
     let prom = Prometheus::start(&[addr]);
-    sh.stdin
-        .take()
-        .expect("piped")
-        .write_all(b"go\n")
-        .expect("write");
-    assert!(sh.wait().expect("wait").success());
+    assert!(sh.go().success());
 
     let timeout = Duration::from_secs(15);
     prom.wait_value(&format!("{METRIC}{{errno=\"0\"}}"), timeout, |v| {

@@ -3,11 +3,11 @@
 //! exits (-T), the -x, -p and -c filters, JSON, escaping, and libbpf-tools' rows for the same
 //! exits.
 
-use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
+use testkit::events::Gated;
 use testkit::{TempDir, Tool, bpf_ready, columns, me, settle};
 
 const BIN: &str = env!("CARGO_BIN_EXE_exitsnoop");
@@ -125,22 +125,11 @@ fn root_pid_filter() {
         return;
     }
     // A process that waits for a line on stdin, then exits 5: its PID is known before it exits.
-    let mut target = Command::new("sh")
-        .arg("-c")
-        .arg("read x; exit 5")
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("sh");
+    let target = Gated::spawn(Command::new("sh").arg("-c").arg("read x; exit 5"));
     let pid = target.id();
     let t = Tool::spawn(BIN, &["-p", &pid.to_string()]).ready();
     let other = exit_with(4);
-    target
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"go\n")
-        .expect("write");
-    assert_eq!(target.wait().expect("wait").code(), Some(5));
+    assert_eq!(target.go().code(), Some(5));
     let line = row_of(&t, pid);
     settle();
     let out = t.interrupt().success();
@@ -298,9 +287,7 @@ fn root_rows_match_libbpf_tools() {
         };
         assert_eq!(norm(&theirs), norm(&mine));
     }
-    let ref_out = reference.interrupt();
-    let our_out = ours.interrupt().success();
-    assert_eq!(ref_out.lines().next(), our_out.lines().next(), "headers");
+    testkit::events::assert_same_header(reference, ours);
 }
 
 #[test]
@@ -308,11 +295,9 @@ fn root_verbose_names_the_hook() {
     if !bpf_ready("root_verbose_names_the_hook") {
         return;
     }
-    let out = Tool::spawn(BIN, &["-v"]).ready().interrupt().success();
-    assert!(
-        out.stderr
-            .contains("exitsnoop: attached to sched:sched_process_exit; events through the "),
-        "{out}"
+    testkit::events::assert_verbose_says(
+        BIN,
+        "exitsnoop: attached to sched:sched_process_exit; events through the ",
     );
 }
 

@@ -2,12 +2,12 @@
 //! exitsnoop --prometheus: the exits of a shell's children in a cgroup of their own, counted
 //! by exit status and killing signal, read from `/metrics` and scraped by a real Prometheus.
 
-use std::io::Write as _;
 use std::process::Stdio;
 use std::time::Duration;
 
+use testkit::events::{Gated, gated_loops, spawn_exporting};
 use testkit::prometheus::{self, Prometheus, free_addr, sample, samples};
-use testkit::{Cgroup, Tool, bpf_ready};
+use testkit::{Cgroup, bpf_ready};
 
 const BIN: &str = env!("CARGO_BIN_EXE_exitsnoop");
 const METRIC: &str = "ferroscope_exitsnoop_events_total";
@@ -26,30 +26,14 @@ fn root_prometheus_counts_exits_by_code_and_signal() {
     const N: usize = 4;
     const M: usize = 2;
     let cg = Cgroup::new("ferroscope-exitsnoop-prom");
-    let script = format!(
-        "read go; i=0; while [ $i -lt {N} ]; do (exit 3); i=$((i+1)); done; \
-         i=0; while [ $i -lt {M} ]; do sh -c 'kill -KILL $$'; i=$((i+1)); done; exit 0"
-    );
-    let mut sh = cg
-        .shell("sh", &script)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::null()) // the shell's "Killed"
-        .spawn()
-        .expect("sh");
+    let script = gated_loops(&[("(exit 3)", N), ("sh -c 'kill -KILL $$'", M)], "exit 0");
+    // Its stderr is the shell's "Killed".
+    let sh = Gated::spawn(cg.shell("sh", &script).stderr(Stdio::null()));
     cg.wait_for(sh.id());
     let addr = free_addr();
-    let tool = Tool::spawn(
-        BIN,
-        &["-v", "-c", cg.path(), "--prometheus", &addr.to_string()],
-    )
-    .ready();
+    let tool = spawn_exporting(BIN, &["-v", "-c", cg.path()], addr, None);
     let prom = Prometheus::start(&[addr]);
-    sh.stdin
-        .take()
-        .expect("piped")
-        .write_all(b"go\n")
-        .expect("write");
-    assert!(sh.wait().expect("wait").success());
+    assert!(sh.go().success());
 
     let code3 = format!("{METRIC}{{code=\"3\",signal=\"\"}}");
     let killed = format!("{METRIC}{{code=\"\",signal=\"SIGKILL\"}}");

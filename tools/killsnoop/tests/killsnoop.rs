@@ -263,12 +263,9 @@ fn root_verbose_names_the_hooks() {
     if !bpf_ready("root_verbose_names_the_hooks") {
         return;
     }
-    let out = Tool::spawn(BIN, &["-v"]).ready().interrupt().success();
-    assert!(
-        out.stderr.contains(
-            "killsnoop: attached to syscalls:sys_{enter,exit}_{kill,tkill,tgkill}; events through the "
-        ),
-        "{out}"
+    testkit::events::assert_verbose_says(
+        BIN,
+        "killsnoop: attached to syscalls:sys_{enter,exit}_{kill,tkill,tgkill}; events through the ",
     );
 }
 

@@ -2,12 +2,11 @@
 //! killsnoop --prometheus and --textfile: the signals one shell sends, counted by signal and
 //! errno, read from `/metrics` and from the text file.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use testkit::events::{Gated, gated_loops, spawn_exporting};
 use testkit::prometheus::{self, free_addr, sample, samples};
-use testkit::{TempDir, Tool, bpf_ready};
+use testkit::{TempDir, bpf_ready};
 
 const BIN: &str = env!("CARGO_BIN_EXE_killsnoop");
 const METRIC: &str = "ferroscope_killsnoop_events_total";
@@ -25,37 +24,20 @@ fn root_prometheus_counts_signals_by_name_and_errno() {
     }
     const N: usize = 5;
     const M: usize = 3;
-    let script = format!(
-        "read go; i=0; while [ $i -lt {N} ]; do kill -CONT $$; i=$((i+1)); done; \
-         i=0; while [ $i -lt {M} ]; do kill -TERM 99999999 2>/dev/null; i=$((i+1)); done; :"
-    );
-    let mut sh = Command::new("/bin/sh")
-        .args(["-c", &script])
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("sh");
+    let sh = Gated::sh(&gated_loops(
+        &[("kill -CONT $$", N), ("kill -TERM 99999999 2>/dev/null", M)],
+        ":",
+    ));
     let dir = TempDir::new("killsnoop-prom");
     let textfile = dir.path().join("killsnoop.prom");
     let addr = free_addr();
-    let tool = Tool::spawn(
+    let tool = spawn_exporting(
         BIN,
-        &[
-            "-v",
-            "-p",
-            &sh.id().to_string(),
-            "--prometheus",
-            &addr.to_string(),
-            "--textfile",
-            textfile.to_str().expect("utf8"),
-        ],
-    )
-    .ready();
-    sh.stdin
-        .take()
-        .expect("piped")
-        .write_all(b"go\n")
-        .expect("write");
-    assert!(sh.wait().expect("wait").success());
+        &["-v", "-p", &sh.id().to_string()],
+        addr,
+        Some(&textfile),
+    );
+    assert!(sh.go().success());
 
     let sent = format!("{METRIC}{{signal=\"SIGCONT\",errno=\"0\"}}");
     let failed = format!("{METRIC}{{signal=\"SIGTERM\",errno=\"ESRCH\"}}");

@@ -185,9 +185,7 @@ fn root_rows_match_libbpf_tools() {
             .to_owned()
     };
     assert_eq!(norm(&theirs), norm(&mine), "\n{theirs}\n{mine}");
-    let ref_out = reference.interrupt();
-    let our_out = ours.interrupt().success();
-    assert_eq!(ref_out.lines().next(), our_out.lines().next(), "headers");
+    testkit::events::assert_same_header(reference, ours);
 }
 
 #[test]
@@ -195,17 +193,14 @@ fn root_verbose_names_the_hook() {
     if !bpf_ready("root_verbose_names_the_hook") {
         return;
     }
-    let out = Tool::spawn(BIN, &["-v"]).ready().interrupt().success();
     let what = match expected_hook() {
         "kprobe" => "kprobe (kprobe:oom_kill_process)",
         "tp_btf" => "tp_btf (tp_btf:mark_victim)",
         _ => "tracepoint (oom:mark_victim)",
     };
-    assert!(
-        out.stderr.contains(&format!(
-            "oomkill: attached via {what}; events through the "
-        )),
-        "{out}"
+    testkit::events::assert_verbose_says(
+        BIN,
+        &format!("oomkill: attached via {what}; events through the "),
     );
 }
 

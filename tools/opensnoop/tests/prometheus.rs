@@ -5,6 +5,7 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
+use testkit::events::spawn_exporting;
 use testkit::opener::Opener;
 use testkit::prometheus::{self, Prometheus, free_addr, sample};
 use testkit::{TempDir, Tool, bpf_ready};
@@ -29,20 +30,7 @@ fn root_prometheus_counts_opens_by_errno() {
     let addr = free_addr();
     let textfile = dir.path().join("opensnoop.prom");
     let pid = child.pid().to_string();
-    let textfile_arg = textfile.to_str().expect("utf8");
-    let tool = Tool::spawn(
-        BIN,
-        &[
-            "-v",
-            "-p",
-            &pid,
-            "--prometheus",
-            &addr.to_string(),
-            "--textfile",
-            textfile_arg,
-        ],
-    )
-    .ready();
+    let tool = spawn_exporting(BIN, &["-v", "-p", &pid], addr, Some(&textfile));
     let idle = idle_connections(addr, 128);
     let prom = Prometheus::start(&[addr]);
     child.go();

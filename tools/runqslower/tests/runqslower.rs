@@ -230,13 +230,12 @@ fn root_verbose_names_the_hooks() {
     if !bpf_ready("root_verbose_names_the_hooks") {
         return;
     }
-    let out = Tool::spawn(BIN, &["-v"]).ready().interrupt().success();
     let want = if feature_disabled("tp_btf") {
         "runqslower: attached to sched_wakeup, sched_wakeup_new, sched_switch as raw tracepoints; wakeup times in a hash map"
     } else {
         "runqslower: attached to sched_wakeup, sched_wakeup_new, sched_switch as tp_btf; wakeup times in "
     };
-    assert!(out.stderr.contains(want), "{want}: {out}");
+    testkit::events::assert_verbose_says(BIN, want);
 }
 
 #[test]

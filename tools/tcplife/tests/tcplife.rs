@@ -309,9 +309,7 @@ fn root_rows_match_libbpf_tools() {
             assert_eq!(norm(&theirs), norm(&mine), "\n{theirs}\n{mine}");
         }
     }
-    let ref_out = reference.interrupt();
-    let our_out = ours.interrupt().success();
-    assert_eq!(ref_out.lines().next(), our_out.lines().next(), "headers");
+    testkit::events::assert_same_header(reference, ours);
 }
 
 #[test]
@@ -319,17 +317,14 @@ fn root_verbose_names_the_hook() {
     if !bpf_ready("root_verbose_names_the_hook") {
         return;
     }
-    let out = Tool::spawn(BIN, &["-v"]).ready().interrupt().success();
     let how = if testkit::feature_disabled("tp_btf") || !testkit::kernel_at_least(5, 5) {
         "tracepoint"
     } else {
         "tp_btf"
     };
-    assert!(
-        out.stderr.contains(&format!(
-            "tcplife: attached to sock:inet_sock_set_state ({how}); events through the "
-        )),
-        "{out}"
+    testkit::events::assert_verbose_says(
+        BIN,
+        &format!("tcplife: attached to sock:inet_sock_set_state ({how}); events through the "),
     );
 }
 

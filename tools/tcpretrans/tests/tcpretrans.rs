@@ -191,11 +191,9 @@ fn root_verbose_names_the_hook() {
     if !bpf_ready("root_verbose_names_the_hook") {
         return;
     }
-    let out = Tool::spawn(BIN, &["-v"]).ready().interrupt().success();
-    assert!(
-        out.stderr
-            .contains("tcpretrans: attached to tcp:tcp_retransmit_skb; events through the "),
-        "{out}"
+    testkit::events::assert_verbose_says(
+        BIN,
+        "tcpretrans: attached to tcp:tcp_retransmit_skb; events through the ",
     );
 }
 
