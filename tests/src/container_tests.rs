@@ -399,3 +399,15 @@ macro_rules! hist_container_tests {
         }
     };
 }
+
+/// `--containers` and `--container ID` each refused, as usage errors (see
+/// [`crate::assert_usage_errors`]), with each of `groupings`: the tool's other ways to split
+/// its histograms (`-P`).
+pub fn assert_containers_exclude(bin: &str, tool: &str, groupings: &[&str]) {
+    let cases: Vec<Vec<&str>> = groupings
+        .iter()
+        .flat_map(|&g| [vec!["--containers", g], vec!["--container", "abc", g]])
+        .collect();
+    let cases: Vec<&[&str]> = cases.iter().map(Vec::as_slice).collect();
+    crate::assert_usage_errors(bin, tool, &cases);
+}

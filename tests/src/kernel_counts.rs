@@ -105,3 +105,31 @@ pub fn assert_within(counts: &Counts, least: &Counts, most: &Counts, out: &Finis
         );
     }
 }
+
+/// What the tools printed, and what the kernel counted (`C`, for all CPUs and for CPU 0's
+/// column) from before the tools started to after they ended (`whole`: every interrupt or run
+/// the tools counted is in it) and while the workload ran (`during`: within the tools' one
+/// interval, so every such one was counted).
+pub struct Traced<C> {
+    pub outs: Vec<Finished>,
+    pub whole: [C; 2],
+    pub during: [C; 2],
+}
+
+/// [`run_around`] with `read(None)` and `read(Some(0))` reading the kernel's counter (all CPUs,
+/// CPU 0's column), and `diff(before, after)` what it counted between two readings.
+pub fn traced<S, C>(
+    bin: &str,
+    runs: &[&[&str]],
+    read: impl Fn(Option<usize>) -> S,
+    diff: impl Fn(&S, &S) -> C,
+    work: impl FnOnce(),
+) -> Traced<C> {
+    let w = run_around(bin, runs, || [read(None), read(Some(0))], work);
+    let ran = |a: &[S; 2], b: &[S; 2]| [diff(&a[0], &b[0]), diff(&a[1], &b[1])];
+    Traced {
+        whole: ran(&w.before, &w.after),
+        during: ran(&w.attached, &w.worked),
+        outs: w.outs,
+    }
+}

@@ -18,6 +18,7 @@ pub mod container;
 pub mod container_tests;
 pub mod docs;
 pub mod events;
+pub mod hist;
 pub mod kernel_counts;
 pub mod oom;
 pub mod opener;
@@ -814,6 +815,36 @@ pub fn reference_tool(test: &str, name: &str) -> Option<PathBuf> {
 /// (`stdbuf -oL`: it writes to a pipe here), and wait until it has printed its header.
 pub fn spawn_reference<S: AsRef<OsStr>>(path: &Path, args: &[S]) -> Tool {
     Tool::spawn_cmd(Command::new("stdbuf").arg("-oL").arg(path).args(args)).ready()
+}
+
+/// Run the reference tool `path` ([`reference_tool`], [`spawn_reference`]) and `bin` with the
+/// same `args` at once, each once it has printed its header; run `work`, then wait (30 s at
+/// most) for each to end on its own. Returns what each printed: ours, then the reference's.
+pub fn run_beside_reference(
+    bin: &str,
+    path: &Path,
+    args: &[&str],
+    work: impl FnOnce(),
+) -> (Finished, Finished) {
+    let reference = spawn_reference(path, args);
+    let ours = Tool::spawn(bin, args).ready();
+    work();
+    let theirs = reference.finish(Duration::from_secs(30)).success();
+    let ours = ours.finish(Duration::from_secs(30)).success();
+    (ours, theirs)
+}
+
+/// A `-c` cgroup path that is not UTF-8 is refused with the path shown as its bytes (`\\xff`),
+/// as every message shows them: `TOOL: cgroup /x\\xff\\e: No such file or directory (os error
+/// 2)`, exit 2 (see [`assert_usage_messages`]).
+pub fn assert_bad_cgroup_path_escaped(bin: &str, tool: &str) {
+    assert_usage_messages(
+        bin,
+        &[(
+            &[&b"-c"[..], b"/x\xff\x1b"],
+            &format!("{tool}: cgroup /x\\xff\\e: No such file or directory (os error 2)\n"),
+        )],
+    );
 }
 
 /// The checks every tool makes of how it ends: SIGINT and SIGTERM each end it cleanly with

@@ -289,3 +289,15 @@ impl Drop for Prometheus {
         let _ = self.child.wait();
     }
 }
+
+/// `GET url` as text/plain: status 200, Prometheus's text format 0.0.4, and an exposition that
+/// passes promtool ([`check_metrics`]). Returns the exposition.
+pub fn get_checked_text(url: &str) -> String {
+    let (code, ctype, text) = get(url, "text/plain");
+    assert_eq!(
+        (code, ctype.as_str()),
+        (200, "text/plain; version=0.0.4; charset=utf-8")
+    );
+    check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    text
+}

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::Duration;
 
 use testkit::block::LoopDevice;
-use testkit::{TempDir, Tool, bpf_ready, feature_disabled, hist_row_counts, kernel_at_least};
+use testkit::{TempDir, Tool, bpf_ready, feature_disabled, kernel_at_least};
 
 const BIN: &str = env!("CARGO_BIN_EXE_biolatency");
 const BLOCK: usize = 4096;
@@ -124,19 +124,9 @@ fn root_direct_io_gives_a_histogram() {
         return;
     }
     let (out, _) = run_with_io(&["1", "1"]);
-    assert!(
-        out.stdout
-            .starts_with("Tracing block device I/O... Hit Ctrl-C to end.\n\n\n"),
-        "{out}"
-    );
-    assert!(
-        out.stdout
-            .contains("     usecs               : count    distribution\n"),
-        "{out}"
-    );
-    assert!(
-        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-        "{out}"
+    testkit::hist::assert_usecs_histogram(
+        &out,
+        "Tracing block device I/O... Hit Ctrl-C to end.\n\n\n",
     );
 }
 
@@ -262,15 +252,7 @@ fn root_interval_count_units_and_timestamps() {
         return;
     }
     let (out, _) = run_with_io(&["-m", "-T", "1", "2"]);
-    assert_eq!(
-        out.stdout
-            .matches("     msecs               : count")
-            .count(),
-        2,
-        "{out}"
-    );
-    let stamps = out.lines().filter(|l| testkit::is_hms(l)).count();
-    assert_eq!(stamps, 2, "{out}");
+    testkit::hist::assert_msecs_with_timestamps(&out, 2);
 }
 
 #[test]
@@ -279,10 +261,7 @@ fn root_queued_time_and_extension() {
         return;
     }
     let (out, _) = run_with_io(&["-Q", "-e", "--percentiles", "1", "1"]);
-    assert!(
-        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-        "{out}"
-    );
+    testkit::hist::assert_counted(&out);
     assert!(
         out.lines()
             .any(|l| l.starts_with("avg = ") && l.contains(" usecs, total: ")),
@@ -447,10 +426,7 @@ fn root_sigint_prints_the_final_histogram() {
     thread::sleep(Duration::from_millis(800));
     let out = t.interrupt().success();
     drop(io);
-    assert!(
-        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-        "{out}"
-    );
+    testkit::hist::assert_counted(&out);
 }
 
 #[test]
@@ -460,10 +436,7 @@ fn root_signals_pipes_and_privileges() {
     }
     let _io = DirectIo::start();
     for out in testkit::assert_signals_pipes_and_privileges(BIN, &["-v"], &["1"], || {}) {
-        assert!(
-            hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-            "final histogram: {out}"
-        );
+        testkit::hist::assert_final_histogram_counted(&out);
     }
 }
 
@@ -504,22 +477,13 @@ fn root_hook_choice_follows_the_probe() {
     };
     let (out, _) = run_with_io(&["-v", "1", "1"]);
     assert!(out.stderr.contains(want), "{want}: {out}");
-    assert!(
-        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-        "{out}"
-    );
+    testkit::hist::assert_counted(&out);
 }
 
 /// A path that is not UTF-8 is shown as its bytes (`\\xff`), as every message shows them.
 #[test]
 fn bad_cgroup_path_is_shown_escaped() {
-    testkit::assert_usage_messages(
-        BIN,
-        &[(
-            &[&b"-c"[..], b"/x\xff\x1b"],
-            "biolatency: cgroup /x\\xff\\e: No such file or directory (os error 2)\n",
-        )],
-    );
+    testkit::assert_bad_cgroup_path_escaped(BIN, "biolatency");
 }
 
 #[test]

@@ -23,9 +23,5 @@ testkit::hist_container_tests!(ContainerHists {
 
 #[test]
 fn containers_exclude_disk_and_flag_sections() {
-    testkit::assert_usage_errors(
-        BIN,
-        "biolatency",
-        &[&["--containers", "-D"], &["--container", "abc", "-F"]],
-    );
+    testkit::container_tests::assert_containers_exclude(BIN, "biolatency", &["-D", "-F"]);
 }

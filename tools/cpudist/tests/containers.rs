@@ -24,13 +24,5 @@ testkit::hist_container_tests!(ContainerHists {
 
 #[test]
 fn containers_exclude_the_other_groupings() {
-    testkit::assert_usage_errors(
-        BIN,
-        "cpudist",
-        &[
-            &["--containers", "-P"],
-            &["--containers", "-L"],
-            &["--container", "abc", "-P"],
-        ],
-    );
+    testkit::container_tests::assert_containers_exclude(BIN, "cpudist", &["-P", "-L"]);
 }

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use testkit::container_tests::section_count;
-use testkit::{Tool, bpf_ready, feature_disabled, hist_row_counts, kernel_at_least, me};
+use testkit::{Tool, bpf_ready, hist_row_counts, me};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cpudist");
 
@@ -304,15 +304,7 @@ fn root_milliseconds_timestamps_and_count() {
     let started = Instant::now();
     let out = run_together(Some(&mut busy), &[&["-m", "-T", "1", "2"]]).remove(0);
     assert!(started.elapsed() >= Duration::from_secs(2), "{out}");
-    assert_eq!(
-        out.stdout
-            .matches("     msecs               : count")
-            .count(),
-        2,
-        "{out}"
-    );
-    let stamps = out.lines().filter(|l| testkit::is_hms(l)).count();
-    assert_eq!(stamps, 2, "{out}");
+    testkit::hist::assert_msecs_with_timestamps(&out, 2);
 }
 
 #[test]
@@ -339,14 +331,7 @@ fn root_json_extension_and_percentiles() {
     assert_eq!(v["comm"], "sh", "{v}");
     assert_eq!(v["unit"], "usecs", "{v}");
     assert!(v["time"].is_string() && v["p50"].is_u64(), "{v}");
-    let count = v["count"].as_u64().expect("count");
-    let buckets: u64 = v["buckets"]
-        .as_array()
-        .expect("buckets")
-        .iter()
-        .map(|b| b["count"].as_u64().expect("bucket count"))
-        .sum();
-    assert!(count > 0 && buckets == count, "{v}");
+    testkit::hist::assert_json_buckets_hold_count(v);
     assert!(
         v["sum"]
             .as_u64()
@@ -360,11 +345,7 @@ fn root_json_extension_and_percentiles() {
         }),
         "{text}"
     );
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with("p50 <= ") && l.ends_with(" (usecs)")),
-        "{text}"
-    );
+    testkit::hist::assert_usecs_percentiles(text);
 }
 
 #[test]
@@ -379,16 +360,7 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
     let out = run_together(Some(&mut busy), &[&["-P", "-c", cg.path(), "1", "1"]]).remove(0);
     let _ = child.kill();
     let _ = child.wait();
-    let pids: Vec<&str> = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("pid = "))
-        .collect();
-    assert!(!pids.is_empty(), "{out}");
-    let child_pid = child.id().to_string();
-    assert!(
-        pids.iter().all(|p| p.starts_with(&format!("{child_pid} "))),
-        "only the cgroup's task ({child_pid}): {out}"
-    );
+    testkit::hist::assert_only_sections_of(&out, child.id());
 }
 
 /// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf; prove the raw
@@ -398,22 +370,12 @@ fn root_hook_choice_follows_the_probe() {
     if !bpf_ready("root_hook_choice_follows_the_probe") {
         return;
     }
-    // Task storage where its allocation takes no locks (6.4+), and only on tp_btf.
-    let want = if feature_disabled("tp_btf") {
-        "as raw tracepoints; switch times in a hash map"
-    } else if kernel_at_least(6, 4) && !feature_disabled("task_storage") {
-        "as tp_btf; switch times in task storage"
-    } else {
-        "as tp_btf; switch times in a hash map"
-    };
+    let want = testkit::hist::sched_attach_line("switch");
     let mut busy = Busy::new();
     let pid = busy.pid();
     let out = run_together(Some(&mut busy), &[&["-v", "-O", "-p", &pid, "1", "1"]]).remove(0);
-    assert!(out.stderr.contains(want), "{want}: {out}");
-    assert!(
-        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-        "{out}"
-    );
+    assert!(out.stderr.contains(&want), "{want}: {out}");
+    testkit::hist::assert_counted(&out);
 }
 
 /// The text libbpf-tools' cpudist prints for the same workload, options and interval: the
@@ -433,11 +395,7 @@ fn root_output_has_the_shape_of_libbpf_tools() {
         let pid = busy.pid();
         let mut args: Vec<&str> = opts.to_vec();
         args.extend(["-p", &pid, "2", "1"]);
-        let reference = testkit::spawn_reference(&path, &args);
-        let ours = Tool::spawn(BIN, &args).ready();
-        busy.go();
-        let theirs = reference.finish(Duration::from_secs(30)).success();
-        let ours = ours.finish(Duration::from_secs(30)).success();
+        let (ours, theirs) = testkit::run_beside_reference(BIN, &path, &args, || busy.go());
         assert_eq!(
             shape(&ours.stdout),
             shape(&theirs.stdout),
@@ -478,10 +436,7 @@ fn root_signals_pipes_and_privileges() {
     let pid = busy.pid();
     for out in testkit::assert_signals_pipes_and_privileges(BIN, &["-v", "-p", &pid], &["1"], || {})
     {
-        assert!(
-            hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-            "final histogram: {out}"
-        );
+        testkit::hist::assert_final_histogram_counted(&out);
     }
 }
 
@@ -508,13 +463,7 @@ fn bad_input_exits_2_with_one_line() {
 /// A path that is not UTF-8 is shown as its bytes (`\\xff`), as every message shows them.
 #[test]
 fn bad_cgroup_path_is_shown_escaped() {
-    testkit::assert_usage_messages(
-        BIN,
-        &[(
-            &[&b"-c"[..], b"/x\xff\x1b"],
-            "cpudist: cgroup /x\\xff\\e: No such file or directory (os error 2)\n",
-        )],
-    );
+    testkit::assert_bad_cgroup_path_escaped(BIN, "cpudist");
 }
 
 #[test]

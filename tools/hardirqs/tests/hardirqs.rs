@@ -6,10 +6,9 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
-use testkit::kernel_counts::{self, Counts, assert_within, run_around};
-use testkit::{Finished, Tool, bpf_ready, feature_disabled, hist_row_counts};
+use testkit::kernel_counts::{self, Counts, Traced, assert_within};
+use testkit::{Finished, bpf_ready, feature_disabled, hist_row_counts};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hardirqs");
 
@@ -88,26 +87,16 @@ fn table(out: &Finished) -> Counts {
     kernel_counts::table(out, "HARDIRQ ")
 }
 
-/// Run the tool with each argument list at once; once all have attached, make disk I/O;
-/// return what each printed and what /proc/interrupts counted (all CPUs, and CPU 0's column)
-/// from before the tools started to after they ended (every interrupt the tools counted is in
-/// it) and while the I/O ran (within the tools' one interval: every such interrupt was
-/// counted).
-struct Traced {
-    outs: Vec<Finished>,
-    whole: [Ran; 2],
-    during: [Ran; 2],
-}
-
-fn traced(runs: &[&[&str]], rounds: usize) -> Traced {
-    let snap = || [proc_interrupts(None), proc_interrupts(Some(0))];
-    let w = run_around(BIN, runs, snap, || disk_io(rounds));
-    let diff = |a: &[Lines; 2], b: &[Lines; 2]| [ran(&a[0], &b[0]), ran(&a[1], &b[1])];
-    Traced {
-        whole: diff(&w.before, &w.after),
-        during: diff(&w.attached, &w.worked),
-        outs: w.outs,
-    }
+/// Run the tool with each argument list at once; once all have attached, make disk I/O; see
+/// [`kernel_counts::traced`] (the counts: /proc/interrupts').
+fn traced(runs: &[&[&str]], rounds: usize) -> Traced<Ran> {
+    kernel_counts::traced(
+        BIN,
+        runs,
+        proc_interrupts,
+        |a, b| ran(a, b),
+        || disk_io(rounds),
+    )
 }
 
 /// The rows of `counts` (handler name, count) lie within what the kernel counted: at least the
@@ -230,26 +219,13 @@ fn root_json_and_percentiles() {
     assert!(!lines.is_empty(), "{}", w.outs[0]);
     for v in &lines {
         assert!(v["hardirq"].is_string() && v["unit"] == "usecs", "{v}");
-        let count = v["count"].as_u64().expect("count");
-        let buckets: u64 = v["buckets"]
-            .as_array()
-            .expect("buckets")
-            .iter()
-            .map(|b| b["count"].as_u64().expect("bucket count"))
-            .sum();
-        assert!(count > 0 && buckets == count, "{v}");
+        testkit::hist::assert_json_buckets_hold_count(v);
         assert!(
             v["sum"].is_u64() && v["max"].is_u64() && v["time"].is_string(),
             "{v}"
         );
     }
-    let text = &w.outs[1];
-    assert!(text.lines().any(testkit::is_hms), "-T: {text}");
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with("p50 <= ") && l.ends_with(" (usecs)")),
-        "{text}"
-    );
+    testkit::hist::assert_timestamps_and_percentiles(&w.outs[1]);
 }
 
 /// The text libbpf-tools 0.26 (Debian's hardirqs) prints for the same options: the banner, the
@@ -267,11 +243,7 @@ fn root_output_has_the_shape_of_libbpf_tools() {
     for opts in [&[][..], &["-C"], &["-N"], &["-d"]] {
         let mut args: Vec<&str> = opts.to_vec();
         args.extend(["2", "1"]);
-        let reference = testkit::spawn_reference(&path, &args);
-        let ours = Tool::spawn(BIN, &args).ready();
-        disk_io(10);
-        let theirs = reference.finish(Duration::from_secs(30)).success();
-        let ours = ours.finish(Duration::from_secs(30)).success();
+        let (ours, theirs) = testkit::run_beside_reference(BIN, &path, &args, || disk_io(10));
         let head = |t: &str| t.lines().take(3).map(str::to_owned).collect::<Vec<_>>();
         if opts.contains(&"-d") {
             assert_eq!(head(&ours.stdout)[..2], head(&theirs.stdout)[..2]);

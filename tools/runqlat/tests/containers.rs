@@ -19,14 +19,6 @@ testkit::hist_container_tests!(ContainerHists {
 
 #[test]
 fn containers_exclude_the_other_groupings() {
-    testkit::assert_usage_errors(
-        BIN,
-        "runqlat",
-        &[
-            &["--containers", "-P"],
-            &["--containers", "-L"],
-            &["--container", "abc", "--cpus"],
-            &["--container", "abc", "--pidnss"],
-        ],
-    );
+    let groupings = ["-P", "-L", "--cpus", "--pidnss"];
+    testkit::container_tests::assert_containers_exclude(BIN, "runqlat", &groupings);
 }

@@ -93,12 +93,7 @@ fn root_prometheus_scrape_matches_the_tools_percentiles() {
     assert_eq!(prom.value("up{job=\"ferroscope\"}"), Some(1.0));
 
     let url = format!("http://{addr}/metrics");
-    let (code, ctype, text) = prometheus::get(&url, "text/plain");
-    assert_eq!(
-        (code, ctype.as_str()),
-        (200, "text/plain; version=0.0.4; charset=utf-8")
-    );
-    prometheus::check_metrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let text = prometheus::get_checked_text(&url);
     for what in ["wakeups", "latencies"] {
         let line = format!("ferroscope_lost_events_total{{tool=\"runqlat\",what=\"{what}\"}} 0\n");
         assert!(text.contains(&line), "{line}: {text}");

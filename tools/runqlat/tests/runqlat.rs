@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use testkit::{Tool, bpf_ready, feature_disabled, hist_row_counts, kernel_at_least, me};
+use testkit::{Tool, bpf_ready, hist_row_counts, me};
 
 const BIN: &str = env!("CARGO_BIN_EXE_runqlat");
 
@@ -83,19 +83,9 @@ fn root_busy_threads_give_a_histogram() {
         return;
     }
     let out = run_once(&["-p", &me(), "1", "1"]);
-    assert!(
-        out.stdout
-            .starts_with("Tracing run queue latency... Hit Ctrl-C to end.\n"),
-        "{out}"
-    );
-    assert!(
-        out.stdout
-            .contains("     usecs               : count    distribution\n"),
-        "{out}"
-    );
-    assert!(
-        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-        "{out}"
+    testkit::hist::assert_usecs_histogram(
+        &out,
+        "Tracing run queue latency... Hit Ctrl-C to end.\n",
     );
 }
 
@@ -154,15 +144,7 @@ fn root_milliseconds_timestamps_and_count() {
     let started = Instant::now();
     let out = run_once(&["-m", "-T", "1", "2"]);
     assert!(started.elapsed() >= Duration::from_secs(2), "{out}");
-    assert_eq!(
-        out.stdout
-            .matches("     msecs               : count")
-            .count(),
-        2,
-        "{out}"
-    );
-    let stamps = out.lines().filter(|l| testkit::is_hms(l)).count();
-    assert_eq!(stamps, 2, "{out}");
+    testkit::hist::assert_msecs_with_timestamps(&out, 2);
 }
 
 #[test]
@@ -183,11 +165,7 @@ fn root_json_and_percentiles() {
     }
     assert!(total > 0, "{out}");
     let out = run_once(&["--percentiles", "-p", &me(), "1", "1"]);
-    assert!(
-        out.lines()
-            .any(|l| l.starts_with("p50 <= ") && l.ends_with(" (usecs)")),
-        "{out}"
-    );
+    testkit::hist::assert_usecs_percentiles(&out);
 }
 
 #[test]
@@ -242,10 +220,7 @@ fn root_sigint_prints_the_final_histogram() {
     thread::sleep(Duration::from_millis(800));
     let out = t.interrupt().success();
     drop(load);
-    assert!(
-        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-        "{out}"
-    );
+    testkit::hist::assert_counted(&out);
 }
 
 #[test]
@@ -264,16 +239,7 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
     let out = t.finish(Duration::from_secs(30)).success();
     let _ = child.kill();
     let _ = child.wait();
-    let pids: Vec<&str> = out
-        .lines()
-        .filter_map(|l| l.strip_prefix("pid = "))
-        .collect();
-    assert!(!pids.is_empty(), "{out}");
-    let child_pid = child.id().to_string();
-    assert!(
-        pids.iter().all(|p| p.starts_with(&format!("{child_pid} "))),
-        "only the cgroup's task ({child_pid}): {out}"
-    );
+    testkit::hist::assert_only_sections_of(&out, child.id());
 }
 
 /// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf; prove the raw
@@ -283,20 +249,10 @@ fn root_hook_choice_follows_the_probe() {
     if !bpf_ready("root_hook_choice_follows_the_probe") {
         return;
     }
-    // Task storage where its allocation takes no locks (6.4+), and only on tp_btf.
-    let want = if feature_disabled("tp_btf") {
-        "as raw tracepoints; wakeup times in a hash map"
-    } else if kernel_at_least(6, 4) && !feature_disabled("task_storage") {
-        "as tp_btf; wakeup times in task storage"
-    } else {
-        "as tp_btf; wakeup times in a hash map"
-    };
+    let want = testkit::hist::sched_attach_line("wakeup");
     let out = run_once(&["-v", "-p", &me(), "1", "1"]);
-    assert!(out.stderr.contains(want), "{want}: {out}");
-    assert!(
-        hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-        "{out}"
-    );
+    assert!(out.stderr.contains(&want), "{want}: {out}");
+    testkit::hist::assert_counted(&out);
 }
 
 #[test]
@@ -308,10 +264,7 @@ fn root_signals_pipes_and_privileges() {
     let me = me();
     for out in testkit::assert_signals_pipes_and_privileges(BIN, &["-v", "-p", &me], &["1"], || {})
     {
-        assert!(
-            hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
-            "final histogram: {out}"
-        );
+        testkit::hist::assert_final_histogram_counted(&out);
     }
 }
 

@@ -7,10 +7,9 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread;
-use std::time::Duration;
 
-use testkit::kernel_counts::{self, Counts, assert_within, diff, run_around};
-use testkit::{Finished, Tool, bpf_ready, feature_disabled, hist_row_counts};
+use testkit::kernel_counts::{self, Counts, Traced, assert_within, diff};
+use testkit::{Finished, bpf_ready, feature_disabled, hist_row_counts};
 
 const BIN: &str = env!("CARGO_BIN_EXE_softirqs");
 
@@ -65,25 +64,9 @@ fn table(out: &Finished) -> Counts {
 }
 
 /// Run the tool with each argument list at once; once all have attached, make `rounds`
-/// loopback exchanges; return what each printed and what /proc/softirqs counted (all CPUs,
-/// and CPU 0's column) from before the tools started to after they ended (every run the
-/// tools counted is in it) and while the traffic ran (within the tools' one interval: every
-/// such run was counted).
-struct Traced {
-    outs: Vec<Finished>,
-    whole: [Counts; 2],
-    during: [Counts; 2],
-}
-
-fn traced(runs: &[&[&str]], rounds: usize) -> Traced {
-    let snap = || [proc_softirqs(None), proc_softirqs(Some(0))];
-    let w = run_around(BIN, runs, snap, || loopback_traffic(rounds));
-    let ran = |a: &[Counts; 2], b: &[Counts; 2]| [diff(&a[0], &b[0]), diff(&a[1], &b[1])];
-    Traced {
-        whole: ran(&w.before, &w.after),
-        during: ran(&w.attached, &w.worked),
-        outs: w.outs,
-    }
+/// loopback exchanges; see [`kernel_counts::traced`] (the counts: /proc/softirqs').
+fn traced(runs: &[&[&str]], rounds: usize) -> Traced<Counts> {
+    kernel_counts::traced(BIN, runs, proc_softirqs, diff, || loopback_traffic(rounds))
 }
 
 /// The counts with -C (all CPUs, and -c 0 for CPU 0 alone) lie between what the kernel counted
@@ -193,21 +176,8 @@ fn root_json_and_percentiles() {
         net_rx["time"].is_string() && net_rx["p50"].is_u64(),
         "{net_rx}"
     );
-    let count = net_rx["count"].as_u64().expect("count");
-    let buckets: u64 = net_rx["buckets"]
-        .as_array()
-        .expect("buckets")
-        .iter()
-        .map(|b| b["count"].as_u64().expect("bucket count"))
-        .sum();
-    assert!(count > 0 && buckets == count, "{net_rx}");
-    let text = &w.outs[1];
-    assert!(text.lines().any(testkit::is_hms), "-T: {text}");
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with("p50 <= ") && l.ends_with(" (usecs)")),
-        "{text}"
-    );
+    testkit::hist::assert_json_buckets_hold_count(net_rx);
+    testkit::hist::assert_timestamps_and_percentiles(&w.outs[1]);
 }
 
 /// The text libbpf-tools 0.26 (Debian's softirqs) prints for the same options: the banner,
@@ -225,11 +195,8 @@ fn root_output_has_the_shape_of_libbpf_tools() {
     for opts in [&[][..], &["-N"], &["-d"]] {
         let mut args: Vec<&str> = opts.to_vec();
         args.extend(["2", "1"]);
-        let reference = testkit::spawn_reference(&path, &args);
-        let ours = Tool::spawn(BIN, &args).ready();
-        loopback_traffic(100);
-        let theirs = reference.finish(Duration::from_secs(30)).success();
-        let ours = ours.finish(Duration::from_secs(30)).success();
+        let (ours, theirs) =
+            testkit::run_beside_reference(BIN, &path, &args, || loopback_traffic(100));
         let head = |t: &str| t.lines().take(3).map(str::to_owned).collect::<Vec<_>>();
         if opts.contains(&"-d") {
             for out in [&ours, &theirs] {
