@@ -25,7 +25,7 @@ pub fn start(verbose: u8) -> Result<()> {
 /// own process excluded in the kernel ([`exclude_self`]).
 pub fn open<'obj, B: SkelBuilder<'obj>>(
     builder: B,
-    storage: &'obj mut MaybeUninit<OpenObject>,
+    storage: &'obj mut Storage,
 ) -> Result<B::Output> {
     let mut open = builder
         .open(storage)
@@ -83,9 +83,9 @@ fn rodata_offset(obj: &OpenObject, name: &str) -> Option<usize> {
 /// few milliseconds of start-up on every run), so its failure is not logged;
 /// FERROSCOPE_DISABLE=tp_btf skips it. Returns what `load` returned and whether tp_btf is used.
 pub fn load_tp_btf_or_fallback<'obj, T>(
-    first: &'obj mut MaybeUninit<OpenObject>,
-    second: &'obj mut MaybeUninit<OpenObject>,
-    mut load: impl FnMut(&'obj mut MaybeUninit<OpenObject>, bool) -> Result<T>,
+    first: &'obj mut Storage,
+    second: &'obj mut Storage,
+    mut load: impl FnMut(&'obj mut Storage, bool) -> Result<T>,
 ) -> Result<(T, bool)> {
     if !probe::disabled("tp_btf")
         && let Ok(loaded) = log::quietly(|| load(first, true))
@@ -167,6 +167,10 @@ pub fn attach_loaded(obj: &libbpf_rs::Object, what: &str) -> Result<Vec<Link>> {
         .collect()
 }
 
+/// Where a skeleton's object lives: the caller keeps it, as the open and the loaded skeleton
+/// borrow it (`&'obj mut Storage`), one for each load attempt (a fallback needs its own).
+pub type Storage = MaybeUninit<OpenObject>;
+
 /// One of the sets of programs a tool can catch its events with, where it chooses among
 /// several by what the kernel offers (bindsnoop: libbpf-tools' kprobes, else the bind
 /// syscall's tracepoints). The tool keeps its own sets as constants, compares the chosen one to
@@ -203,8 +207,8 @@ pub fn load_hooks_or_fallback<'obj, T>(
     tool: &str,
     first: Hooks,
     fallback: Option<Hooks>,
-    storages: [&'obj mut MaybeUninit<OpenObject>; 2],
-    mut load: impl FnMut(&'obj mut MaybeUninit<OpenObject>, Hooks) -> Result<T>,
+    storages: [&'obj mut Storage; 2],
+    mut load: impl FnMut(&'obj mut Storage, Hooks) -> Result<T>,
 ) -> Result<(T, Hooks)> {
     let [storage, fallback_storage] = storages;
     match load(storage, first) {

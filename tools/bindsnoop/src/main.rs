@@ -13,7 +13,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::lifecycle::{self, Hooks};
+use common::lifecycle::{self, Hooks, Storage};
 use common::metrics::Labels;
 use common::probe;
 use libbpf_rs::skel::Skel;
@@ -40,11 +40,7 @@ const TRACEPOINTS: Hooks = Hooks {
 
 type Loaded<'obj> = (bpf::BindsnoopSkel<'obj>, BufferKind);
 
-fn load<'obj>(
-    args: &Args,
-    hooks: Hooks,
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-) -> Result<Loaded<'obj>> {
+fn load<'obj>(args: &Args, hooks: Hooks, storage: &'obj mut Storage) -> Result<Loaded<'obj>> {
     let builder = BindsnoopSkelBuilder::default();
     let (mut open, kind) = common::open_events!(builder, storage, args, pid, uid, cgroup)?;
     {

@@ -12,7 +12,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::lifecycle;
+use common::lifecycle::{self, Storage};
 use common::metrics::Labels;
 use common::probe;
 use libbpf_rs::skel::Skel;
@@ -77,7 +77,7 @@ fn load<'obj>(
     args: &Args,
     syscalls: &[&str],
     lookup_tcomm: bool,
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
+    storage: &'obj mut Storage,
 ) -> Result<(bpf::KillsnoopSkel<'obj>, BufferKind)> {
     let builder = KillsnoopSkelBuilder::default();
     let (mut open, kind) = common::open_events!(builder, storage, args, pid, cgroup)?;

@@ -14,7 +14,7 @@ use common::cli;
 use common::decode::c_bytes;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::lifecycle::{self, Hooks};
+use common::lifecycle::{self, Hooks, Storage};
 use common::probe;
 use common::time::EventTimes;
 use libbpf_rs::skel::Skel;
@@ -74,11 +74,7 @@ fn candidates() -> Result<Vec<Hooks>> {
 
 type Loaded<'obj> = (bpf::OomkillSkel<'obj>, BufferKind);
 
-fn load<'obj>(
-    args: &Args,
-    hooks: Hooks,
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-) -> Result<Loaded<'obj>> {
+fn load<'obj>(args: &Args, hooks: Hooks, storage: &'obj mut Storage) -> Result<Loaded<'obj>> {
     let (mut open, kind) = common::open_events!(OomkillSkelBuilder::default(), storage, args)?;
     let p = &mut open.progs;
     p.kprobe_oom_kill_process.set_autoload(hooks == KPROBE);

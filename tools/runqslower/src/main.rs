@@ -13,7 +13,8 @@ use common::cli;
 use common::error::Result;
 use common::event_tool::{self, EventTool, Run};
 
-use common::{lifecycle, probe};
+use common::lifecycle::{self, Storage};
+use common::probe;
 use libbpf_rs::skel::Skel;
 
 use crate::args::Args;
@@ -30,11 +31,7 @@ type Loaded<'obj> = (bpf::RunqslowerSkel<'obj>, BufferKind, bool);
 
 /// Open, configure and load the programs of one path: tp_btf (with wakeup times in task
 /// storage where the kernel allocates it without locks, 6.4+) or raw tracepoints.
-fn load<'obj>(
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-    args: &Args,
-    tp_btf: bool,
-) -> Result<Loaded<'obj>> {
+fn load<'obj>(storage: &'obj mut Storage, args: &Args, tp_btf: bool) -> Result<Loaded<'obj>> {
     let task_storage = tp_btf && probe::lockless_task_storage();
     let builder = RunqslowerSkelBuilder::default();
     let (mut open, kind) = common::open_events!(builder, storage, args, pid, tid)?;

@@ -13,7 +13,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::lifecycle::{self, Hooks};
+use common::lifecycle::{self, Hooks, Storage};
 use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
@@ -70,11 +70,7 @@ fn choose_hooks() -> Result<Hooks> {
 
 type Loaded<'obj> = (bpf::TcpconnectSkel<'obj>, BufferKind);
 
-fn open_and_load<'obj>(
-    args: &Args,
-    hooks: Hooks,
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-) -> Result<Loaded<'obj>> {
+fn load<'obj>(args: &Args, hooks: Hooks, storage: &'obj mut Storage) -> Result<Loaded<'obj>> {
     let builder = TcpconnectSkelBuilder::default();
     let (mut open, kind) = common::open_events!(builder, storage, args, pid, uid, cgroup)?;
     {
@@ -139,7 +135,7 @@ fn run() -> Result<()> {
         first,
         (first != TRACEPOINTS).then_some(TRACEPOINTS),
         [&mut storage, &mut fallback],
-        |storage, hooks| open_and_load(&args, hooks, storage),
+        |storage, hooks| load(&args, hooks, storage),
     )?;
     common::cgroup::install(cgroup.as_ref(), &skel.maps.cgroup_map)?;
 

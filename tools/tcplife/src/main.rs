@@ -13,7 +13,7 @@ use common::buffer::BufferKind;
 use common::cli;
 use common::error::{Error, Result};
 use common::event_tool::{self, EventTool, Run};
-use common::lifecycle;
+use common::lifecycle::{self, Storage};
 use common::metrics::Labels;
 use common::probe;
 use common::time::EventTimes;
@@ -32,11 +32,7 @@ common::event_record!(types::tcplife_event);
 type Loaded<'obj> = (bpf::TcplifeSkel<'obj>, BufferKind);
 
 /// Open and load with the tp_btf program (`tp_btf`) or the classic tracepoint's.
-fn load<'obj>(
-    args: &Args,
-    tp_btf: bool,
-    storage: &'obj mut MaybeUninit<libbpf_rs::OpenObject>,
-) -> Result<Loaded<'obj>> {
+fn load<'obj>(args: &Args, tp_btf: bool, storage: &'obj mut Storage) -> Result<Loaded<'obj>> {
     let builder = TcplifeSkelBuilder::default();
     let (mut open, kind) = common::open_events!(builder, storage, args, pid)?;
     {
