@@ -73,6 +73,9 @@ pub struct ContainerHists {
     /// Whether the host makes events of its own in any 2 seconds (runqlat: always), so that
     /// `--containers` must print a `host tasks` section too.
     pub host_section: bool,
+    /// The tool's other ways to split its histograms (`-P`), which `--containers` and
+    /// `--container` exclude ([`assert_containers_exclude`]).
+    pub groupings: &'static [&'static str],
 }
 
 /// `sh -c "<event>; exec sleep 600"`: the event, then a process that stays (the container
@@ -377,8 +380,9 @@ pub fn container_filter_follows_a_container_started_later_and_only_it(
     assert_eq!(hist_row_counts(&out.stdout), Vec::<u64>::new(), "{out}");
 }
 
-/// The two containers tests of a histogram tool, under the names every tool uses:
-/// `hist_container_tests!(SPEC)` with `SPEC: testkit::container_tests::ContainerHists`.
+/// The three containers tests of a histogram tool, under the names every tool uses:
+/// `hist_container_tests!(SPEC)` with `SPEC: testkit::container_tests::ContainerHists`. The
+/// usage errors name the tool by its package (`CARGO_PKG_NAME`, the tool's name).
 #[macro_export]
 macro_rules! hist_container_tests {
     ($spec:expr) => {
@@ -395,6 +399,16 @@ macro_rules! hist_container_tests {
             $crate::container_tests::container_filter_follows_a_container_started_later_and_only_it(
                 "root_container_filter_follows_a_container_started_later_and_only_it",
                 &$spec,
+            );
+        }
+
+        #[test]
+        fn containers_exclude_the_other_groupings() {
+            let spec = $spec;
+            $crate::container_tests::assert_containers_exclude(
+                spec.bin,
+                env!("CARGO_PKG_NAME"),
+                spec.groupings,
             );
         }
     };

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 //! Checks of a histogram tool's output that several tools make alike: libbpf-tools' histogram
-//! heading and rows, `-m`/`-T`, `--percentiles`, the JSON histogram objects, and the scheduler
-//! tools' `-v` line and `-P` sections.
+//! heading and rows, `-m`/`-T`, `--percentiles`, the JSON histogram objects, the scheduler
+//! tools' `-v` line and `-P` sections, and the usage errors of hardirqs' and softirqs' shared
+//! options.
+
+use std::process::Child;
 
 use crate::{Finished, feature_disabled, hist_row_counts, is_hms, kernel_at_least};
 
@@ -70,15 +73,17 @@ pub fn sched_attach_line(what: &str) -> String {
     }
 }
 
-/// `-P` output has a section (`pid = N comm`) and each is the task `pid`'s: what a `-c`
-/// cgroup holding only that task shows.
-pub fn assert_only_sections_of(out: &Finished, pid: u32) {
+/// End `child`, the one task of a `-c` cgroup (killed, reaped; it may have ended already), then
+/// check `-P` output `out` has a section (`pid = N comm`) and that each is `child`'s.
+pub fn end_and_assert_only_sections_of(out: &Finished, child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
     let pids: Vec<&str> = out
         .lines()
         .filter_map(|l| l.strip_prefix("pid = "))
         .collect();
     assert!(!pids.is_empty(), "{out}");
-    let child_pid = pid.to_string();
+    let child_pid = child.id().to_string();
     assert!(
         pids.iter().all(|p| p.starts_with(&format!("{child_pid} "))),
         "only the cgroup's task ({child_pid}): {out}"
@@ -101,4 +106,31 @@ pub fn assert_final_histogram_counted(out: &Finished) {
         hist_row_counts(&out.stdout).iter().sum::<u64>() > 0,
         "final histogram: {out}"
     );
+}
+
+/// Each line of `out`'s stdout as a JSON value (`--json`: one object a line); panics on a line
+/// that is not JSON.
+pub fn json_objects(out: &Finished) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+/// hardirqs' and softirqs' usage errors (see [`crate::assert_usage_errors`]): those of the
+/// options they share (`-C` with `-d`, `-N` with `-m`, `--percentiles` without `-d`, an
+/// interval or count of 0 or below, a third positional, an unknown option), then the tool's
+/// `own`.
+pub fn assert_irq_usage_errors(bin: &str, tool: &str, own: &[&[&str]]) {
+    let shared: [&[&str]; 8] = [
+        &["-C", "-d"],
+        &["-N", "-m"],
+        &["--percentiles"],
+        &["0"],
+        &["1", "0"],
+        &["-1"],
+        &["1", "2", "3"],
+        &["--bogus"],
+    ];
+    let cases: Vec<&[&str]> = shared.iter().chain(own).copied().collect();
+    crate::assert_usage_errors(bin, tool, &cases);
 }

@@ -19,9 +19,5 @@ testkit::hist_container_tests!(ContainerHists {
     workload: &WRITER,
     // The host need not write to a disk in 2 seconds: no host section is required.
     host_section: false,
+    groupings: &["-D", "-F"],
 });
-
-#[test]
-fn containers_exclude_disk_and_flag_sections() {
-    testkit::container_tests::assert_containers_exclude(BIN, "biolatency", &["-D", "-F"]);
-}

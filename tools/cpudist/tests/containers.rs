@@ -20,9 +20,5 @@ testkit::hist_container_tests!(ContainerHists {
     workload: &BUSY,
     // The host's own tasks (the idle tasks at least) run in any 2 seconds too.
     host_section: true,
+    groupings: &["-P", "-L"],
 });
-
-#[test]
-fn containers_exclude_the_other_groupings() {
-    testkit::container_tests::assert_containers_exclude(BIN, "cpudist", &["-P", "-L"]);
-}

@@ -321,10 +321,7 @@ fn root_json_extension_and_percentiles() {
             &["-e", "--percentiles", "-p", &pid, "1", "1"],
         ],
     );
-    let lines: Vec<serde_json::Value> = outs[0]
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let lines = testkit::hist::json_objects(&outs[0]);
     assert_eq!(lines.len(), 1, "{}", outs[0]);
     let v = &lines[0];
     assert_eq!(v["pid"].to_string(), pid, "{v}");
@@ -358,9 +355,7 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
     let mut child = cg.shell("sh", "while :; do :; done").spawn().expect("sh");
     cg.wait_for(child.id());
     let out = run_together(Some(&mut busy), &[&["-P", "-c", cg.path(), "1", "1"]]).remove(0);
-    let _ = child.kill();
-    let _ = child.wait();
-    testkit::hist::assert_only_sections_of(&out, child.id());
+    testkit::hist::end_and_assert_only_sections_of(&out, &mut child);
 }
 
 /// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf; prove the raw

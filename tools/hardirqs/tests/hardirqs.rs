@@ -212,10 +212,7 @@ fn root_json_and_percentiles() {
         return;
     }
     let w = traced(&[&["--json", "-v"], &["-d", "--percentiles", "-T"]], 10);
-    let lines: Vec<serde_json::Value> = w.outs[0]
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON line"))
-        .collect();
+    let lines = testkit::hist::json_objects(&w.outs[0]);
     assert!(!lines.is_empty(), "{}", w.outs[0]);
     for v in &lines {
         assert!(v["hardirq"].is_string() && v["unit"] == "usecs", "{v}");
@@ -298,23 +295,8 @@ fn root_signals_pipes_and_privileges() {
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
-    testkit::assert_usage_errors(
-        BIN,
-        "hardirqs",
-        &[
-            &["-C", "-d"][..],
-            &["-N", "-m"],
-            &["--percentiles"],
-            &["-s", "4096"],
-            &["-s", "x"],
-            &["-c", "/nonexistent"],
-            &["0"],
-            &["1", "0"],
-            &["-1"],
-            &["1", "2", "3"],
-            &["--bogus"],
-        ],
-    );
+    let own: [&[&str]; 3] = [&["-s", "4096"], &["-s", "x"], &["-c", "/nonexistent"]];
+    testkit::hist::assert_irq_usage_errors(BIN, "hardirqs", &own);
 }
 
 #[test]

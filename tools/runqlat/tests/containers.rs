@@ -15,10 +15,5 @@ testkit::hist_container_tests!(ContainerHists {
     workload: &BUSY,
     // The host's own tasks wait for a CPU in any 2 seconds too.
     host_section: true,
+    groupings: &["-P", "-L", "--cpus", "--pidnss"],
 });
-
-#[test]
-fn containers_exclude_the_other_groupings() {
-    let groupings = ["-P", "-L", "--cpus", "--pidnss"];
-    testkit::container_tests::assert_containers_exclude(BIN, "runqlat", &groupings);
-}

@@ -237,9 +237,7 @@ fn root_cgroup_filter_measures_tasks_in_the_cgroup() {
     let t = Tool::spawn(BIN, &["-P", "-c", cg.path(), "1", "1"]).ready();
     load.go();
     let out = t.finish(Duration::from_secs(30)).success();
-    let _ = child.kill();
-    let _ = child.wait();
-    testkit::hist::assert_only_sections_of(&out, child.id());
+    testkit::hist::end_and_assert_only_sections_of(&out, &mut child);
 }
 
 /// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf; prove the raw
