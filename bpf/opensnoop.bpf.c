@@ -15,6 +15,8 @@
 const volatile bool targ_failed = false;
 const volatile bool filter_comm = false;
 const volatile __u8 targ_comm[FERRO_COMM_LEN] = {};
+/* -n: how many bytes of targ_comm to look for (1 to 15). */
+const volatile __u32 targ_comm_len = 0;
 /* -f: an open passes if it has any of these flag bits or one of these access modes. */
 const volatile bool filter_flags = false;
 const volatile __u32 targ_flag_bits = 0;
@@ -46,20 +48,19 @@ struct {
 static __always_inline bool comm_matches(void)
 {
 	char comm[FERRO_COMM_LEN] = {};
-	int i, j;
+	__u32 i, j, n = targ_comm_len;
 
 	bpf_get_current_comm(comm, sizeof(comm));
-	/* Substring match, as libbpf-tools' strstr() does in user space. */
-	for (i = 0; i < FERRO_COMM_LEN; i++) {
-		for (j = 0; j < FERRO_COMM_LEN; j++) {
-			char want = targ_comm[j];
-
-			if (!want)
-				return true;
-			if (i + j >= FERRO_COMM_LEN || comm[i + j] != want)
+	/* Substring match, as libbpf-tools' strstr() does in user space: the name's n bytes
+	 * (1 to 15, so i + j stays below FERRO_COMM_LEN) at some offset i of the comm. */
+	for (i = 0; i + n < FERRO_COMM_LEN; i++) {
+		for (j = 0; j < n && j < FERRO_COMM_LEN - 1; j++) {
+			if (comm[(i + j) & (FERRO_COMM_LEN - 1)] != targ_comm[j])
 				break;
 		}
-		if (!comm[i])
+		if (j == n)
+			return true;
+		if (!comm[i & (FERRO_COMM_LEN - 1)])
 			break;
 	}
 	return false;

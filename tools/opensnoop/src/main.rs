@@ -87,6 +87,7 @@ fn run() -> Result<()> {
         ro.targ_failed = args.failed;
         if let Some(c) = plan.comm {
             ro.filter_comm = true;
+            ro.targ_comm_len = c.iter().position(|&b| b == 0).unwrap_or(c.len()) as u32;
             ro.targ_comm = c;
         }
         if let Some(f) = plan.flag_filter {

@@ -143,6 +143,52 @@ fn root_name_filter_matches_substring_of_comm() {
     );
 }
 
+/// -n finds the name anywhere in the comm (libbpf-tools' strstr()), at every length from 1 to
+/// 15 bytes, at the start, middle or end; a name that is not in it finds nothing. The first
+/// matcher, a loop ending at the name's NUL, found no 4-byte name on Linux 6.18 (`-n java`
+/// showed nothing; fresh-user trial) although the verified program was right.
+#[test]
+fn root_name_filter_matches_every_length_and_place() {
+    if !bpf_ready("root_name_filter_matches_every_length_and_place") {
+        return;
+    }
+    let dir = testkit::TempDir::new("opensnoop-lengths");
+    let comm = "qwertyuiopzxcvb";
+    let bin = dir.path().join(comm);
+    std::fs::copy("/bin/cat", &bin).expect("copy cat");
+    let seen = dir.path().join("seen-by-name");
+    std::fs::write(&seen, b"x").expect("create");
+    let names: Vec<&str> = (1..=15usize)
+        .map(|n| {
+            let off = [0, 15 - n, (15 - n) / 2][n % 3];
+            &comm[off..off + n]
+        })
+        .collect();
+    // All at once: one exec is seen by every tool that should see it.
+    let spawned: Vec<Tool> = names
+        .iter()
+        .chain(&["qwertz"])
+        .map(|n| Tool::spawn(BIN, &["-n", n]))
+        .collect();
+    let mut tools: Vec<Tool> = spawned.into_iter().map(Tool::ready).collect();
+    let unmatched = tools.pop().expect("the tool of a name not in the comm");
+    let _ = Command::new(&bin)
+        .arg(&seen)
+        .output()
+        .expect("run the copy");
+    let path = seen.to_str().expect("utf8");
+    for (t, name) in tools.iter().zip(&names) {
+        let line = t.wait_line(path);
+        assert!(line.contains(&format!(" {comm} ")), "-n {name}: {line}");
+    }
+    settle();
+    for t in tools {
+        t.interrupt().success();
+    }
+    let out = unmatched.interrupt().success();
+    assert!(!out.stdout.contains(path), "-n qwertz: {out}");
+}
+
 /// A name longer than a comm matches on its first 15 bytes, and says so once on stderr.
 #[test]
 fn root_name_longer_than_comm_matches_its_first_15_bytes() {
