@@ -799,8 +799,12 @@ pub fn assert_bpf_objects_gone(ids: &[(&str, u32)]) {
 
 /// libbpf-tools' own `name` (`/usr/sbin/<name>`, Debian's libbpf-tools package, which
 /// scripts/deps installs), for the tests that compare rows byte for byte; `None` when it is
-/// missing, which skips `test` with the reason (and fails it in CI, see [`prerequisite`]).
+/// missing or BPF cannot run here ([`bpf_ready`]: both tools need it), which skips `test` with
+/// the reason (and fails it in CI, see [`prerequisite`]).
 pub fn reference_tool(test: &str, name: &str) -> Option<PathBuf> {
+    if !bpf_ready(test) {
+        return None;
+    }
     let path = Path::new("/usr/sbin").join(name);
     let missing = (!path.exists()).then(|| {
         format!(

@@ -488,9 +488,6 @@ fn root_json_carries_argv() {
 
 #[test]
 fn root_rows_match_libbpf_tools() {
-    if !bpf_ready("root_rows_match_libbpf_tools") {
-        return;
-    }
     let Some(reference_bin) = testkit::reference_tool("root_rows_match_libbpf_tools", "execsnoop")
     else {
         return;

@@ -250,9 +250,6 @@ fn root_control_bytes_in_comm_are_escaped() {
 /// with its own clock read and so may round differently by one hundredth.
 #[test]
 fn root_rows_match_libbpf_tools() {
-    if !bpf_ready("root_rows_match_libbpf_tools") {
-        return;
-    }
     let Some(reference_bin) = testkit::reference_tool("root_rows_match_libbpf_tools", "exitsnoop")
     else {
         return;

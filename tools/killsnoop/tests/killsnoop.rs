@@ -216,9 +216,6 @@ fn root_json_fields_of_a_kill() {
 /// theirs byte for byte (the time of day aside, which each prints when it reads the event).
 #[test]
 fn root_rows_match_libbpf_tools() {
-    if !bpf_ready("root_rows_match_libbpf_tools") {
-        return;
-    }
     let Some(reference_bin) = testkit::reference_tool("root_rows_match_libbpf_tools", "killsnoop")
     else {
         return;

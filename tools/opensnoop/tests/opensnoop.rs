@@ -710,9 +710,6 @@ fn root_buffer_from_environment() {
 /// of libbpf-tools' opensnoop (Debian's /usr/sbin/opensnoop, installed by scripts/deps).
 #[test]
 fn root_rows_match_libbpf_tools() {
-    if !bpf_ready("root_rows_match_libbpf_tools") {
-        return;
-    }
     let Some(reference_bin) = testkit::reference_tool("root_rows_match_libbpf_tools", "opensnoop")
     else {
         return;

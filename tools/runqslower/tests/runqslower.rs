@@ -182,9 +182,6 @@ fn root_tid_filter_and_json() {
 /// a few hundred microseconds.
 #[test]
 fn root_rows_match_libbpf_tools() {
-    if !bpf_ready("root_rows_match_libbpf_tools") {
-        return;
-    }
     let Some(path) = testkit::reference_tool("root_rows_match_libbpf_tools", "runqslower") else {
         return;
     };

@@ -282,9 +282,6 @@ fn root_time_columns_and_csv() {
 /// its own clock reads.
 #[test]
 fn root_rows_match_libbpf_tools() {
-    if !bpf_ready("root_rows_match_libbpf_tools") {
-        return;
-    }
     let Some(path) = testkit::reference_tool("root_rows_match_libbpf_tools", "tcplife") else {
         return;
     };
