@@ -25,6 +25,7 @@ pub mod names;
 pub mod net;
 pub mod output;
 pub mod probe;
+pub mod replace;
 pub mod sched;
 pub mod signal;
 pub mod stacks;

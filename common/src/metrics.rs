@@ -636,7 +636,9 @@ fn respond(
 
 /// Write `bytes` to `path` as node_exporter's textfile collector needs: into a temporary file
 /// in the same directory (named so that its `*.prom` glob skips it), then renamed over `path`,
-/// so a reader sees the old file or the new one, never a part.
+/// so a reader sees the old file or the new one, never a part. Errors: the io error of the
+/// step that failed; a `path` that exists and is not a regular file is refused
+/// ([`crate::replace::check`]: a rename would replace a device node such as /dev/null).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -649,6 +651,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     tmp_name.push(name);
     tmp_name.push(format!(".tmp{}", std::process::id()));
     let tmp = dir.join(tmp_name);
+    crate::replace::check(path)?;
     let result = std::fs::File::create(&tmp)
         .map_err(|e| {
             // The file written is the temporary one: its error alone ("No such file or
@@ -668,6 +671,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             }
         })
         .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| crate::replace::check(path))
         .and_then(|()| std::fs::rename(&tmp, path));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -1036,6 +1040,17 @@ ferroscope_syscount_syscall_seconds_total{syscall=\"read\"} 2.0
             .collect();
         assert_eq!(left, [std::ffi::OsString::from("runqlat.prom")]);
         assert!(write_atomically(&dir.join("no/such/dir.prom"), b"").is_err());
+        // A device node is never replaced (--textfile /dev/null made it a regular file).
+        let e = write_atomically(Path::new("/dev/null"), b"").expect_err("a device");
+        assert_eq!(
+            e.to_string(),
+            "is a character device, not a regular file (it would be replaced)"
+        );
+        assert!(
+            Path::new("/dev/null")
+                .metadata()
+                .is_ok_and(|m| !m.is_file())
+        );
         // procfs refuses new files (ENOENT for root): the message names the file refused.
         let e = write_atomically(Path::new("/proc/version"), b"").expect_err("procfs");
         let tmp = format!("/proc/.version.tmp{}", std::process::id());

@@ -18,8 +18,9 @@ pub struct SvgFile {
 }
 
 impl SvgFile {
-    /// `path` as given to `--svg`: a usage error (exit 2) when it names a directory or its
-    /// directory does not exist, so a typo fails before sampling, not after.
+    /// `path` as given to `--svg`: a usage error (exit 2) when it names a directory, a device,
+    /// FIFO, socket or symbolic link ([`crate::replace`]), its directory does not exist or no
+    /// file can be created there, so a typo fails before sampling, not after.
     pub fn new(path: &Path) -> Result<Self> {
         let bad = |why: &str| {
             Error::usage(format!(
@@ -40,9 +41,26 @@ impl SvgFile {
         if !dir.is_dir() {
             return Err(bad("no such directory"));
         }
-        Ok(Self {
+        crate::replace::check(path).map_err(|e| bad(&e.to_string()))?;
+        let me = Self {
             path: path.to_path_buf(),
-        })
+        };
+        // The file the graph is written to first: one that cannot be created (procfs, a
+        // read-only or full directory, a name too long with the temporary's prefix) fails
+        // now, not after the whole trace.
+        let tmp = me.temp_path();
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| {
+                bad(&format!(
+                    "cannot create {} to rename over it: {e}",
+                    shown(std::os::unix::ffi::OsStrExt::as_bytes(tmp.as_os_str()))
+                ))
+            })?;
+        let _ = std::fs::remove_file(&tmp);
+        Ok(me)
     }
 
     pub fn path(&self) -> &Path {
@@ -72,7 +90,9 @@ impl SvgFile {
             .open(&tmp)
             .map_err(context)?;
         let result = draw(file, title, count_name, &lines);
-        let result = result.and_then(|()| std::fs::rename(&tmp, &self.path));
+        let result = result
+            .and_then(|()| crate::replace::check(&self.path))
+            .and_then(|()| std::fs::rename(&tmp, &self.path));
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
             return Err(context(e));
@@ -170,6 +190,24 @@ mod tests {
             assert!(e.message().starts_with("--svg "), "{e}");
         }
         assert!(SvgFile::new(Path::new("rel.svg")).is_ok());
+        // A rename would make /dev/null a regular file (fresh-user trial); procfs takes no new
+        // file, which the trace's end was the first to find.
+        let e = SvgFile::new(Path::new("/dev/null")).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "--svg /dev/null: is a character device, not a regular file (it would be replaced)"
+        );
+        let e = SvgFile::new(Path::new("/proc/version")).unwrap_err();
+        assert_eq!(e.code(), crate::error::EXIT_USAGE, "{e}");
+        assert!(
+            e.message().starts_with(&format!(
+                "--svg /proc/version: cannot create /proc/.version.{}.tmp to rename over it: ",
+                std::process::id()
+            )),
+            "{e}"
+        );
+        let left: Vec<_> = std::fs::read_dir(&d).unwrap().collect();
+        assert!(left.is_empty(), "no probe file left: {left:?}");
         std::fs::remove_dir_all(&d).unwrap();
     }
 }
