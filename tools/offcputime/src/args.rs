@@ -122,7 +122,7 @@ pub struct Args {
     pub stack_storage_size: u32,
 
     /// Print folded stacks (COMM;FRAME;...;FRAME MICROSECONDS), for flame graphs
-    #[arg(short = 'f', long = "folded", conflicts_with = "svg")]
+    #[arg(short = 'f', long = "folded", conflicts_with_all = ["svg", "json"])]
     pub folded: bool,
 
     /// Insert a delimiter (--, or - when folded) between kernel and user stacks
