@@ -446,7 +446,8 @@ pub fn run<T: EventTool>(
         && exporter.is_none()
         && let Some(text) = tool.borrow_mut().finish()
     {
-        let _ = printer.emit_now(text.as_bytes());
+        // tcpconnect -c's table is all it prints: a failed write is an error, as for rows.
+        printer.emit_or_closed(text.as_bytes())?;
     }
     Ok(())
 }

@@ -56,7 +56,8 @@ fn run() -> Result<()> {
         } else {
             r.listing()
         };
-        print!("{listed}");
+        // As the event rows: a closed pipe ends quietly, a failed write is one line, exit 1.
+        common::output::Printer::new().emit_or_closed(listed.as_bytes())?;
         return Ok(());
     }
     if args.line.as_deref() == Some("") {

@@ -627,6 +627,28 @@ fn list_rules_prints_the_builtin_set() {
     );
     assert_eq!(objs[0]["severity"], "high", "{json}");
     assert!(objs.iter().all(|o| o["description"].is_string()), "{json}");
+    // A listing that cannot be written is one line and status 1; a reader gone is quiet (a
+    // fresh-user trial saw print! panic with status 101 for both).
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    let out = Command::new(BIN)
+        .arg("--list-rules")
+        .stdout(full)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "execsnoop: writing output: No space left on device (os error 28)\n"
+    );
+    let out = testkit::run(Command::new("bash").args([
+        "-c",
+        &format!("set -o pipefail; {{ sleep 0.3; {BIN} --list-rules; }} | true"),
+    ]))
+    .success();
+    assert!(out.stderr.is_empty(), "{out}");
 }
 
 /// scripts/test reruns the root tests with FERROSCOPE_DISABLE=tp_btf: prove which exec hook

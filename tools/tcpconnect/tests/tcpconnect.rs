@@ -121,6 +121,35 @@ fn root_count_mode_counts_exactly() {
         out.stdout.starts_with("\nLADDR                     RADDR "),
         "{out}"
     );
+    // The table is all -c prints: a table that cannot be written is an error, status 1 (a
+    // fresh-user trial saw status 0 and nothing said).
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("open /dev/full");
+    let mut child = Command::new(BIN)
+        .args(["-c", "-v", "-p", &me()])
+        .stdout(full)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    let mut said = String::new();
+    while !said.contains("attached") {
+        let n = std::io::BufRead::read_line(&mut stderr, &mut said).expect("read stderr");
+        assert!(n > 0, "ended before attaching: {said}");
+    }
+    drop(TcpStream::connect(("127.0.0.1", port)).expect("connect"));
+    settle();
+    // SAFETY: a signal to the child this test spawned and has not reaped.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::io::Read::read_to_string(&mut stderr, &mut said).expect("read stderr");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(1), "{said}");
+    assert!(
+        said.ends_with("tcpconnect: writing output: No space left on device (os error 28)\n"),
+        "{said}"
+    );
 }
 
 #[test]
