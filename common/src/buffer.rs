@@ -48,7 +48,8 @@ pub fn configure(
         BufferChoice::Ringbuf if have_ringbuf => BufferKind::RingBuf,
         BufferChoice::Ringbuf => {
             return Err(Error::fatal(
-                "this kernel has no BPF ring buffer (Linux 5.8+); use --buffer perf",
+                "this kernel has no BPF ring buffer (Linux 5.8+); use FERROSCOPE_BUFFER=perf \
+                 or auto",
             ));
         }
     };

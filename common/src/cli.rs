@@ -352,8 +352,7 @@ pub fn parse<T: Parser>(info: &ToolInfo) -> Result<T, Error> {
         done?;
         std::process::exit(0);
     }
-    crate::probe::check_disabled_features().map_err(Error::usage)?;
-    parse_from::<T>(std::env::args_os()).map_err(|e| match e.kind() {
+    let parsed = parse_from::<T>(std::env::args_os()).map_err(|e| match e.kind() {
         kind @ (ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             // `--help | head -1` ends quietly; `--help > /dev/full` says it wrote nothing.
             match e.print() {
@@ -374,7 +373,10 @@ pub fn parse<T: Parser>(info: &ToolInfo) -> Result<T, Error> {
             )),
             None => Error::usage(one_line_clap_error(&e, tool)),
         },
-    })
+    })?;
+    // After the command line, so that --help and --version answer whatever the environment.
+    crate::probe::check_disabled_features().map_err(Error::usage)?;
+    Ok(parsed)
 }
 
 /// The refused value when `e` refuses the hidden `--buffer`'s value that came from
@@ -394,10 +396,9 @@ fn buffer_env_refused(e: &clap::Error) -> Option<String> {
     {
         return None;
     }
-    match e.get(ContextKind::InvalidValue) {
-        Some(ContextValue::String(v)) => Some(v.clone()),
-        _ => Some(String::new()),
-    }
+    // The bytes set, as every message quotes input (clap's copy has U+FFFD for a non-UTF-8
+    // byte).
+    std::env::var_os("FERROSCOPE_BUFFER").map(|v| crate::error::shown(v.as_bytes()))
 }
 
 /// Parse `args` (the program name first) as `T`, letting every option and positional take a

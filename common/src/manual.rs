@@ -115,10 +115,13 @@ pub(crate) fn intercept<T: CommandFactory>(info: &ToolInfo) -> Option<Result<(),
         Kind::Options => Ok(options(T::command()).into_bytes()),
     };
     Some(text.and_then(|t| {
-        std::io::stdout()
-            .lock()
-            .write_all(&t)
-            .map_err(|e| Error::fatal(format!("writing to stdout: {e}")))
+        match std::io::stdout().lock().write_all(&t) {
+            // A reader that stopped (`| head`) wanted no more: as for --help, end quietly.
+            Err(e) if !crate::output::is_broken_pipe(&e) => {
+                Err(Error::fatal(format!("writing to stdout: {e}")))
+            }
+            _ => Ok(()),
+        }
     }))
 }
 
