@@ -247,17 +247,19 @@ impl Symbols {
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
         if !self.exited.is_empty() {
+            let n = self.exited.len();
             w.push(format!(
-                "WARNING: {} processes exited before their user stacks were symbolized; \
+                "WARNING: {n} {} exited before their user stacks were symbolized; \
                  their frames show [unknown]",
-                self.exited.len()
+                crate::output::plural(n as u64, "process", "processes")
             ));
         }
         if let Some(e) = &self.user_error {
+            let n = self.failed.len();
             w.push(format!(
-                "WARNING: user stacks of {} processes not symbolized ({}); their frames show \
+                "WARNING: user stacks of {n} {} not symbolized ({}); their frames show \
                  [unknown]",
-                self.failed.len(),
+                crate::output::plural(n as u64, "process", "processes"),
                 crate::error::one_line(e)
             ));
         }
@@ -422,7 +424,11 @@ mod tests {
         let frames = s.user(pid, &[0x401000, 0x401010]);
         assert!(frames.iter().all(|f| f.name() == "[unknown]"), "{frames:?}");
         assert_eq!(s.exited(), 1);
-        assert!(s.warnings()[0].contains("1 processes exited"));
+        assert!(
+            s.warnings()[0].starts_with("WARNING: 1 process exited before"),
+            "{:?}",
+            s.warnings()
+        );
     }
 
     #[test]
