@@ -86,7 +86,9 @@ fn run() -> Result<()> {
 }
 
 struct Tcplife {
+    /// The columns the options chose (-T, -t, -w, -L, -s).
     cols: Columns,
+    /// One text row, reused from event to event (format::text_row writes a String).
     line: String,
 }
 
