@@ -851,6 +851,27 @@ pub fn assert_bad_cgroup_path_escaped(bin: &str, tool: &str) {
     );
 }
 
+/// What `-v` calls the programs a tool with tp_btf programs and raw tracepoint fallbacks
+/// attached: `tp_btf`, or `raw tracepoints` where FERROSCOPE_DISABLE names tp_btf.
+pub fn tp_btf_or_raw() -> &'static str {
+    if feature_disabled("tp_btf") {
+        "raw tracepoints"
+    } else {
+        "tp_btf"
+    }
+}
+
+/// The first `lines` lines of what our tool and the reference tool printed with `args` (the
+/// banner, the blank line, the heading) are the same, byte for byte.
+pub fn assert_same_head(ours: &Finished, theirs: &Finished, lines: usize, args: &[&str]) {
+    let head = |t: &str| t.lines().take(lines).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(
+        head(&ours.stdout),
+        head(&theirs.stdout),
+        "{args:?}\n{ours}\n{theirs}"
+    );
+}
+
 /// The checks every tool makes of how it ends: SIGINT and SIGTERM each end it cleanly with
 /// `args` (which include `-v`; see [`assert_signal_ends_cleanly`]), `tool head_args | head -n 1`
 /// ends quietly while `trigger` makes events, an unprivileged user is refused with one line, and

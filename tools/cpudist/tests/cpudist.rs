@@ -379,9 +379,6 @@ fn root_hook_choice_follows_the_probe() {
 #[test]
 fn root_output_has_the_shape_of_libbpf_tools() {
     let test = "root_output_has_the_shape_of_libbpf_tools";
-    if !bpf_ready(test) {
-        return;
-    }
     let Some(path) = testkit::reference_tool(test, "cpudist") else {
         return;
     };

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::Path;
 
 use testkit::kernel_counts::{self, Counts, Traced, assert_within};
-use testkit::{Finished, bpf_ready, feature_disabled, hist_row_counts};
+use testkit::{Finished, bpf_ready, hist_row_counts};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hardirqs");
 
@@ -115,13 +115,10 @@ fn root_counts_and_times_follow_proc_interrupts() {
         return;
     }
     let w = traced(&[&["-C", "-v"], &["-C", "-s", "0"], &[]], 20);
-    let want_hook = if feature_disabled("tp_btf") {
-        "attached to irq_handler_entry, irq_handler_exit as raw tracepoints"
-    } else {
-        "attached to irq_handler_entry, irq_handler_exit as tp_btf"
-    };
+    let hooks = "irq_handler_entry, irq_handler_exit";
+    let want_hook = format!("attached to {hooks} as {}", testkit::tp_btf_or_raw());
     assert!(
-        w.outs[0].stderr.contains(want_hook),
+        w.outs[0].stderr.contains(&want_hook),
         "{want_hook}: {}",
         w.outs[0]
     );
@@ -231,9 +228,6 @@ fn root_json_and_percentiles() {
 #[test]
 fn root_output_has_the_shape_of_libbpf_tools() {
     let test = "root_output_has_the_shape_of_libbpf_tools";
-    if !bpf_ready(test) {
-        return;
-    }
     let Some(path) = testkit::reference_tool(test, "hardirqs") else {
         return;
     };
@@ -241,9 +235,8 @@ fn root_output_has_the_shape_of_libbpf_tools() {
         let mut args: Vec<&str> = opts.to_vec();
         args.extend(["2", "1"]);
         let (ours, theirs) = testkit::run_beside_reference(BIN, &path, &args, || disk_io(10));
-        let head = |t: &str| t.lines().take(3).map(str::to_owned).collect::<Vec<_>>();
         if opts.contains(&"-d") {
-            assert_eq!(head(&ours.stdout)[..2], head(&theirs.stdout)[..2]);
+            testkit::assert_same_head(&ours, &theirs, 2, &args);
             for out in [&ours, &theirs] {
                 assert!(
                     out.lines()
@@ -262,11 +255,7 @@ fn root_output_has_the_shape_of_libbpf_tools() {
             }
             continue;
         }
-        assert_eq!(
-            head(&ours.stdout),
-            head(&theirs.stdout),
-            "{args:?}\n{ours}\n{theirs}"
-        );
+        testkit::assert_same_head(&ours, &theirs, 3, &args);
         for out in [&ours, &theirs] {
             for row in out.lines().skip(3) {
                 let (name, n) = row.split_at(26.min(row.len()));

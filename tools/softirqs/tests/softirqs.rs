@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 
 use testkit::kernel_counts::{self, Counts, Traced, assert_within, diff};
-use testkit::{Finished, bpf_ready, feature_disabled, hist_row_counts};
+use testkit::{Finished, bpf_ready, hist_row_counts};
 
 const BIN: &str = env!("CARGO_BIN_EXE_softirqs");
 
@@ -78,13 +78,9 @@ fn root_counts_and_times_follow_proc_softirqs() {
         return;
     }
     let w = traced(&[&["-C", "-v"], &["-C", "-c", "0"], &[]], 300);
-    let want_hook = if feature_disabled("tp_btf") {
-        "as raw tracepoints; vector names from "
-    } else {
-        "as tp_btf; vector names from "
-    };
+    let want_hook = format!("as {}; vector names from ", testkit::tp_btf_or_raw());
     assert!(
-        w.outs[0].stderr.contains(want_hook),
+        w.outs[0].stderr.contains(&want_hook),
         "{want_hook}: {}",
         w.outs[0]
     );
@@ -183,9 +179,6 @@ fn root_json_and_percentiles() {
 #[test]
 fn root_output_has_the_shape_of_libbpf_tools() {
     let test = "root_output_has_the_shape_of_libbpf_tools";
-    if !bpf_ready(test) {
-        return;
-    }
     let Some(path) = testkit::reference_tool(test, "softirqs") else {
         return;
     };
@@ -194,7 +187,6 @@ fn root_output_has_the_shape_of_libbpf_tools() {
         args.extend(["2", "1"]);
         let (ours, theirs) =
             testkit::run_beside_reference(BIN, &path, &args, || loopback_traffic(100));
-        let head = |t: &str| t.lines().take(3).map(str::to_owned).collect::<Vec<_>>();
         if opts.contains(&"-d") {
             for out in [&ours, &theirs] {
                 let section = out
@@ -203,14 +195,10 @@ fn root_output_has_the_shape_of_libbpf_tools() {
                 assert!(section.is_some(), "{args:?}\n{ours}\n{theirs}");
                 assert!(out.stdout.ends_with("|\n\n"), "{args:?}: {out}");
             }
-            assert_eq!(head(&ours.stdout)[..2], head(&theirs.stdout)[..2]);
+            testkit::assert_same_head(&ours, &theirs, 2, &args);
             continue;
         }
-        assert_eq!(
-            head(&ours.stdout),
-            head(&theirs.stdout),
-            "{args:?}\n{ours}\n{theirs}"
-        );
+        testkit::assert_same_head(&ours, &theirs, 3, &args);
         for out in [&ours, &theirs] {
             for row in out.lines().skip(3) {
                 assert!(
