@@ -10,15 +10,13 @@
 //! truncates each handler's time to the unit before adding it, so a handler that runs under a
 //! microsecond (most hard interrupts) adds nothing to its `TOTAL_usecs` there.
 
-use std::mem::MaybeUninit;
-
 use clap::Args;
-use libbpf_rs::OpenObject;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 
 use crate::Result;
 use crate::hist::{Hist, SectionValue};
 use crate::hist_tool::{self, HistTool, Reading, Style};
+use crate::lifecycle::Storage;
 use crate::metrics::Metric;
 use crate::output::escaped;
 
@@ -224,7 +222,7 @@ macro_rules! irq_skel {
 /// `configure` (its own rodata). Returns the loaded skeleton and whether it is on tp_btf.
 /// Errors: the start's and the load's.
 pub fn load<'obj, B>(
-    storage: [&'obj mut MaybeUninit<OpenObject>; 2],
+    storage: [&'obj mut Storage; 2],
     args: &IrqArgs,
     common: &crate::cli::CommonArgs,
     cpu: i32,

@@ -6,10 +6,8 @@
 //! `hist_cpu`, or the `hists` hash map keyed by task or cgroup) with the full-map counters.
 //! Each tool keeps its own keys, programs and sections.
 
-use std::mem::MaybeUninit;
-
 use libbpf_rs::skel::{OpenSkel, Skel, SkelBuilder};
-use libbpf_rs::{MapCore, MapMut, OpenMapMut, OpenObject};
+use libbpf_rs::{MapCore, MapMut, OpenMapMut};
 use plain::Plain;
 
 use crate::cgroup::CgroupV2;
@@ -18,6 +16,7 @@ use crate::container::{ContainerArgs, Containers};
 use crate::error::{Error, Result};
 use crate::hist::{Hist, Intervals, Log2Source, SectionValue, extension_line};
 use crate::hist_tool::{self, HistTool, Reading};
+use crate::lifecycle::Storage;
 use crate::maps::{TaskSection, end_interval, read_percpu, read_task_hists};
 use crate::metrics::Metric;
 use crate::output::escaped;
@@ -397,7 +396,7 @@ pub struct Spec<'a> {
 pub fn run<'obj, B>(
     tool: &'static str,
     spec: &Spec<'_>,
-    storage: [&'obj mut MaybeUninit<OpenObject>; 2],
+    storage: [&'obj mut Storage; 2],
     mut configure: impl FnMut(&mut B::Output, bool, bool) -> Result<()>,
 ) -> Result<()>
 where
