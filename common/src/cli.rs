@@ -379,9 +379,10 @@ pub fn parse<T: Parser>(info: &ToolInfo) -> Result<T, Error> {
     Ok(parsed)
 }
 
-/// The refused value when `e` refuses the hidden `--buffer`'s value that came from
-/// `FERROSCOPE_BUFFER` rather than from the command line: clap names the option either way,
-/// which blames a flag nobody typed. The value is quoted as clap quoted it (escaped).
+/// `FERROSCOPE_BUFFER`'s value, quoted as every message quotes input (clap's copy has U+FFFD
+/// for a byte that is not UTF-8), when `e` refuses the hidden `--buffer`'s value and that
+/// value came from the variable, not the command line: clap names the option either way,
+/// which blames a flag nobody typed.
 fn buffer_env_refused(e: &clap::Error) -> Option<String> {
     use clap::error::{ContextKind, ContextValue};
     let typed = std::env::args_os()
@@ -389,15 +390,9 @@ fn buffer_env_refused(e: &clap::Error) -> Option<String> {
         .any(|a| a == "--buffer" || a.as_bytes().starts_with(b"--buffer="));
     let on_buffer = matches!(e.get(ContextKind::InvalidArg),
                              Some(ContextValue::String(a)) if a.starts_with("--buffer "));
-    if e.kind() != ErrorKind::InvalidValue
-        || typed
-        || !on_buffer
-        || std::env::var_os("FERROSCOPE_BUFFER").is_none()
-    {
+    if e.kind() != ErrorKind::InvalidValue || typed || !on_buffer {
         return None;
     }
-    // The bytes set, as every message quotes input (clap's copy has U+FFFD for a non-UTF-8
-    // byte).
     std::env::var_os("FERROSCOPE_BUFFER").map(|v| crate::error::shown(v.as_bytes()))
 }
 

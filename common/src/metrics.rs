@@ -658,14 +658,7 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             // directory" for --textfile /proc/version) would deny a path that exists. Where
             // the directory itself is missing, the plain error is the whole truth.
             if dir.is_dir() {
-                use std::os::unix::ffi::OsStrExt as _;
-                std::io::Error::new(
-                    e.kind(),
-                    format!(
-                        "cannot create {} to rename over it: {e}",
-                        crate::error::shown(tmp.as_os_str().as_bytes())
-                    ),
-                )
+                std::io::Error::new(e.kind(), crate::replace::temp_refused(&tmp, &e))
             } else {
                 e
             }

@@ -33,10 +33,21 @@ pub fn not_regular(path: &Path) -> Option<&'static str> {
 
 /// The error for a target that [`not_regular`] refuses: `is a character device, not a regular
 /// file (it would be replaced)`.
-pub fn refusal(kind: &str) -> std::io::Error {
+fn refusal(kind: &str) -> std::io::Error {
     std::io::Error::other(format!(
         "is {kind}, not a regular file (it would be replaced)"
     ))
+}
+
+/// What to say when `tmp`, the file written before the rename, cannot be created: its own
+/// error alone ("No such file or directory" for a target in /proc) would deny a target that
+/// exists.
+pub fn temp_refused(tmp: &Path, e: &std::io::Error) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    format!(
+        "cannot create {} to rename over it: {e}",
+        crate::error::shown(tmp.as_os_str().as_bytes())
+    )
 }
 
 /// Refuse (as [`refusal`]) a `path` that exists and is not a regular file.

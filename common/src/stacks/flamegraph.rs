@@ -53,12 +53,7 @@ impl SvgFile {
             .write(true)
             .create_new(true)
             .open(&tmp)
-            .map_err(|e| {
-                bad(&format!(
-                    "cannot create {} to rename over it: {e}",
-                    shown(std::os::unix::ffi::OsStrExt::as_bytes(tmp.as_os_str()))
-                ))
-            })?;
+            .map_err(|e| bad(&crate::replace::temp_refused(&tmp, &e)))?;
         let _ = std::fs::remove_file(&tmp);
         Ok(me)
     }
